@@ -1,0 +1,3 @@
+"""repigment: treating non-segmental vitiligo with ruxolitinib cream, following the EU product information."""
+
+__version__ = "0.1.0"
