@@ -107,14 +107,14 @@ CHART_AREAS: Final[tuple[ChartArea, ...]] = (
 CHART_AREAS_BY_NAME: Final = {a.name: a for a in CHART_AREAS}
 
 
-def check_age(age_years: float) -> None:
+def check_age(age_years: float | Fraction) -> None:
     if isinstance(age_years, bool) or not isinstance(age_years, int | float | Fraction):
         raise BodyModelError("age_years", f"must be a number, got {age_years!r}")
     if not (0 <= age_years <= MAX_AGE_YEARS):
         raise BodyModelError("age_years", f"must be between 0 and {MAX_AGE_YEARS}, got {age_years}")
 
 
-def age_weights(age_years: float) -> dict[str, Fraction]:
+def age_weights(age_years: float | Fraction) -> dict[str, Fraction]:
     """The age-dependent weights A, B, C (% BSA) at ``age_years``, linearly interpolated between anchors."""
     check_age(age_years)
     age = Fraction(age_years)
@@ -128,19 +128,19 @@ def age_weights(age_years: float) -> dict[str, Fraction]:
     raise AssertionError("unreachable: age checked above")
 
 
-def area_weight(area: ChartArea | str, age_years: float) -> Fraction:
+def area_weight(area: ChartArea | str, age_years: float | Fraction) -> Fraction:
     """% BSA (= hand units, by the 1 HU = 1% convention) of one chart area at this age."""
     a = CHART_AREAS_BY_NAME[area] if isinstance(area, str) else area
     base = age_weights(age_years)[a.weight] if isinstance(a.weight, str) else a.weight
     return base * a.share
 
 
-def chart_weights(age_years: float) -> dict[str, Fraction]:
+def chart_weights(age_years: float | Fraction) -> dict[str, Fraction]:
     """Every chart area's weight at this age (sums to exactly 100)."""
     return {a.name: area_weight(a, age_years) for a in CHART_AREAS}
 
 
-def region_capacities(age_years: float) -> dict[VasiRegion, Fraction]:
+def region_capacities(age_years: float | Fraction) -> dict[VasiRegion, Fraction]:
     """Hand units each VASI region holds at this age: the sum of its chart areas (sums to exactly 100)."""
     caps: dict[VasiRegion, Fraction] = {r: Fraction(0) for r in VASI_REGIONS}
     for a in CHART_AREAS:
@@ -148,7 +148,7 @@ def region_capacities(age_years: float) -> dict[VasiRegion, Fraction]:
     return caps
 
 
-def drawn_hand_units(area: str, fraction_painted: float, age_years: float) -> Fraction:
+def drawn_hand_units(area: str, fraction_painted: float, age_years: float | Fraction) -> Fraction:
     """Hand units of a drawn patch: fraction of the chart area painted × the area's weight at this age.
 
     Pixels of a flat silhouette do not preserve surface area, so a drawing is converted per area.

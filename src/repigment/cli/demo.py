@@ -30,4 +30,6 @@ def register(app: typer.Typer) -> None:
     def demo() -> None:
         """Score a demo patient at baseline and week 24 and show the responder endpoints."""
         base, week24 = score_assessment(_BASELINE), score_assessment(_WEEK24)
-        print_json({"baseline": base.as_json(), "week24": week24.as_json(), "compare": compare_scores(base, week24)})
+        print_json(
+            {"baseline": base.as_json(), "week24": week24.as_json(), "compare": compare_scores(base, week24)}
+        )

@@ -38,7 +38,9 @@ def is_responder(baseline: Fraction, current: Fraction, threshold_percent: int) 
     return (baseline - current) * 100 >= baseline * threshold_percent
 
 
-def responders(baseline: Fraction, current: Fraction, thresholds: tuple[int, ...], prefix: str) -> dict[str, bool | None]:
+def responders(
+    baseline: Fraction, current: Fraction, thresholds: tuple[int, ...], prefix: str
+) -> dict[str, bool | None]:
     return {f"{prefix}{t}": is_responder(baseline, current, t) for t in thresholds}
 
 
@@ -48,7 +50,10 @@ def compare_scores(baseline: Any, current: Any) -> dict[str, Any]:
     ``baseline``/``current`` are scoring results (anything with exact ``f_vasi`` and ``t_vasi``).
     """
     out: dict[str, Any] = {}
-    for key, thresholds, prefix in (("f_vasi", F_VASI_THRESHOLDS, "F-VASI"), ("t_vasi", T_VASI_THRESHOLDS, "T-VASI")):
+    for key, thresholds, prefix in (
+        ("f_vasi", F_VASI_THRESHOLDS, "F-VASI"),
+        ("t_vasi", T_VASI_THRESHOLDS, "T-VASI"),
+    ):
         b: Fraction = getattr(baseline, key)
         c: Fraction = getattr(current, key)
         pc = percent_change(b, c)

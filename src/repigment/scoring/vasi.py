@@ -102,7 +102,7 @@ class VasiResult:
 
 
 def exact(value: Any, field_name: str) -> Fraction:
-    """An input number as an exact Fraction of its decimal text; rejects bools, strings, NaN and infinities."""
+    """An input number as the exact Fraction of its decimal text; rejects bools, strings, NaN, infinities."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | Fraction):
         raise ScoringError(field_name, f"must be a number, got {value!r}")
     if isinstance(value, Fraction):
@@ -144,7 +144,9 @@ def parse_patch(raw: Any, index: int) -> Patch:
             raise ScoringError(f"{where}.{key}", "is required")
     region = raw["region"]
     if region not in VASI_REGIONS:
-        raise ScoringError(f"{where}.region", f"unknown region {region!r}; expected one of {list(VASI_REGIONS)}")
+        raise ScoringError(
+            f"{where}.region", f"unknown region {region!r}; expected one of {list(VASI_REGIONS)}"
+        )
     hu = exact(raw["hand_units"], f"{where}.hand_units")
     if hu < 0:
         raise ScoringError(f"{where}.hand_units", f"must not be negative, got {raw['hand_units']}")
@@ -158,8 +160,11 @@ def parse_patch(raw: Any, index: int) -> Patch:
     return Patch(region=region, hand_units=hu, depigmentation_percent=int(depig_exact))
 
 
-def score_patches(patches: Sequence[Patch], age_years: float | Fraction, variant: Variant = Variant()) -> VasiResult:
+def score_patches(
+    patches: Sequence[Patch], age_years: float | Fraction, variant: Variant | None = None
+) -> VasiResult:
     """Score validated patches for a patient of this age; rejects a region over its capacity."""
+    variant = variant or Variant()
     try:
         check_age(age_years)
         caps = region_capacities(age_years)
@@ -177,7 +182,8 @@ def score_patches(patches: Sequence[Patch], age_years: float | Fraction, variant
             raise ScoringError(
                 f"patches[{first}].hand_units",
                 f"region {r!r} totals {float(hu[r]):g} hand units, more than its capacity of "
-                f"{float(caps[r]):.3g} for age {float(age_years):g} (tolerance {float(CAPACITY_TOLERANCE):.0%})",
+                f"{float(caps[r]):.3g} for age {float(age_years):g} "
+                f"(tolerance {float(CAPACITY_TOLERANCE):.0%})",
             )
     face_regions: set[VasiRegion] = {"face", "eyelids"} if variant.face_includes_eyelids else {"face"}
     total_regions = (
