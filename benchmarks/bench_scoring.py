@@ -75,7 +75,8 @@ def main() -> str:
             "| path | time | patches/s | ratio to plain loop |",
             "|---|---|---|---|",
             f"| plain-Python loop (baseline, T-VASI only) | {loop:.3f} s | {rate_loop:,.0f} | 1.0× |",
-            f"| `score_many` (NumPy, all four scores) | {vec:.3f} s | {rate_vec:,.0f} | {rate_vec / rate_loop:.1f}× |",
+            f"| `score_many` (NumPy, all four scores) | {vec:.3f} s | {rate_vec:,.0f} "
+            f"| {rate_vec / rate_loop:.1f}× |",
             f"| `score_patches` (exact Fractions, {n_exact:,} patches) | {exact:.3f} s | {rate_exact:,.0f} "
             f"| {rate_exact / rate_loop:.2f}× |",
         ]
