@@ -1,0 +1,259 @@
+"""Append-only, hash-chained audit trail of every create, update and delete.
+
+Each flush of an audited row writes one entry per changed row: who (user id and name), when (UTC), what
+(table, row id, action) and the full old and new row, read back from the database inside the same
+transaction so the recorded values are exactly what is stored. Entry *n* carries
+``hash = SHA-256(hash[n-1] || canonical JSON of entry n)``; ``audit_head`` holds the last sequence number
+and hash. ``verify`` recomputes the chain, the head, and replays the trail against the live rows, so
+editing or deleting an entry, truncating the trail, or editing a clinical row behind the application's
+back are all reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from sqlalchemy import Table, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, object_mapper
+
+from repigment.store.models import AUDITED_TABLES, REDACTED_COLUMNS, AuditEntry, AuditHead, Base
+
+GENESIS: Final = "0" * 64
+REDACTED: Final = "<redacted>"
+HEAD_ID: Final = 1
+
+Record = tuple[str, str, str, dict[str, Any] | None, dict[str, Any] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes the changes in a session: a user, or a named system process (CLI, demo loader)."""
+
+    name: str
+    user_id: int | None = None
+
+
+class MissingActorError(RuntimeError):
+    """A write without a known actor: refused so that no change is ever unattributed."""
+
+
+def canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+
+
+def _default(v: Any) -> Any:
+    if isinstance(v, dt.datetime | dt.date):
+        return v.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(v).__name__}")
+
+
+def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + "\n" + canonical(fields)).encode("utf-8")).hexdigest()
+
+
+def _entry_fields(e: AuditEntry | dict[str, Any]) -> dict[str, Any]:
+    get = (lambda k: e[k]) if isinstance(e, dict) else (lambda k: getattr(e, k))
+    return {
+        k: get(k) for k in ("seq", "at", "user_id", "actor", "action", "table_name", "row_id", "old", "new")
+    }
+
+
+def _table(name: str) -> Table:
+    return Base.metadata.tables[name]
+
+
+def row_snapshot(table_name: str, row: Any) -> dict[str, Any]:
+    """A row as JSON-ready values (dates as ISO text), secrets replaced by a marker."""
+    redact = REDACTED_COLUMNS.get(table_name, frozenset())
+    out: dict[str, Any] = {}
+    for col in _table(table_name).columns:
+        v = row._mapping[col.name]
+        if col.name in redact:
+            v = REDACTED
+        elif isinstance(v, dt.datetime | dt.date):
+            v = v.isoformat()
+        out[col.name] = v
+    return out
+
+
+def _pk_of(obj: Any) -> tuple[str, Any]:
+    mapper = object_mapper(obj)
+    (pk_col,) = mapper.primary_key
+    return pk_col.name, getattr(obj, mapper.get_property_by_column(pk_col).key)
+
+
+def _fetch(conn: Connection, table_name: str, ids: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    t = _table(table_name)
+    (pk,) = t.primary_key.columns
+    ids = list(ids)
+    rows = conn.execute(select(t).where(pk.in_(ids))).all() if ids else []
+    return {str(r._mapping[pk.name]): row_snapshot(table_name, r) for r in rows}
+
+
+def _group(objs: Iterable[Any]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for o in objs:
+        name = object_mapper(o).local_table.name
+        if name in AUDITED_TABLES:
+            out.setdefault(name, []).append(_pk_of(o)[1])
+    return out
+
+
+def before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Capture the old rows of updated and deleted objects while the database still holds them."""
+    dirty = [o for o in session.dirty if session.is_modified(o, include_collections=False)]
+    touched = _group(dirty)
+    deleted = _group(session.deleted)
+    created = [o for o in session.new if object_mapper(o).local_table.name in AUDITED_TABLES]
+    if not (touched or deleted or created):
+        return
+    if "actor" not in session.info:
+        raise MissingActorError("a change to the clinical record needs an actor (who makes it)")
+    now = dt.datetime.now(dt.UTC)
+    for o in dirty:
+        if hasattr(o, "updated_at"):
+            o.updated_at = now
+    conn = session.connection()
+    old: dict[tuple[str, str], dict[str, Any]] = session.info.setdefault("_audit_old", {})
+    for groups in (touched, deleted):
+        for table_name, ids in groups.items():
+            for rid, snap in _fetch(conn, table_name, ids).items():
+                old.setdefault((table_name, rid), snap)
+    session.info["_audit_new"] = created
+    session.info["_audit_dirty"] = touched
+    session.info["_audit_deleted"] = deleted
+
+
+def after_flush(session: Session, _ctx: Any) -> None:
+    """Write one chained entry per created, updated or deleted row, in a stable order."""
+    new = _group(session.info.pop("_audit_new", []))
+    dirty: dict[str, list[Any]] = session.info.pop("_audit_dirty", {})
+    deleted: dict[str, list[Any]] = session.info.pop("_audit_deleted", {})
+    old: dict[tuple[str, str], dict[str, Any]] = session.info.pop("_audit_old", {})
+    if not (new or dirty or deleted):
+        return
+    actor: Actor = session.info["actor"]
+    conn = session.connection()
+    records: list[Record] = []
+    for table_name in AUDITED_TABLES:
+        created = _fetch(conn, table_name, new.get(table_name, ()))
+        for rid in sorted(created, key=_sort_key):
+            records.append(("create", table_name, rid, None, created[rid]))
+        updated = _fetch(conn, table_name, dirty.get(table_name, ()))
+        for rid in sorted(updated, key=_sort_key):
+            before = old.get((table_name, rid))
+            if before != updated[rid]:
+                records.append(("update", table_name, rid, before, updated[rid]))
+        for rid in sorted((str(i) for i in deleted.get(table_name, ())), key=_sort_key):
+            records.append(("delete", table_name, rid, old.get((table_name, rid)), None))
+    if records:
+        append(conn, actor, records)
+
+
+def _sort_key(rid: str) -> tuple[int, str]:
+    return (0, f"{int(rid):020d}") if rid.isdigit() else (1, rid)
+
+
+def append(conn: Connection, actor: Actor, records: list[Record]) -> None:
+    """Append entries after the current head; the head row is locked (FOR UPDATE) so writers serialise."""
+    head_t = AuditHead.__table__
+    head = conn.execute(select(head_t).where(head_t.c.id == HEAD_ID).with_for_update()).one()
+    seq, prev = int(head.seq), str(head.hash)
+    at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    rows: list[dict[str, Any]] = []
+    for action, table_name, rid, old, new in records:
+        seq += 1
+        entry = {
+            "seq": seq,
+            "at": at,
+            "user_id": actor.user_id,
+            "actor": actor.name,
+            "action": action,
+            "table_name": table_name,
+            "row_id": rid,
+            "old": None if old is None else canonical(old),
+            "new": None if new is None else canonical(new),
+        }
+        h = entry_hash(prev, entry)
+        rows.append(entry | {"prev_hash": prev, "hash": h})
+        prev = h
+    conn.execute(AuditEntry.__table__.insert(), rows)
+    conn.execute(head_t.update().where(head_t.c.id == HEAD_ID).values(seq=seq, hash=prev))
+
+
+@dataclass
+class VerifyReport:
+    entries: int = 0
+    rows_checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "rows_checked": self.rows_checked,
+            "problems": self.problems,
+        }
+
+
+def _entries(conn: Connection) -> Iterator[Any]:
+    t = AuditEntry.__table__
+    result = conn.execution_options(yield_per=2000).execute(select(t).order_by(t.c.seq))
+    yield from result
+
+
+def verify(conn: Connection, max_problems: int = 100) -> VerifyReport:
+    """Recompute the chain, check the head, and replay the trail against the live rows."""
+    rep = VerifyReport()
+
+    def problem(msg: str) -> None:
+        if len(rep.problems) < max_problems:
+            rep.problems.append(msg)
+
+    prev, expected = GENESIS, 1
+    state: dict[tuple[str, str], tuple[str, str | None]] = {}
+    for e in _entries(conn):
+        rep.entries += 1
+        if e.seq != expected:
+            problem(f"entries {expected}..{e.seq - 1} are missing (deleted)")
+        if e.prev_hash != prev:
+            problem(f"entry {e.seq}: does not follow the previous entry (chain broken)")
+        if entry_hash(e.prev_hash, _entry_fields(e._asdict())) != e.hash:
+            problem(f"entry {e.seq}: content does not match its hash (edited)")
+        prev, expected = e.hash, e.seq + 1
+        state[(e.table_name, e.row_id)] = (e.action, e.new)
+    head_t = AuditHead.__table__
+    head = conn.execute(select(head_t).where(head_t.c.id == HEAD_ID)).one_or_none()
+    if head is None:
+        problem("audit head is missing")
+    elif head.seq != expected - 1 or head.hash != prev:
+        problem(f"audit head says {head.seq} entries ending {head.hash[:12]}…, the trail has {expected - 1}")
+    for table_name in AUDITED_TABLES:
+        t = _table(table_name)
+        (pk,) = t.primary_key.columns
+        seen: set[str] = set()
+        for r in conn.execution_options(yield_per=2000).execute(select(t)):
+            rep.rows_checked += 1
+            rid = str(r._mapping[pk.name])
+            seen.add(rid)
+            last = state.get((table_name, rid))
+            if last is None:
+                problem(f"{table_name} {rid}: row has no audit entry (inserted behind the application)")
+            elif last[0] == "delete":
+                problem(f"{table_name} {rid}: row exists but the trail records its deletion")
+            elif last[1] != canonical(row_snapshot(table_name, r)):
+                problem(f"{table_name} {rid}: row differs from its last audited value (edited directly)")
+        for (tn, rid), (action, _new) in state.items():
+            if tn == table_name and action != "delete" and rid not in seen:
+                problem(f"{table_name} {rid}: row is gone but the trail never recorded its deletion")
+    return rep

@@ -1,0 +1,181 @@
+"""Engines, sessions and migrations for the record store (SQLite by default, PostgreSQL for scale).
+
+SQLite: WAL journal, foreign keys on, ``synchronous=FULL`` by default so an acknowledged commit survives
+power loss (``REPIGMENT_SQLITE_SYNCHRONOUS=NORMAL`` trades that for speed; it still survives a killed
+process). Write transactions start with ``BEGIN IMMEDIATE`` and, within one process, queue on a lock
+instead of SQLite's sleeping busy handler, which keeps tail latency low. PostgreSQL goes through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from repigment.store import audit
+
+ENV_URL: Final = "REPIGMENT_DATABASE_URL"
+ENV_DATA_DIR: Final = "REPIGMENT_DATA_DIR"
+ENV_SQLITE_SYNC: Final = "REPIGMENT_SQLITE_SYNCHRONOUS"
+# Serialises migrations of several workers starting at once against one PostgreSQL database.
+_PG_MIGRATION_LOCK: Final = 7_240_214
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used as asked (unknown URL scheme, not migrated, bad backup file)."""
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get(ENV_DATA_DIR) or "~/.local/share/repigment").expanduser()
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: the argument, else ``REPIGMENT_DATABASE_URL``, else the embedded SQLite file."""
+    raw = url or os.environ.get(ENV_URL) or f"sqlite:///{data_dir() / 'repigment.sqlite3'}"
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+        if raw.startswith(prefix):
+            raw = "postgresql+psycopg://" + raw[len(prefix) :]
+    scheme = raw.split(":", 1)[0]
+    if scheme not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+        raise StoreError(f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH or postgresql://…")
+    return raw
+
+
+class AuditedSession(Session):
+    """A session whose flushes write the audit trail; ``info['actor']`` says who is acting."""
+
+
+event.listen(AuditedSession, "before_flush", audit.before_flush)
+event.listen(AuditedSession, "after_flush", audit.after_flush)
+
+
+def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8, max_overflow=16
+    )
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _rec: Any) -> None:
+        dbapi_conn.isolation_level = None  # transactions are begun explicitly below
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Store:
+    """One database: a read engine, a write engine (the same one on PostgreSQL) and session factories.
+
+    ``read()`` and ``write(actor)`` are the context managers adapters use; a write session must be
+    committed by the caller (so the commit happens before anything is acknowledged) and is rolled
+    back otherwise.
+    """
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        self.url = database_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            path = make_url(self.url).database
+            if not path or path == ":memory:":
+                raise StoreError(
+                    "SQLite needs a file path (sqlite:///PATH); an in-memory database is not durable"
+                )
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            sync = (os.environ.get(ENV_SQLITE_SYNC) or "FULL").upper()
+            if sync not in ("FULL", "NORMAL", "EXTRA"):
+                raise StoreError(f"{ENV_SQLITE_SYNC} must be FULL, NORMAL or EXTRA, got {sync!r}")
+            self.engine = _sqlite_engine(self.url, immediate=False, synchronous=sync)
+            self.write_engine = _sqlite_engine(self.url, immediate=True, synchronous=sync)
+            self._write_lock: threading.Lock | None = threading.Lock()
+        else:
+            self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            self.write_engine = self.engine
+            self._write_lock = None
+        self._read = sessionmaker(self.engine, class_=AuditedSession, expire_on_commit=False)
+        self._write = sessionmaker(self.write_engine, class_=AuditedSession, expire_on_commit=False)
+        if migrate:
+            self.upgrade()
+
+    # -- migrations -------------------------------------------------------------------------------
+    def _alembic(self) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", "repigment.store:migrations")
+        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        return cfg
+
+    def head_revision(self) -> str | None:
+        return ScriptDirectory.from_config(self._alembic()).get_current_head()
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Create or migrate the schema; safe to call at every start and from several processes."""
+        if self.current_revision() == self.head_revision() and revision == "head":
+            return
+        cfg = self._alembic()
+        with self.write_engine.begin() as conn:
+            if not self.is_sqlite:
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+    def check_ready(self) -> None:
+        current, head = self.current_revision(), self.head_revision()
+        if current != head:
+            raise StoreError(
+                f"database is at revision {current}, the code needs {head}: run `repigment db upgrade`"
+            )
+
+    # -- sessions ---------------------------------------------------------------------------------
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read() as s:
+            yield s
+
+    @contextmanager
+    def write(self, actor: audit.Actor) -> Iterator[Session]:
+        lock = self._write_lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self._write() as s:
+                s.info["actor"] = actor
+                try:
+                    yield s
+                except BaseException:
+                    s.rollback()
+                    raise
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.write_engine is not self.engine:
+            self.write_engine.dispose()
+
+
+def libpq_url(url: str) -> str:
+    """The SQLAlchemy URL as a plain libpq URL for pg_dump/pg_restore."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
