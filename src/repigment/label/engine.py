@@ -1,0 +1,143 @@
+"""The label rules engine: one request in, a verdict and explained findings out.
+
+Every finding names the rule id, its severity and the label section, so a clinician can check it.
+Applications are facts: the engine never refuses one, it flags it. A ``block`` on a plan means a
+clinician must record an explicit override with a reason (stored by the caller, not here).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from repigment.label.checks import CHECK_FUNCTIONS
+from repigment.label.errors import LabelInputError
+from repigment.label.request import parse_request
+from repigment.label.ruleset import LANGUAGES, RULESETS, Ruleset, Severity
+from repigment.label.text import message, to_json
+
+Verdict = Literal["ok", "warn", "block"]
+_RANK: Final[Mapping[str, int]] = {"info": 0, "warn": 1, "block": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    severity: Severity
+    message: str
+    source: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def applications(self) -> tuple[int, ...]:
+        """Input positions of the applications this finding concerns (empty for plan and patient findings)."""
+        return tuple(self.details.get("applications", ()))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "source": self.source,
+            "details": self.details,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    ruleset: str
+    findings: list[Finding]
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict_of(self.findings)
+
+    def as_json(self) -> dict[str, Any]:
+        """Exactly what ``repigment check`` prints."""
+        return {
+            "ruleset": self.ruleset,
+            "verdict": self.verdict,
+            "findings": [f.as_json() for f in self.findings],
+        }
+
+
+def verdict_of(findings: Sequence[Finding]) -> Verdict:
+    worst = max((_RANK[f.severity] for f in findings), default=0)
+    return "block" if worst == 2 else "warn" if worst == 1 else "ok"
+
+
+def evaluate(request: Mapping[str, Any], lang: str = "en", *, ruleset: Ruleset | None = None) -> CheckResult:
+    """Check a request (the ``repigment check`` JSON, parsed) against its ruleset.
+
+    ``ruleset`` replaces the packaged one named in the request (a label version under review).
+    Raises ``LabelInputError`` naming the field for bad input.
+    """
+    if lang not in LANGUAGES:
+        raise LabelInputError("lang", f"must be one of {list(LANGUAGES)}, got {lang!r}")
+    known = [ruleset.id] if ruleset is not None else list(RULESETS)
+    req = parse_request(request, known)
+    rs = ruleset if ruleset is not None else RULESETS[req.ruleset]
+    findings: list[Finding] = []
+    for rule in rs.rules:
+        for hit in CHECK_FUNCTIONS[rule.check](req, rule):
+            details: dict[str, Any] = to_json(dict(hit.values))
+            if hit.applications:
+                details["applications"] = sorted(hit.applications)
+            if rule.unconfirmed:
+                details["unconfirmed"] = {
+                    name: {"value": to_json(rule.params[name]), "reason": reason}
+                    for name, reason in rule.unconfirmed.items()
+                }
+            text = message(rule.messages[hit.key][lang], hit.values, lang)
+            findings.append(Finding(rule.id, rule.severity, text, rule.source, details))
+    return CheckResult(rs.id, findings)
+
+
+def evaluate_application(
+    history: Sequence[Mapping[str, Any]],
+    new_application: Mapping[str, Any],
+    patient: Mapping[str, Any],
+    *,
+    ruleset: str,
+    timezone: str,
+    plan: Mapping[str, Any] | None = None,
+    dispensed: Sequence[Mapping[str, Any]] = (),
+    lang: str = "en",
+) -> CheckResult:
+    """Check one new diary entry against the history: the findings that concern the new entry.
+
+    Builds the ordinary request (history + the new entry last, evaluated on the new entry's local date)
+    and keeps the findings whose ``details.applications`` include the new entry; its input position is
+    ``len(history)``, and field names in errors use that position (``applications[<n>].at``).
+    """
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise LabelInputError("timezone", f"unknown IANA time zone {timezone!r}") from e
+    at = new_application.get("at") if isinstance(new_application, Mapping) else None
+    index = len(history)
+    try:
+        local_day = dt.datetime.fromisoformat(at).astimezone(zone).date() if isinstance(at, str) else None
+    except ValueError:
+        local_day = None
+    if local_day is None:
+        raise LabelInputError(
+            f"applications[{index}].at", f"must be a date-time with a UTC offset, got {at!r}"
+        )
+    request: dict[str, Any] = {
+        "ruleset": ruleset,
+        "on": local_day.isoformat(),
+        "timezone": timezone,
+        "patient": dict(patient),
+        "applications": [*history, new_application],
+    }
+    if plan is not None:
+        request["plan"] = dict(plan)
+    if dispensed:
+        request["dispensed"] = list(dispensed)
+    result = evaluate(request, lang)
+    return CheckResult(result.ruleset, [f for f in result.findings if index in f.applications])

@@ -1,0 +1,504 @@
+"""Validation of the JSON request (the CLI's input, the API's body) into typed values.
+
+Every error names the field (``applications[3].at``) and the reason; nothing is silently repaired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from repigment.body import (
+    CHART_AREAS_BY_NAME,
+    VASI_REGIONS,
+    BodyModelError,
+    drawn_hand_units,
+    region_capacities,
+)
+from repigment.dosing import SEXES, DosingError
+from repigment.dosing.ftu import to_decimal
+from repigment.label.errors import LabelInputError
+from repigment.scoring import (
+    CAPACITY_TOLERANCE,
+    ScoringError,
+    Variant,
+    VasiResult,
+    parse_patch,
+    score_patches,
+)
+from repigment.scoring.vasi import parse_variant
+
+DIAGNOSES: Final = ("non-segmental", "segmental", "mixed", "unclassified")
+# Sites a plan or application may name besides the VASI regions and chart areas; the forbidden ones are
+# what the label rules look for (a misspelt site is an error, never silently allowed).
+OTHER_SITES: Final = ("lips", "eyes", "mouth", "intravaginal", "genitalia", "scalp")
+SITES: Final = frozenset(VASI_REGIONS) | frozenset(CHART_AREAS_BY_NAME) | frozenset(OTHER_SITES)
+SYSTEMIC_CATEGORIES: Final = ("biologic", "jak_inhibitor", "potent_immunosuppressant", "other")
+_DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME_RE: Final = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    birth_date: dt.date
+    sex: str
+    diagnosis: str
+    facial_involvement: bool
+    pregnant: bool
+    breastfeeding: bool
+    childbearing_potential: bool
+    hypersensitivity: bool
+    end_stage_renal_disease: bool
+    nmsc_risk_factors: bool
+    concomitant_systemic: tuple[str, ...]
+
+    def flag(self, name: str) -> bool:
+        value = getattr(self, name)
+        assert isinstance(value, bool)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    bsa_percent: Fraction
+    areas_given: bool
+    sites: tuple[str, ...]
+    applications_per_day: int
+    schedule: tuple[dt.time, ...]
+    grams_per_application: Decimal | None
+    concomitant_topicals: tuple[str, ...]
+    prescriber_experienced: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    index: int
+    at: dt.datetime  # in the patient's zone
+    utc: dt.datetime
+    bsa_percent: Fraction | None
+    grams: Decimal | None
+    sites: tuple[str, ...]
+
+    @property
+    def local_day(self) -> dt.date:
+        return self.at.date()
+
+
+@dataclass(frozen=True, slots=True)
+class Dispensed:
+    index: int
+    on: dt.date
+    grams: Decimal
+    opened_on: dt.date | None
+    discarded_on: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class CourseAssessment:
+    index: int
+    on: dt.date
+    week: int
+    repigmentation_percent: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CourseInput:
+    started_on: dt.date
+    stopped_on: dt.date | None
+    assessments: tuple[CourseAssessment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    ruleset: str
+    on: dt.date
+    zone: ZoneInfo | None
+    patient: Patient
+    age_years: int
+    age_exact: Fraction
+    plan: Plan | None
+    applications: tuple[Application, ...]  # sorted by instant; ``index`` is the input position
+    dispensed: tuple[Dispensed, ...]
+    course: CourseInput | None
+    assessment: VasiResult | None
+
+
+# --- primitives ---------------------------------------------------------------------------------------
+
+
+def obj(raw: Any, field: str, required: Sequence[str], optional: Sequence[str]) -> Mapping[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise LabelInputError(field, "must be a JSON object")
+    unknown = set(raw) - set(required) - set(optional)
+    if unknown:
+        raise LabelInputError(field, f"unknown field(s) {sorted(unknown)}")
+    for key in required:
+        if key not in raw:
+            raise LabelInputError(f"{field}.{key}" if field else key, "is required")
+    return raw
+
+
+def date(raw: Any, field: str) -> dt.date:
+    if not isinstance(raw, str) or not _DATE_RE.match(raw):
+        raise LabelInputError(field, f"must be a date YYYY-MM-DD, got {raw!r}")
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError as e:
+        raise LabelInputError(field, f"is not a valid date: {raw!r}") from e
+
+
+def instant(raw: Any, field: str) -> dt.datetime:
+    if not isinstance(raw, str) or len(raw) < 16 or raw[10] not in "Tt ":
+        raise LabelInputError(field, f"must be a date-time like 2026-11-25T07:30:00+01:00, got {raw!r}")
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError as e:
+        raise LabelInputError(field, f"is not a valid date-time: {raw!r}") from e
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise LabelInputError(field, f"must include a UTC offset (e.g. +01:00 or Z), got {raw!r}")
+    return value
+
+
+def boolean(raw: Any, field: str) -> bool:
+    if not isinstance(raw, bool):
+        raise LabelInputError(field, f"must be true or false, got {raw!r}")
+    return raw
+
+
+def number(raw: Any, field: str, lo: Decimal | None = None, hi: Decimal | None = None) -> Decimal:
+    try:
+        value = to_decimal(raw, field)
+    except DosingError as e:
+        raise LabelInputError(field, e.reason) from e
+    if lo is not None and value < lo:
+        raise LabelInputError(field, f"must be at least {lo}, got {raw}")
+    if hi is not None and value > hi:
+        raise LabelInputError(field, f"must be at most {hi}, got {raw}")
+    return value
+
+
+def strings(raw: Any, field: str, allowed: frozenset[str] | Sequence[str] | None = None) -> tuple[str, ...]:
+    if not isinstance(raw, list):
+        raise LabelInputError(field, "must be a list of strings")
+    out = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, str) or not item.strip():
+            raise LabelInputError(f"{field}[{i}]", f"must be a non-empty string, got {item!r}")
+        if allowed is not None and item not in allowed:
+            hint = (
+                sorted(allowed)
+                if len(allowed) < 12
+                else "a VASI region, a chart area or one of " + str(list(OTHER_SITES))
+            )
+            raise LabelInputError(f"{field}[{i}]", f"unknown value {item!r}; expected {hint}")
+        out.append(item)
+    return tuple(out)
+
+
+def age_on(birth_date: dt.date, on: dt.date) -> tuple[int, Fraction]:
+    """Completed years, and exact age in years (completed years + the elapsed share of the current year).
+
+    A 29 February birthday falls on 1 March in common years (the later reading, so an age limit is never
+    reached early).
+    """
+
+    def birthday(year: int) -> dt.date:
+        try:
+            return birth_date.replace(year=year)
+        except ValueError:
+            return dt.date(year, 3, 1)
+
+    years = on.year - birth_date.year - (1 if on < birthday(on.year) else 0)
+    last, nxt = birthday(birth_date.year + years), birthday(birth_date.year + years + 1)
+    return years, years + Fraction((on - last).days, (nxt - last).days)
+
+
+# --- sections -----------------------------------------------------------------------------------------
+
+
+def parse_patient(raw: Any, on: dt.date) -> tuple[Patient, int, Fraction]:
+    flags = (
+        "facial_involvement",
+        "pregnant",
+        "breastfeeding",
+        "childbearing_potential",
+        "hypersensitivity",
+        "end_stage_renal_disease",
+    )
+    p = obj(
+        raw,
+        "patient",
+        ("birth_date", "sex", "diagnosis", *flags),
+        ("nmsc_risk_factors", "concomitant_systemic"),
+    )
+    birth = date(p["birth_date"], "patient.birth_date")
+    if birth > on:
+        raise LabelInputError("patient.birth_date", f"{birth} is after the evaluation date {on}")
+    years, exact = age_on(birth, on)
+    if years > 130:
+        raise LabelInputError("patient.birth_date", f"gives an age of {years} years on {on}")
+    if p["sex"] not in SEXES:
+        raise LabelInputError("patient.sex", f"must be one of {list(SEXES)}, got {p['sex']!r}")
+    if p["diagnosis"] not in DIAGNOSES:
+        raise LabelInputError(
+            "patient.diagnosis", f"must be one of {list(DIAGNOSES)}, got {p['diagnosis']!r}"
+        )
+    values = {f: boolean(p[f], f"patient.{f}") for f in flags}
+    nmsc = boolean(p["nmsc_risk_factors"], "patient.nmsc_risk_factors") if "nmsc_risk_factors" in p else False
+    systemic = (
+        strings(p["concomitant_systemic"], "patient.concomitant_systemic", SYSTEMIC_CATEGORIES)
+        if "concomitant_systemic" in p
+        else ()
+    )
+    patient = Patient(
+        birth_date=birth,
+        sex=p["sex"],
+        diagnosis=p["diagnosis"],
+        nmsc_risk_factors=nmsc,
+        concomitant_systemic=systemic,
+        **values,
+    )
+    return patient, years, exact
+
+
+def parse_areas(raw: Any, field: str, age: Fraction) -> Fraction:
+    """Total hand units (= % BSA) of a list of areas, each a VASI region with hand units or a chart area
+    with the painted fraction; each region's total is held to its body-model capacity at this age."""
+    if not isinstance(raw, list):
+        raise LabelInputError(field, "must be a list of areas")
+    caps = region_capacities(age)
+    per_region: dict[str, Fraction] = {}
+    first: dict[str, int] = {}
+    for i, item in enumerate(raw):
+        where = f"{field}[{i}]"
+        if isinstance(item, Mapping) and "area" in item:
+            a = obj(item, where, ("area", "fraction"), ())
+            if a["area"] not in CHART_AREAS_BY_NAME:
+                raise LabelInputError(f"{where}.area", f"unknown chart area {a['area']!r}")
+            frac = number(a["fraction"], f"{where}.fraction", Decimal(0), Decimal(1))
+            try:
+                hu = drawn_hand_units(a["area"], Fraction(frac), age)  # type: ignore[arg-type]
+            except BodyModelError as e:  # pragma: no cover - inputs validated above
+                raise LabelInputError(f"{where}.{e.field}", e.reason) from e
+            region: str = CHART_AREAS_BY_NAME[a["area"]].region
+        else:
+            a = obj(item, where, ("region", "hand_units"), ())
+            if a["region"] not in VASI_REGIONS:
+                raise LabelInputError(
+                    f"{where}.region", f"unknown region {a['region']!r}; expected one of {list(VASI_REGIONS)}"
+                )
+            region = a["region"]
+            hu = Fraction(number(a["hand_units"], f"{where}.hand_units", Decimal(0)))
+        per_region[region] = per_region.get(region, Fraction(0)) + hu
+        first.setdefault(region, i)
+    for region, total in per_region.items():
+        cap = caps[region]  # type: ignore[index]
+        if total > cap * (1 + CAPACITY_TOLERANCE):
+            raise LabelInputError(
+                f"{field}[{first[region]}].hand_units",
+                f"region {region!r} totals {float(total):g} hand units, more than its capacity of "
+                f"{float(cap):.3g} at age {float(age):.3g} (tolerance {float(CAPACITY_TOLERANCE):.0%})",
+            )
+    return sum(per_region.values(), Fraction(0))
+
+
+def parse_plan(raw: Any, age: Fraction) -> Plan:
+    p = obj(
+        raw,
+        "plan",
+        (),
+        (
+            "areas",
+            "sites",
+            "applications_per_day",
+            "schedule",
+            "grams_per_application",
+            "concomitant_topicals",
+            "prescriber_experienced",
+        ),
+    )
+    bsa = parse_areas(p["areas"], "plan.areas", age) if "areas" in p else Fraction(0)
+    per_day = p.get("applications_per_day", 2)
+    if isinstance(per_day, bool) or not isinstance(per_day, int) or per_day < 1:
+        raise LabelInputError("plan.applications_per_day", f"must be a whole number ≥ 1, got {per_day!r}")
+    schedule: list[dt.time] = []
+    if "schedule" in p:
+        if not isinstance(p["schedule"], list) or not p["schedule"]:
+            raise LabelInputError("plan.schedule", "must be a non-empty list of local times HH:MM")
+        for i, t in enumerate(p["schedule"]):
+            if not isinstance(t, str) or not _TIME_RE.match(t):
+                raise LabelInputError(f"plan.schedule[{i}]", f"must be a local time HH:MM, got {t!r}")
+            schedule.append(dt.time.fromisoformat(t))
+        if len(set(schedule)) != len(schedule):
+            raise LabelInputError("plan.schedule", "lists a time twice")
+    gpa = (
+        number(p["grams_per_application"], "plan.grams_per_application", Decimal(0))
+        if "grams_per_application" in p
+        else None
+    )
+    return Plan(
+        bsa_percent=bsa,
+        areas_given="areas" in p,
+        sites=strings(p["sites"], "plan.sites", SITES) if "sites" in p else (),
+        applications_per_day=per_day,
+        schedule=tuple(sorted(schedule)),
+        grams_per_application=gpa,
+        concomitant_topicals=(
+            strings(p["concomitant_topicals"], "plan.concomitant_topicals")
+            if "concomitant_topicals" in p
+            else ()
+        ),
+        prescriber_experienced=(
+            boolean(p["prescriber_experienced"], "plan.prescriber_experienced")
+            if "prescriber_experienced" in p
+            else None
+        ),
+    )
+
+
+def parse_applications(
+    raw: Any, zone: ZoneInfo | None, on: dt.date, age: Fraction
+) -> tuple[Application, ...]:
+    if not isinstance(raw, list):
+        raise LabelInputError("applications", "must be a list")
+    if raw and zone is None:
+        raise LabelInputError(
+            "timezone", "is required when applications are given (IANA name, e.g. Europe/Stockholm)"
+        )
+    out = []
+    for i, item in enumerate(raw):
+        where = f"applications[{i}]"
+        a = obj(item, where, ("at",), ("hand_units", "areas", "grams", "sites"))
+        assert zone is not None
+        at = instant(a["at"], f"{where}.at").astimezone(zone)
+        if at.date() > on:
+            raise LabelInputError(f"{where}.at", f"{a['at']} is after the evaluation date {on} (local time)")
+        if "hand_units" in a and "areas" in a:
+            raise LabelInputError(where, "give either hand_units or areas, not both")
+        bsa: Fraction | None = None
+        if "hand_units" in a:
+            bsa = Fraction(number(a["hand_units"], f"{where}.hand_units", Decimal(0), Decimal(100)))
+        elif "areas" in a:
+            bsa = parse_areas(a["areas"], f"{where}.areas", age)
+        grams = number(a["grams"], f"{where}.grams", Decimal(0)) if "grams" in a else None
+        sites = strings(a["sites"], f"{where}.sites", SITES) if "sites" in a else ()
+        out.append(Application(i, at, at.astimezone(dt.UTC), bsa, grams, sites))
+    return tuple(sorted(out, key=lambda x: (x.utc, x.index)))
+
+
+def parse_dispensed(raw: Any, on: dt.date) -> tuple[Dispensed, ...]:
+    if not isinstance(raw, list):
+        raise LabelInputError("dispensed", "must be a list")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"dispensed[{i}]"
+        d = obj(item, where, ("on", "grams"), ("opened_on", "discarded_on"))
+        day = date(d["on"], f"{where}.on")
+        if day > on:
+            raise LabelInputError(f"{where}.on", f"{day} is after the evaluation date {on}")
+        grams = number(d["grams"], f"{where}.grams", Decimal(0))
+        opened = date(d["opened_on"], f"{where}.opened_on") if "opened_on" in d else None
+        if opened is not None and not (day <= opened <= on):
+            raise LabelInputError(
+                f"{where}.opened_on", f"{opened} must be between the dispensing date and {on}"
+            )
+        discarded = date(d["discarded_on"], f"{where}.discarded_on") if "discarded_on" in d else None
+        if discarded is not None and discarded < (opened or day):
+            raise LabelInputError(
+                f"{where}.discarded_on", f"{discarded} is before the tube was dispensed or opened"
+            )
+        out.append(Dispensed(i, day, grams, opened, discarded))
+    return tuple(sorted(out, key=lambda x: (x.on, x.index)))
+
+
+COURSE_WEEK_TOLERANCE: Final = 2  # a visit's stated week may differ from its date's week by this much
+
+
+def parse_course(raw: Any, on: dt.date) -> CourseInput:
+    c = obj(raw, "course", ("started_on",), ("stopped_on", "assessments"))
+    started = date(c["started_on"], "course.started_on")
+    if started > on:
+        raise LabelInputError("course.started_on", f"{started} is after the evaluation date {on}")
+    stopped = date(c["stopped_on"], "course.stopped_on") if "stopped_on" in c else None
+    if stopped is not None and not (started <= stopped <= on):
+        raise LabelInputError("course.stopped_on", f"{stopped} must be between started_on and {on}")
+    raw_a = c.get("assessments", [])
+    if not isinstance(raw_a, list):
+        raise LabelInputError("course.assessments", "must be a list")
+    assessments = []
+    for i, item in enumerate(raw_a):
+        where = f"course.assessments[{i}]"
+        a = obj(item, where, ("on", "repigmentation_percent"), ("week",))
+        day = date(a["on"], f"{where}.on")
+        if not (started <= day <= on):
+            raise LabelInputError(f"{where}.on", f"{day} must be between started_on ({started}) and {on}")
+        week_from_date = (day - started).days // 7
+        week = week_from_date
+        if "week" in a:
+            w = a["week"]
+            if isinstance(w, bool) or not isinstance(w, int) or w < 0:
+                raise LabelInputError(f"{where}.week", f"must be a whole number ≥ 0, got {w!r}")
+            if abs(w - week_from_date) > COURSE_WEEK_TOLERANCE:
+                raise LabelInputError(
+                    f"{where}.week",
+                    f"{w} does not match its date ({day} is week {week_from_date} of the course)",
+                )
+            week = w
+        pct = number(a["repigmentation_percent"], f"{where}.repigmentation_percent", Decimal(0), Decimal(100))
+        assessments.append(CourseAssessment(i, day, week, pct))
+    return CourseInput(started, stopped, tuple(sorted(assessments, key=lambda x: (x.on, x.index))))
+
+
+def parse_assessment(raw: Any, age: Fraction) -> VasiResult:
+    a = obj(raw, "assessment", ("patches",), ("variant",))
+    try:
+        variant = parse_variant(a.get("variant")) if "variant" in a else Variant()
+        if not isinstance(a["patches"], list):
+            raise ScoringError("patches", "must be a list")
+        patches = [parse_patch(p, i) for i, p in enumerate(a["patches"])]
+        return score_patches(patches, age, variant)
+    except ScoringError as e:
+        raise LabelInputError(f"assessment.{e.field}", e.reason) from e
+
+
+def parse_request(raw: Any, known_rulesets: Sequence[str]) -> Request:
+    r = obj(
+        raw,
+        "",
+        ("ruleset", "on", "patient"),
+        ("timezone", "plan", "applications", "dispensed", "course", "assessment"),
+    )
+    if r["ruleset"] not in known_rulesets:
+        raise LabelInputError(
+            "ruleset", f"unknown ruleset {r['ruleset']!r}; expected one of {list(known_rulesets)}"
+        )
+    on = date(r["on"], "on")
+    zone: ZoneInfo | None = None
+    if "timezone" in r:
+        tz = r["timezone"]
+        if not isinstance(tz, str) or not tz or tz.startswith(("/", ".")) or ".." in tz:
+            raise LabelInputError("timezone", f"must be an IANA time zone name, got {tz!r}")
+        try:
+            zone = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise LabelInputError("timezone", f"unknown IANA time zone {tz!r}") from e
+    patient, years, exact = parse_patient(r["patient"], on)
+    return Request(
+        ruleset=r["ruleset"],
+        on=on,
+        zone=zone,
+        patient=patient,
+        age_years=years,
+        age_exact=exact,
+        plan=parse_plan(r["plan"], exact) if "plan" in r else None,
+        applications=parse_applications(r.get("applications", []), zone, on, exact),
+        dispensed=parse_dispensed(r.get("dispensed", []), on),
+        course=parse_course(r["course"], on) if "course" in r else None,
+        assessment=parse_assessment(r["assessment"], exact) if "assessment" in r else None,
+    )
