@@ -1,9 +1,34 @@
-"""Server-rendered web pages for clinicians and patients (adapter)."""
+"""Server-rendered web pages for clinicians and patients (adapter).
+
+Pages are Jinja2 templates rendered by the same FastAPI app as the API; the body map's script and
+every other asset are served from ``/assets`` by this app (no third-party origin, for closed clinic
+networks). Languages: English and Swedish from gettext catalogs (see ``i18n.py``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from fastapi.staticfiles import StaticFiles
+
+from repigment.web.render import ASSET_PREFIX, STATIC
+
 
 def mount_web(app: Any) -> None:
     """Attach the web pages and static assets to the FastAPI app."""
+    from repigment.web import tools
+
+    app.mount(ASSET_PREFIX, StaticFiles(directory=str(STATIC)), name="web-assets")
+    app.include_router(tools.router)
+    try:
+        from repigment.web import pages
+    except ImportError:  # the record pages need the store and API; the tools work without them
+        pages = None
+    if pages is not None and pages.available():
+        pages.mount(app)
+    else:
+        from fastapi import APIRouter
+
+        standalone = APIRouter()
+        tools.register_calculator(standalone, "/tools/bodymap")
+        app.include_router(standalone)

@@ -1,0 +1,153 @@
+"""Languages of the pages: gettext catalogs (Babel), locale choice, locale-formatted dates and numbers.
+
+Catalogs live in ``locale/<lang>/LC_MESSAGES/messages.po``; the compiled ``messages.mo`` files are
+committed next to them and a test fails when one is out of date with its ``.po``
+(regenerate with ``python -m repigment.web.i18n``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import sys
+from collections.abc import Mapping
+from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from typing import Final
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
+
+LOCALES: Final = ("en", "sv")
+DEFAULT_LOCALE: Final = "en"
+LOCALE_COOKIE: Final = "repigment_lang"
+LOCALE_DIR: Final = Path(__file__).resolve().parent / "locale"
+DOMAIN: Final = "messages"
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; translated later, where the locale is known."""
+    return message
+
+
+@lru_cache(maxsize=None)
+def translations(lang: str) -> NullTranslations:
+    if lang not in LOCALES:
+        raise ValueError(f"unsupported locale {lang!r}")
+    mo = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    if not mo.exists():
+        return NullTranslations()
+    with mo.open("rb") as f:
+        return Translations(f, domain=DOMAIN)
+
+
+def choose_locale(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:
+    """The page language: an explicit choice, then the remembered one, then the browser's preference."""
+    for lang in (query_lang, cookie_lang):
+        if lang in LOCALES:
+            return lang
+    if accept_language:
+        prefs = []
+        for part in accept_language.split(","):
+            tag, _, q = part.strip().partition(";q=")
+            try:
+                weight = float(q) if q else 1.0
+            except ValueError:
+                weight = 0.0
+            prefs.append((weight, tag.strip().replace("-", "_")))
+        prefs.sort(key=lambda p: -p[0])
+        found = Locale.negotiate([t for _, t in prefs if t], list(LOCALES), sep="_")
+        if found is not None and found.language in LOCALES:
+            return found.language
+    return DEFAULT_LOCALE
+
+
+def round_half_up(value: float | Fraction | Decimal | int, digits: int) -> Decimal:
+    """Round for display, ties away from zero, from the exact value (the page's script does the same)."""
+    f = value if isinstance(value, Fraction) else Fraction(Decimal(str(value)) if isinstance(value, float) else value)
+    scaled = abs(f) * 10**digits
+    n = math.floor(scaled + Fraction(1, 2)) * (-1 if f < 0 else 1)
+    return Decimal(n).scaleb(-digits)
+
+
+def number(value: float | Fraction | Decimal | int | None, lang: str, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    q = round_half_up(value, digits)
+    fmt = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(q, format=fmt, locale=lang, decimal_quantization=False)
+
+
+def date(value: dt.date | dt.datetime | str | None, lang: str, fmt: str = "medium") -> str:
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            try:
+                value = dt.date.fromisoformat(value)
+            except ValueError:
+                return value
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return format_date(value, format=fmt, locale=lang)
+
+
+def datetime(value: dt.datetime | str | None, lang: str, fmt: str = "short", tz: str | None = None) -> str:
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return date(value, lang)
+    return format_datetime(value, format=fmt, tzinfo=tz, locale=lang)
+
+
+def compile_catalogs(check_only: bool = False) -> list[str]:
+    """Compile every ``.po`` to ``.mo``; with ``check_only``, name the ``.mo`` files that are stale."""
+    stale: list[str] = []
+    for lang in LOCALES:
+        po = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+        mo = po.with_suffix(".mo")
+        with po.open("rb") as f:
+            catalog = read_po(f, locale=lang, domain=DOMAIN)
+        buf = io.BytesIO()
+        write_mo(buf, catalog, use_fuzzy=False)
+        if not mo.exists() or mo.read_bytes() != buf.getvalue():
+            stale.append(str(mo))
+            if not check_only:
+                mo.write_bytes(buf.getvalue())
+    if not check_only:
+        translations.cache_clear()
+    return stale
+
+
+def catalog_messages(lang: str) -> Mapping[str, str]:
+    po = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=lang, domain=DOMAIN)
+    return {str(m.id): str(m.string) for m in catalog if m.id and isinstance(m.id, str)}
+
+
+def locale_name(lang: str) -> str:
+    try:
+        return str(Locale.parse(lang).get_display_name(lang)).capitalize()
+    except UnknownLocaleError:  # pragma: no cover - LOCALES are known
+        return lang
+
+
+if __name__ == "__main__":
+    changed = compile_catalogs()
+    print("compiled: " + (", ".join(changed) if changed else "all up to date"))
+    sys.exit(0)

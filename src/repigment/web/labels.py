@@ -1,0 +1,62 @@
+"""Words shown for the model's names (chart areas, VASI regions, views), translated at render time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from repigment.body import CHART_AREAS
+from repigment.web.i18n import N_
+
+_PARTS: Final = {
+    "upper_arm": N_("Upper arm"),
+    "forearm": N_("Forearm"),
+    "hand": N_("Hand"),
+    "thigh": N_("Thigh"),
+    "lower_leg": N_("Lower leg"),
+    "foot": N_("Foot"),
+}
+_SIDE_VIEW: Final = {
+    ("left", "front"): N_("left, front"),
+    ("right", "front"): N_("right, front"),
+    ("left", "back"): N_("left, back"),
+    ("right", "back"): N_("right, back"),
+}
+_WHOLE: Final = {
+    "face": N_("Face (without eyelids)"),
+    "eyelids": N_("Eyelids"),
+    "head_front_other": N_("Front of head: scalp, ears, lips"),
+    "neck_front": N_("Neck, front"),
+    "trunk_front": N_("Chest and abdomen"),
+    "genitalia": N_("Genitals"),
+    "head_back": N_("Back of head"),
+    "neck_back": N_("Neck, back"),
+    "trunk_back": N_("Back"),
+    "buttock_left": N_("Buttock, left"),
+    "buttock_right": N_("Buttock, right"),
+}
+REGIONS: Final = {
+    "face": N_("Face"),
+    "eyelids": N_("Eyelids"),
+    "head_neck": N_("Head and neck"),
+    "hands": N_("Hands"),
+    "upper_extremities": N_("Arms"),
+    "trunk": N_("Trunk"),
+    "lower_extremities": N_("Legs and buttocks"),
+    "feet": N_("Feet"),
+}
+VIEWS: Final = {"front": N_("Front"), "back": N_("Back"), "face": N_("Face (zoom)")}
+
+
+def area_label(name: str, gettext: Callable[[str], str]) -> str:
+    if name in _WHOLE:
+        return gettext(_WHOLE[name])
+    for part, label in _PARTS.items():
+        if name.startswith(part + "_"):
+            side, view = name[len(part) + 1 :].split("_")
+            return f"{gettext(label)}, {gettext(_SIDE_VIEW[(side, view)])}"
+    raise KeyError(name)
+
+
+def all_area_labels(gettext: Callable[[str], str]) -> dict[str, str]:
+    return {a.name: area_label(a.name, gettext) for a in CHART_AREAS}

@@ -1,0 +1,98 @@
+"""Jinja2 rendering with the request's language, and the security headers every page carries."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from repigment.web import i18n
+
+HERE: Final = Path(__file__).resolve().parent
+TEMPLATES: Final = HERE / "templates"
+STATIC: Final = HERE / "static"
+ASSET_PREFIX: Final = "/assets"
+
+# Everything is served by this app: no third-party origin is ever contacted (closed clinic networks).
+CSP: Final = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@lru_cache(maxsize=None)
+def _asset_version(path: str) -> str:
+    f = STATIC / path
+    return hashlib.sha256(f.read_bytes()).hexdigest()[:10] if f.is_file() else "0"
+
+
+def asset(path: str) -> str:
+    """URL of a static file, versioned by content so browsers never run a stale script."""
+    return f"{ASSET_PREFIX}/{path}?v={_asset_version(path)}"
+
+
+@lru_cache(maxsize=None)
+def environment(lang: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html", "svg"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=StrictUndefined,
+    )
+    env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["num"] = lambda v, digits=2: i18n.number(v, lang, digits)
+    env.filters["date"] = lambda v, fmt="medium": i18n.date(v, lang, fmt)
+    env.filters["datetime"] = lambda v, fmt="short", tz=None: i18n.datetime(v, lang, fmt, tz)
+    env.globals["asset"] = asset
+    env.globals["LOCALES"] = [(code, i18n.locale_name(code)) for code in i18n.LOCALES]
+    return env
+
+
+def request_locale(request: Request) -> str:
+    return i18n.choose_locale(
+        request.query_params.get("lang"),
+        request.cookies.get(i18n.LOCALE_COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+def translator(request: Request) -> Any:
+    """gettext for messages built in Python (errors, findings) in the request's language."""
+    return i18n.translations(request_locale(request)).gettext
+
+
+def secure(resp: Any) -> Any:
+    resp.headers.setdefault("Content-Security-Policy", CSP)
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("Referrer-Policy", "same-origin")
+    resp.headers.setdefault("Cache-Control", "no-store")
+    return resp
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    lang = request_locale(request)
+    path = request.url.path
+    if request.url.query:
+        path += "?" + request.url.query
+    base: dict[str, Any] = {
+        "lang": lang,
+        "request": request,
+        "path": path,
+        "here": quote(request.url.path),
+        "user": None,
+        "csrf_token": "",
+        "nav": [],
+    }
+    base.update(context)
+    html = environment(lang).get_template(template).render(**base)
+    resp = HTMLResponse(html, status_code=status_code)
+    resp.headers["Content-Language"] = lang
+    return secure(resp)
