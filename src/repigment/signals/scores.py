@@ -1,0 +1,76 @@
+"""Score counted cells: every measure in one table, in exact or openEBGM-compatible mode."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from repigment.signals import mgps
+from repigment.signals.counts import Counts
+from repigment.signals.measures import disproportionality, relative_reporting_ratio
+from repigment.signals.mgps import Theta
+from repigment.signals.rounding import r_round
+from repigment.signals.screening import EMA_MIN_COUNT, flag
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class Mode(StrEnum):
+    EXACT = "exact"  # true quantiles, nothing rounded
+    OPENEBGM = "openebgm"  # R's round() to 2 digits and openEBGM's bisection quantiles
+
+
+def _unique_pairs(n: FloatArray, e: FloatArray) -> tuple[FloatArray, FloatArray, npt.NDArray[np.intp]]:
+    """Distinct (N, E) points and the map back to cells: the posterior depends on nothing else."""
+    codes, uniq = pd.MultiIndex.from_arrays([n, e]).factorize()
+    un = np.asarray(uniq.get_level_values(0), dtype=np.float64)
+    ue = np.asarray(uniq.get_level_values(1), dtype=np.float64)
+    return un, ue, np.asarray(codes, dtype=np.intp)
+
+
+def ebgm_scores(theta: Theta, n: npt.ArrayLike, e: npt.ArrayLike, *, mode: Mode | str = Mode.EXACT,
+                quantiles: tuple[float, ...] = (0.05, 0.95), digits: int = 2) -> dict[str, FloatArray]:
+    """Qn, EBlog2, EBGM and posterior quantiles (QUANT_05 etc.) per cell."""
+    md = Mode(mode)
+    un, ue, inv = _unique_pairs(np.asarray(n, dtype=np.float64), np.asarray(e, dtype=np.float64))
+    qn = mgps.posterior_qn(theta, un, ue)
+    log2 = mgps.eb_log2(theta, un, ue, qn)
+    gm = np.power(2.0, log2)
+    shown = r_round(gm, digits) if md is Mode.OPENEBGM else gm
+    out = {"Qn": qn[inv], "EBlog2": log2[inv], "EBGM": shown[inv]}
+    for p in quantiles:
+        exact = mgps.quantile_exact(theta, un, ue, qn, p)
+        q = mgps.quantile_openebgm(theta, un, ue, qn, p, digits=digits, exact=exact) if md is Mode.OPENEBGM \
+            else exact
+        out[f"QUANT_{round(p * 100):02d}"] = q[inv]
+    return out
+
+
+def score(counts: Counts, theta: Theta, *, mode: Mode | str = Mode.EXACT,
+          quantiles: tuple[float, ...] = (0.05, 0.95), ema_min_count: int = EMA_MIN_COUNT,
+          cells: npt.NDArray[np.bool_] | None = None) -> pd.DataFrame:
+    """One row per cell: drug, event, N, E, RR, PRR (+CI, chi2), ROR (+CI), IC (+limits), EBGM, quantiles."""
+    md = Mode(mode)
+    sel = np.ones(len(counts), dtype=bool) if cells is None else cells
+    n = counts.n[sel].astype(np.float64)
+    e = counts.e[sel]
+    nd = counts.n_drug[sel].astype(np.float64)
+    ne = counts.n_event[sel].astype(np.float64)
+    table = pd.DataFrame({
+        "drug": pd.Categorical.from_codes(counts.drug_code[sel], categories=pd.Index(counts.drugs)),
+        "event": pd.Categorical.from_codes(counts.event_code[sel], categories=pd.Index(counts.events)),
+        "N": counts.n[sel], "E": e, "n_drug": counts.n_drug[sel], "n_event": counts.n_event[sel],
+    })
+    rr = relative_reporting_ratio(n, e)
+    d = disproportionality(n, nd, ne, counts.n_total, e)
+    if md is Mode.OPENEBGM:  # processRaw rounds RR and PRR with R's round(x, 2)
+        rr, d["PRR"] = r_round(rr, 2), r_round(d["PRR"], 2)
+    table["RR"] = rr
+    for k, v in d.items():
+        table[k] = v
+    for k, v in ebgm_scores(theta, n, e, mode=md, quantiles=quantiles).items():
+        table[k] = v
+    return flag(table, ema_min_count=ema_min_count)
