@@ -1,0 +1,266 @@
+"""Two-arm responder analysis of one endpoint: the ``repigment trial`` JSON.
+
+Missing-data strategies:
+
+- ``observed``: evaluable patients with a visit in the window (observed cases).
+- ``nri``: every evaluable patient; no visit in the window counts as non-responder.
+- ``mi``: every evaluable patient; missing scores multiply imputed (:mod:`.imputation`), responder
+  status from each completed data set, estimates combined with Rubin's rules (details in :func:`_mi`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from repigment.outcomes import stats
+from repigment.outcomes.endpoints import EndpointData, TIE_RESOLUTION_WEEKS
+from repigment.outcomes.errors import OutcomesError
+from repigment.outcomes.imputation import DEFAULT_IMPUTATIONS, DEFAULT_SEED, impute
+from repigment.scoring import responder_mask
+
+Missing = Literal["observed", "nri", "mi"]
+MISSING_STRATEGIES: Final = ("observed", "nri", "mi")
+VISIT_RULE: Final = (
+    "per endpoint, the post-baseline visit with a recorded score nearest the target week within the window; "
+    f"equal distance (to {TIE_RESOLUTION_WEEKS:g} week) goes to the later visit"
+)
+BASELINE_RULE: Final = "week 0 row (exactly one per patient); baseline 0 makes a VASI endpoint not evaluable"
+
+
+def stratum_codes(strata: dict[str, npt.NDArray[Any]]) -> tuple[npt.NDArray[np.int64], list[str]]:
+    """Cross-classified stratum per patient and readable labels ("region=EU, skin_type=I-II")."""
+    names = list(strata)
+    if not names:
+        raise OutcomesError("strata", "no stratification columns")
+    frame = pd.DataFrame({k: strata[k] for k in names})
+    codes, uniques = pd.MultiIndex.from_frame(frame).factorize(sort=True)
+    labels = [", ".join(f"{k}={v}" for k, v in zip(names, u, strict=True)) for u in uniques]
+    return codes.astype(np.int64), labels
+
+
+def tables(
+    treated: npt.NDArray[np.bool_], responder: npt.NDArray[np.bool_], stratum: npt.NDArray[np.int64], k: int
+) -> npt.NDArray[np.float64]:
+    """K×2×2 counts: [stratum, treatment/control, responder/non-responder]."""
+    cell = stratum * 4 + (~treated).astype(np.int64) * 2 + (~responder).astype(np.int64)
+    return np.bincount(cell, minlength=4 * k).reshape(k, 2, 2).astype(np.float64)
+
+
+def _two_arm(x1: int, n1: int, x0: int, n0: int, treatment: str, control: str) -> dict[str, Any]:
+    if n1 == 0 or n0 == 0:
+        empty = treatment if n1 == 0 else control
+        raise OutcomesError("arm", f"no analysable patients in the {empty!r} arm at this week")
+    rd = stats.risk_difference(x1, n1, x0, n0)
+    return {
+        "arms": {treatment: stats.arm_result(x1, n1).as_json(), control: stats.arm_result(x0, n0).as_json()},
+        "risk_difference": rd.as_json(),
+        "relative_risk": stats.relative_risk(x1, n1, x0, n0).as_json(),
+        "odds_ratio": stats.odds_ratio(x1, n1, x0, n0).as_json(),
+        "nnt": stats.number_needed_to_treat(rd.estimate, rd.ci),
+    }
+
+
+def _stratified(
+    treated: npt.NDArray[np.bool_], resp: npt.NDArray[np.bool_], strata: dict[str, npt.NDArray[Any]], tarone: bool
+) -> dict[str, Any]:
+    codes, labels = stratum_codes(strata)
+    t = tables(treated, resp, codes, len(labels))
+    out = stats.cmh(t).as_json()
+    out["breslow_day"] = stats.breslow_day(t, tarone=tarone).as_json()
+    out["strata"] = labels
+    return out
+
+
+def analyse(
+    data: EndpointData,
+    treatment: str,
+    control: str,
+    missing: Missing = "observed",
+    imputations: int = DEFAULT_IMPUTATIONS,
+    seed: int = DEFAULT_SEED,
+    tarone: bool = False,
+) -> dict[str, Any]:
+    """The full analysis as a JSON-ready dict (keys as in the ``repigment trial --json`` contract)."""
+    if missing not in MISSING_STRATEGIES:
+        raise OutcomesError("missing", f"unknown strategy {missing!r}; choose one of {', '.join(MISSING_STRATEGIES)}")
+    ev = data.evaluable
+    head: dict[str, Any] = {
+        "endpoint": data.endpoint,
+        "week": data.week,
+        "window": data.window,
+        "missing": missing,
+        "treatment": treatment,
+        "control": control,
+        "strata_columns": list(data.strata),
+        "visit_rule": VISIT_RULE,
+        "baseline_rule": BASELINE_RULE,
+        "patients": {
+            label: {
+                "randomised": int((data.treated == arm).sum()),
+                "not_evaluable_zero_baseline": int(((data.treated == arm) & ~ev).sum()),
+                "missing_at_week": int(((data.treated == arm) & ev & ~data.observed).sum()),
+            }
+            for label, arm in ((treatment, True), (control, False))
+        },
+    }
+    if missing == "mi":
+        return head | _mi(data, treatment, control, imputations, seed, tarone)
+    pop = data.observed if missing == "observed" else ev
+    resp = data.responder & data.observed
+    tr = data.treated[pop]
+    r = resp[pop]
+    x1, n1 = int((r & tr).sum()), int(tr.sum())
+    x0, n0 = int((r & ~tr).sum()), int((~tr).sum())
+    out = head | _two_arm(x1, n1, x0, n0, treatment, control)
+    st = {k: v[pop] for k, v in data.strata.items()}
+    if st:
+        out["cmh"] = _stratified(tr, r, st, tarone)
+    out["logistic"] = stats.logistic_treatment(tr, r, list(st.values()), list(st)).as_json()
+    return out
+
+
+def _pooled(p: stats.Pooled, log: bool = False) -> dict[str, Any]:
+    f = math.exp if log else float
+    return {
+        "estimate": f(p.estimate),
+        "ci": [f(p.ci[0]), f(p.ci[1])],
+        "df": p.df,
+        "fraction_between": (1 + 1 / p.m) * p.between / p.variance if p.variance > 0 else 0.0,
+    }
+
+
+def _mi(data: EndpointData, treatment: str, control: str, m: int, seed: int, tarone: bool) -> dict[str, Any]:
+    """Rubin's rules per estimand on its natural scale.
+
+    Rates and RD: Wald variances p(1−p)/n per imputation, t interval with Rubin's df. RR and OR: log scale
+    with the Katz / Woolf variances (Haldane 0.5 per imputation where a cell is zero). CMH OR: log scale with
+    the RBG variance; the CMH and Breslow–Day chi-squares are combined with D2 (Li et al. 1991). Logistic:
+    the treatment coefficient and its Wald variance. Per-arm Wilson and Clopper–Pearson intervals use the
+    effective sample size p̄(1−p̄)/T (n shrunk by the missing information; after Lott & Reiter 2020).
+    """
+    completed = impute(data, m, seed)
+    ev = data.evaluable
+    tr = data.treated[ev]
+    st = {k: v[ev] for k, v in data.strata.items()}
+    if st:
+        codes, labels = stratum_codes(st)
+    n1, n0 = int(tr.sum()), int((~tr).sum())
+    if n1 == 0 or n0 == 0:
+        raise OutcomesError("arm", "no evaluable patients in one arm")
+    assert data.threshold is not None
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    rd_q, rd_u, rr_q, rr_u, or_q, or_u = ([] for _ in range(6))
+    cmh_q, cmh_u, cmh_chi, bd_chi, lg_q, lg_u = ([] for _ in range(6))
+    cmh_ok = lg_ok = True
+    bd_df = None
+    lg_note = None
+    for j in range(m):
+        resp, _ = responder_mask(data.baseline[ev], completed[j, ev], data.threshold)
+        x1, x0 = int((resp & tr).sum()), int((resp & ~tr).sum())
+        p1, p0 = x1 / n1, x0 / n0
+        rates[True].append(p1)
+        rates[False].append(p0)
+        rd_q.append(p1 - p0)
+        rd_u.append(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
+        for eff, q, u in ((stats.relative_risk, rr_q, rr_u), (stats.odds_ratio, or_q, or_u)):
+            e = eff(x1, n1, x0, n0)
+            assert e.estimate is not None
+            q.append(math.log(e.estimate))
+            u.append(float(e.extra["se_log"]) ** 2)
+        if st:
+            t = tables(tr, resp, codes, len(labels))
+            lv = stats.cmh_log_variance(t)
+            c = stats.cmh(t)
+            if lv is None or c.statistic is None:
+                cmh_ok = False
+            else:
+                cmh_q.append(lv[0])
+                cmh_u.append(lv[1])
+                cmh_chi.append(c.statistic)
+            bd = stats.breslow_day(t, tarone=tarone)
+            if bd.statistic is not None and (bd_df is None or bd_df == bd.df):
+                bd_chi.append(bd.statistic)
+                bd_df = bd.df
+        lg = stats.logistic_treatment(tr, resp, list(st.values()), list(st))
+        if lg.coefficient is None or lg.se is None:
+            lg_ok, lg_note = False, lg.note
+        else:
+            lg_q.append(lg.coefficient)
+            lg_u.append(lg.se**2)
+
+    arms: dict[str, Any] = {}
+    for label, arm, n in ((treatment, True, n1), (control, False, n0)):
+        pooled = stats.rubin(rates[arm], [p * (1 - p) / n for p in rates[arm]])
+        pbar = pooled.estimate
+        n_eff = pbar * (1 - pbar) / pooled.variance if pooled.variance > 0 else float(n)
+        n_eff = min(n_eff, float(n))
+        arms[label] = {
+            "n": n,
+            "responders": pbar * n,
+            "rate": pbar,
+            "wilson_ci": list(stats.wilson_ci(pbar * n_eff, n_eff)),
+            "exact_ci": list(stats.clopper_pearson_ci(pbar * n_eff, n_eff)),
+            "rubin_ci": [max(pooled.ci[0], 0.0), min(pooled.ci[1], 1.0)],
+            "effective_n": n_eff,
+            "df": pooled.df,
+        }
+    rd = stats.rubin(rd_q, rd_u)
+    out: dict[str, Any] = {
+        "arms": arms,
+        "risk_difference": _pooled(rd) | {"method": "rubin (wald per imputation)"},
+        "relative_risk": _pooled(stats.rubin(rr_q, rr_u), log=True) | {"method": "rubin on log RR (katz)"},
+        "odds_ratio": _pooled(stats.rubin(or_q, or_u), log=True) | {"method": "rubin on log OR (woolf)"},
+        "nnt": stats.number_needed_to_treat(rd.estimate, rd.ci),
+        "imputation": {
+            "method": "per-arm normal linear regression on baseline score and strata, posterior draws (Rubin 1987)",
+            "imputations": m,
+            "seed": seed,
+            "imputed": {
+                treatment: int((data.treated & ev & ~data.observed).sum()),
+                control: int((~data.treated & ev & ~data.observed).sum()),
+            },
+        },
+    }
+    if st:
+        cmh_out: dict[str, Any] = {"strata": labels, "continuity_correction": "per imputation as mantelhaen.test"}
+        if cmh_ok:
+            pooled_cmh = stats.rubin(cmh_q, cmh_u)
+            d2, df2, pv = stats.d2_chisq(cmh_chi, 1)
+            cmh_out |= {
+                "odds_ratio": math.exp(pooled_cmh.estimate),
+                "ci": [math.exp(pooled_cmh.ci[0]), math.exp(pooled_cmh.ci[1])],
+                "ci_method": "rubin on log MH OR (RBG variance)",
+                "statistic": d2,
+                "statistic_method": "D2 (Li, Meng, Raghunathan & Rubin 1991), F(1, df2)",
+                "df2": df2,
+                "p_value": pv,
+            }
+        else:
+            cmh_out |= {"odds_ratio": None, "ci": [None, None], "statistic": None, "p_value": None,
+                        "note": "MH odds ratio undefined in at least one imputation"}
+        if bd_df is not None and len(bd_chi) == m and bd_df > 0:
+            d2, df2, pv = stats.d2_chisq(bd_chi, bd_df)
+            cmh_out["breslow_day"] = {"statistic": d2, "df": bd_df, "df2": df2, "p_value": pv,
+                                      "tarone_correction": tarone, "statistic_method": "D2"}
+        else:
+            cmh_out["breslow_day"] = {"statistic": None, "p_value": None, "note": "undefined in some imputation"}
+        out["cmh"] = cmh_out
+    if lg_ok:
+        pl = stats.rubin(lg_q, lg_u)
+        out["logistic"] = {
+            "odds_ratio": math.exp(pl.estimate),
+            "ci": [math.exp(pl.ci[0]), math.exp(pl.ci[1])],
+            "p_value": stats.rubin_p_value(pl),
+            "coefficient": pl.estimate,
+            "se": math.sqrt(pl.variance),
+            "covariates": list(st),
+            "ci_method": "rubin (wald per imputation)",
+        }
+    else:
+        out["logistic"] = {"odds_ratio": None, "ci": [None, None], "p_value": None, "note": lg_note}
+    return out
