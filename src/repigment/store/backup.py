@@ -64,7 +64,14 @@ def backup(store: Store, dest: Path) -> None:
                 src.close()
         else:
             proc = subprocess.run(
-                [pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(tmp), libpq_url(store.url)],
+                [
+                    pg_tool("pg_dump"),
+                    "--format=custom",
+                    "--no-owner",
+                    "--file",
+                    str(tmp),
+                    libpq_url(store.url),
+                ],
                 capture_output=True,
                 text=True,
             )

@@ -148,19 +148,27 @@ class Store:
             )
 
     # -- sessions ---------------------------------------------------------------------------------
+    def new_session(self, *, write: bool, actor: audit.Actor | None = None) -> Session:
+        """A bare session for callers that manage their own locking (the API); writes need an actor."""
+        s = (self._write if write else self._read)()
+        if actor is not None:
+            s.info["actor"] = actor
+        return s
+
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._read() as s:
             yield s
 
     @contextmanager
-    def write(self, actor: audit.Actor) -> Iterator[Session]:
+    def write(self, actor: audit.Actor | None) -> Iterator[Session]:
         lock = self._write_lock
         if lock is not None:
             lock.acquire()
         try:
             with self._write() as s:
-                s.info["actor"] = actor
+                if actor is not None:
+                    s.info["actor"] = actor
                 try:
                     yield s
                 except BaseException:

@@ -212,7 +212,7 @@ def upgrade() -> None:
         sa.Column("applied_at", sa.DateTime(), nullable=False),
         sa.Column("hand_units", sa.Float(), nullable=False),
         sa.Column("grams", sa.Float(), nullable=True),
-        sa.Column("areas", sa.JSON(), nullable=False),
+        sa.Column("sites", sa.JSON(), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("verdict", sa.String(length=8), nullable=False),
         sa.Column("flagged", sa.Boolean(), nullable=False),

@@ -1,0 +1,220 @@
+"""The FastAPI application: JSON under /api/v1, OpenAPI at /api/openapi.json, docs at /api/docs.
+
+Errors are JSON with a ``detail`` message; validation errors (422) add ``errors``: a list of
+``{"field", "message"}`` naming each offending field (``body.patches[0].hand_units``). Bodies over
+``MAX_BODY_BYTES`` get 413. Unexpected errors get a 500 without internals (logged server-side).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+import repigment
+from repigment.api.routes import admin, auth, patients
+from repigment.store import Store
+
+log = logging.getLogger("repigment.api")
+MAX_BODY_BYTES: Final = 1 << 20
+API_PREFIX: Final = "/api/v1"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_SECURITY_HEADERS: Final = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class GuardMiddleware:
+    """Refuse oversized bodies (413) before they are read, and add security headers to every answer."""
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.max_body
+                except ValueError:
+                    too_big = True
+                if too_big:
+                    await _send_json(send, 413, f"request body over {self.max_body} bytes")
+                    return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            msg = await receive()
+            if msg["type"] == "http.request":
+                received += len(msg.get("body", b""))
+                if received > self.max_body:
+                    raise _TooLarge()
+            return msg
+
+        async def send_with_headers(msg: Message) -> None:
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+                msg["headers"] = list(msg.get("headers", [])) + _SECURITY_HEADERS
+                if scope["path"].startswith("/api/"):
+                    msg["headers"].append((b"cache-control", b"no-store"))
+            await send(msg)
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except _TooLarge:
+            if not started:
+                await _send_json(send, 413, f"request body over {self.max_body} bytes")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _send_json(send: Send, status: int, detail: str) -> None:
+    import json
+
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            + _SECURITY_HEADERS,
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "request"
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for e in exc.errors():
+        msg = str(e.get("msg", "invalid"))
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if e.get("type") == "extra_forbidden":
+            msg = "unknown field"
+        errors.append({"field": _field(e.get("loc", ())), "message": msg})
+    first = errors[0] if errors else {"field": "request", "message": "invalid"}
+    detail = f"{first['field']}: {first['message']}"
+    if len(errors) > 1:
+        detail += f" (and {len(errors) - 1} more)"
+    return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    if isinstance(exc.detail, dict) and "message" in exc.detail:
+        content: dict[str, Any] = {"detail": exc.detail["message"], "errors": exc.detail.get("errors", [])}
+    else:
+        content = {"detail": exc.detail}
+    return JSONResponse(content, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _busy(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", exc)
+    return JSONResponse({"detail": "the database is busy or unavailable: retry shortly"}, status_code=503)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "internal error: it has been logged"}, status_code=500)
+
+
+def create_app(store: Store | None = None, *, demo: bool = False, web: bool | None = None) -> FastAPI:
+    """The app on ``store`` (default: ``REPIGMENT_DATABASE_URL`` or the embedded SQLite file, migrated).
+
+    ``web=False`` (or ``REPIGMENT_API_ONLY=1``) serves the API without the web pages.
+    """
+    if web is None:
+        web = os.environ.get("REPIGMENT_API_ONLY") != "1"
+    the_store = store if store is not None else Store()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if store is None:
+            the_store.dispose()
+
+    app = FastAPI(
+        title="repigment",
+        version=repigment.__version__,
+        description="Clinical record, label checks and scoring: ruxolitinib cream in non-segmental vitiligo.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
+        lifespan=lifespan,
+    )
+    app.state.store = the_store
+    app.state.demo = demo
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _busy)
+    app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(GuardMiddleware)  # type: ignore[arg-type]
+    app.include_router(admin.router, prefix=API_PREFIX)
+    app.include_router(auth.router, prefix=API_PREFIX)
+    app.include_router(patients.router, prefix=API_PREFIX)
+    from repigment.interop.routes import router as interop_router
+
+    app.include_router(interop_router, prefix=API_PREFIX)
+    if web:
+        from repigment.web import mount_web
+
+        mount_web(app)
+    return app
+
+
+def route_table(app: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path) the app serves, including routes of included routers and those hidden from
+    the OpenAPI schema; the authorisation tests walk it so that no route escapes them."""
+    out: set[tuple[str, str]] = set()
+
+    def add(methods: Any, path: Any) -> None:
+        for m in methods or ():
+            if m != "HEAD":
+                out.add((str(m), str(path)))
+
+    for r in app.router.routes:
+        contexts = getattr(r, "effective_route_contexts", None)
+        if contexts is not None:
+            for ctx in contexts():
+                add(ctx.methods, ctx.path)
+        else:
+            add(getattr(r, "methods", None), getattr(r, "path", None))
+    return sorted(out, key=lambda mp: (mp[1], mp[0]))

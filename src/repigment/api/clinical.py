@@ -1,0 +1,218 @@
+"""Running the core on every write: label checks for plans and diary entries, scoring for visits.
+
+The request handed to ``repigment.label`` is built here from the stored record, once, for the API and
+the demo loader alike. Core input errors become ``ClinicalInputError`` (HTTP 422 naming the field).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from repigment.label import CheckResult, LabelInputError, evaluate, evaluate_application
+from repigment.scoring import ScoringError, VasiResult, score_assessment
+from repigment.store import Application, Course, Patient, Prescription, Visit
+
+DEFAULT_RULESET: Final = "opzelura-eu-2023"
+# Diary history handed to the engine with a new entry: covers the longest rolling window of the
+# packaged rulesets (30 days) with margin. Dispensing history: the 6-month in-use period with margin.
+HISTORY_DAYS: Final = 35
+DISPENSED_DAYS: Final = 200
+PATIENT_FLAGS: Final = (
+    "facial_involvement",
+    "pregnant",
+    "breastfeeding",
+    "childbearing_potential",
+    "hypersensitivity",
+    "end_stage_renal_disease",
+)
+
+
+class ClinicalInputError(ValueError):
+    """Input the core refuses; ``field`` names it as the client sent it."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def patient_facts(p: Patient) -> dict[str, Any]:
+    facts: dict[str, Any] = {"birth_date": p.birth_date.isoformat(), "sex": p.sex, "diagnosis": p.diagnosis}
+    facts.update({f: bool(getattr(p, f)) for f in PATIENT_FLAGS})
+    return facts
+
+
+def age_years(birth_date: dt.date, on: dt.date) -> float:
+    """Age in years to two decimals (the body model interpolates between its age anchors)."""
+    return round((on - birth_date).days / 365.2425, 2)
+
+
+def _findings(result: CheckResult) -> list[dict[str, Any]]:
+    return [f.as_json() for f in result.findings]
+
+
+def check_plan(
+    db: Session, patient: Patient, ruleset: str, started_on: dt.date, plan: dict[str, Any], on: dt.date
+) -> tuple[str, list[dict[str, Any]]]:
+    """Verdict and findings for a course plan on ``on`` (eligibility, contraindications, plan limits)."""
+    request: dict[str, Any] = {
+        "ruleset": ruleset,
+        "on": on.isoformat(),
+        "timezone": patient.timezone,
+        "patient": patient_facts(patient),
+        "plan": plan,
+        "dispensed": _dispensed(db, patient.id, on),
+    }
+    if started_on <= on:
+        request["course"] = {"started_on": started_on.isoformat()}
+    result = _evaluate(request, prefix_map={"plan": "plan", "ruleset": "ruleset"})
+    return result.verdict, _findings(result)
+
+
+def check_course_assessment(course: Course, patient: Patient, visits: Sequence[Visit], on: dt.date) -> None:
+    """Let the engine validate a course's assessments (dates, weeks) so a bad visit is refused at once."""
+    assessments = [
+        {"on": v.visited_on.isoformat(), "repigmentation_percent": v.repigmentation_percent}
+        | ({"week": v.week} if v.week is not None else {})
+        for v in visits
+        if v.repigmentation_percent is not None
+    ]
+    request = {
+        "ruleset": course.ruleset,
+        "on": on.isoformat(),
+        "timezone": patient.timezone,
+        "patient": patient_facts(patient),
+        "course": {"started_on": course.started_on.isoformat(), "assessments": assessments},
+    }
+    _evaluate(request, prefix_map={"course.assessments": "body"})
+
+
+def _dispensed(db: Session, patient_id: int, on: dt.date) -> list[dict[str, Any]]:
+    rows = db.scalars(
+        select(Prescription)
+        .where(
+            Prescription.patient_id == patient_id,
+            Prescription.dispensed_on.is_not(None),
+            Prescription.dispensed_on <= on,
+            Prescription.dispensed_on >= on - dt.timedelta(days=DISPENSED_DAYS),
+        )
+        .order_by(Prescription.dispensed_on, Prescription.id)
+    ).all()
+    out = []
+    for r in rows:
+        assert r.dispensed_on is not None
+        d: dict[str, Any] = {"on": r.dispensed_on.isoformat(), "grams": r.grams}
+        if r.opened_on is not None and r.opened_on <= on:
+            d["opened_on"] = r.opened_on.isoformat()
+        out.append(d)
+    return out
+
+
+def course_for(db: Session, patient_id: int, course_id: int | None, on: dt.date) -> Course | None:
+    """The named course of this patient (422 if it is not theirs), else the latest started by ``on``."""
+    if course_id is not None:
+        course = db.get(Course, course_id)
+        if course is None or course.patient_id != patient_id:
+            raise ClinicalInputError("body.course_id", f"no course {course_id} for this patient")
+        return course
+    return db.scalars(
+        select(Course)
+        .where(Course.patient_id == patient_id, Course.started_on <= on)
+        .order_by(Course.started_on.desc(), Course.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _entry(a: Application | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(a, dict):
+        return a
+    e: dict[str, Any] = {"at": a.applied_at.isoformat(), "hand_units": a.hand_units}
+    if a.grams is not None:
+        e["grams"] = a.grams
+    if a.sites:
+        e["sites"] = list(a.sites)
+    return e
+
+
+def check_application(
+    db: Session,
+    patient: Patient,
+    course: Course | None,
+    at: dt.datetime,
+    hand_units: float,
+    grams: float | None,
+    sites: Sequence[str],
+) -> tuple[str, list[dict[str, Any]]]:
+    """The findings that concern this diary entry, given the patient's recent diary."""
+    zone = ZoneInfo(patient.timezone)
+    local_day = at.astimezone(zone).date()
+    next_day_start = dt.datetime.combine(local_day + dt.timedelta(days=1), dt.time(), zone)
+    history = db.scalars(
+        select(Application)
+        .where(
+            Application.patient_id == patient.id,
+            Application.applied_at >= at - dt.timedelta(days=HISTORY_DAYS),
+            Application.applied_at < next_day_start,
+        )
+        .order_by(Application.applied_at, Application.id)
+    ).all()
+    new: dict[str, Any] = {"at": at.isoformat(), "hand_units": hand_units}
+    if grams is not None:
+        new["grams"] = grams
+    if sites:
+        new["sites"] = list(sites)
+    try:
+        result = evaluate_application(
+            [_entry(a) for a in history],
+            new,
+            patient_facts(patient),
+            ruleset=course.ruleset if course else DEFAULT_RULESET,
+            timezone=patient.timezone,
+            plan=course.plan if course else None,
+            dispensed=_dispensed(db, patient.id, local_day),
+        )
+    except LabelInputError as e:
+        raise ClinicalInputError(_body_field(e.field, len(history)), e.reason) from e
+    return result.verdict, _findings(result)
+
+
+def _body_field(field: str, new_index: int) -> str:
+    """Map the engine's field name to the client's: the new entry is the request body."""
+    prefix = f"applications[{new_index}]"
+    if field.startswith(prefix):
+        return "body" + field[len(prefix) :]
+    if field.startswith("plan"):
+        return "course." + field
+    return field
+
+
+def _evaluate(request: dict[str, Any], prefix_map: dict[str, str]) -> CheckResult:
+    try:
+        return evaluate(request)
+    except LabelInputError as e:
+        field = e.field
+        for prefix, to in prefix_map.items():
+            if field == prefix or field.startswith(prefix + ".") or field.startswith(prefix + "["):
+                field = "body." + field if to == "plan" else field
+                break
+        raise ClinicalInputError(field, e.reason) from e
+
+
+def score_visit(
+    patient: Patient, visited_on: dt.date, patches: list[dict[str, Any]], variant: dict[str, Any]
+) -> VasiResult:
+    """Score a visit's patches at the patient's age on the visit date."""
+    try:
+        return score_assessment(
+            {"age_years": age_years(patient.birth_date, visited_on), "variant": variant, "patches": patches}
+        )
+    except ScoringError as e:
+        raise ClinicalInputError(
+            "body." + e.field if e.field.startswith("patches") else e.field, e.reason
+        ) from e

@@ -1,0 +1,237 @@
+"""Dependencies for routes, shared with the web pages and the interop routes.
+
+- ``get_db``: one session per request; safe methods read, unsafe methods write (on SQLite the writes
+  of one process queue on an asyncio lock, so waiting writers hold no worker thread). Writers commit
+  explicitly before returning, so nothing is acknowledged before it is durable.
+- ``current_user`` (``Principal``): from ``Authorization: Bearer`` or the session cookie; cookie
+  requests with unsafe methods must carry the CSRF token (header ``X-CSRF-Token`` or form field
+  ``csrf_token``). 401 when absent, expired or revoked.
+- ``require_role(*roles)``: 403 for any other role.
+- ``patient_access(*roles)``: the patient named by ``{patient_id}`` in the path, checked for tenancy
+  (other clinic: 404) and, for the patient role, ownership (another patient: 404).
+"""
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Annotated, Final
+
+import anyio
+from fastapi import Depends, HTTPException, Path, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from repigment.api import security
+from repigment.store import Actor, ApiToken, Patient, Store, User
+
+SESSION_COOKIE: Final = "repigment_session"
+CSRF_COOKIE: Final = "repigment_csrf"
+CSRF_HEADER: Final = "X-CSRF-Token"
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_ID: Final = 2**31 - 1
+
+PatientId = Annotated[int, Path(ge=1, le=MAX_ID, description="Patient id")]
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _write_lock(request: Request) -> anyio.Lock | None:
+    state = request.app.state
+    if not state.store.is_sqlite:
+        return None
+    lock: anyio.Lock | None = getattr(state, "sqlite_write_lock", None)
+    if lock is None:
+        lock = state.sqlite_write_lock = anyio.Lock()
+    return lock
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    store = get_store(request)
+    if request.method in SAFE_METHODS:
+        session = store.new_session(write=False)
+        try:
+            yield session
+        finally:
+            await anyio.to_thread.run_sync(session.close)
+        return
+    lock = _write_lock(request)
+    if lock is not None:
+        await lock.acquire()
+    try:
+        session = store.new_session(write=True)
+        try:
+            yield session
+        finally:
+            await anyio.to_thread.run_sync(session.close)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+Db = Annotated[Session, Depends(get_db, scope="function")]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller: user, role, clinic, and how they authenticated."""
+
+    user_id: int
+    username: str
+    role: str
+    clinic_id: int
+    token_id: int
+    via_cookie: bool
+    patient_id: int | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(name=self.username, user_id=self.user_id)
+
+
+def _unauthorised(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def csrf_guard(request: Request) -> None:
+    """Cookie-authenticated unsafe requests must prove they come from our own pages."""
+    if request.method in SAFE_METHODS or _bearer(request) is not None:
+        return
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return
+    presented = request.headers.get(CSRF_HEADER)
+    if presented is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token")
+        presented = value if isinstance(value, str) else None
+    if not security.csrf_matches(token, presented):
+        raise HTTPException(
+            403, f"missing or wrong CSRF token: send the {CSRF_HEADER} header or csrf_token field"
+        )
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise _unauthorised("Authorization header must be 'Bearer <token>'")
+    return value.strip()
+
+
+def _lookup(db: Session, token: str, now: dt.datetime) -> tuple[ApiToken, User] | None:
+    row = db.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == security.token_digest(token))
+    ).first()
+    if row is None:
+        return None
+    tok, user = row
+    if tok.revoked_at is not None or tok.expires_at <= now or not user.active:
+        return None
+    return tok, user
+
+
+def current_user(request: Request, db: Db, _csrf: Annotated[None, Depends(csrf_guard)]) -> Principal:
+    bearer = _bearer(request)
+    token = bearer or request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise _unauthorised("not authenticated: log in at POST /api/v1/auth/token")
+    found = _lookup(db, token, dt.datetime.now(dt.UTC))
+    if found is None:
+        raise _unauthorised("token is invalid, expired or revoked: log in again")
+    tok, user = found
+    patient_id = None
+    if user.role == "patient":
+        patient_id = db.execute(select(Patient.id).where(Patient.user_id == user.id)).scalar_one_or_none()
+    principal = Principal(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        clinic_id=user.clinic_id,
+        token_id=tok.id,
+        via_cookie=bearer is None,
+        patient_id=patient_id,
+    )
+    db.info["actor"] = principal.actor
+    request.state.principal = principal
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def require_role(*roles: str) -> Callable[..., Principal]:
+    """Dependency: the caller, if their role is one of ``roles``; 403 otherwise."""
+    allowed = frozenset(roles)
+
+    def dep(user: CurrentUser) -> Principal:
+        if user.role not in allowed:
+            raise HTTPException(403, f"the {user.role} role may not do this")
+        return user
+
+    dep.__name__ = f"require_{'_'.join(sorted(allowed))}"
+    return dep
+
+
+def not_found(what: str = "patient") -> HTTPException:
+    return HTTPException(404, f"{what} not found")
+
+
+def visible_patient(db: Session, user: Principal, patient_id: int) -> Patient:
+    """The patient if this caller may see them; 404 for other clinics and, for patients, other patients."""
+    patient = db.get(Patient, patient_id)
+    if patient is None or patient.clinic_id != user.clinic_id:
+        raise not_found()
+    if user.role == "patient" and patient.user_id != user.user_id:
+        raise not_found()
+    return patient
+
+
+@dataclass(frozen=True, slots=True)
+class PatientContext:
+    user: Principal
+    patient: Patient
+    db: Session
+
+
+def patient_access(*roles: str) -> Callable[..., PatientContext]:
+    """Dependency: role check (403) then tenancy/ownership check (404) of ``{patient_id}``."""
+    role_dep = require_role(*roles)
+
+    def dep(patient_id: PatientId, db: Db, user: Annotated[Principal, Depends(role_dep)]) -> PatientContext:
+        return PatientContext(user=user, patient=visible_patient(db, user, patient_id), db=db)
+
+    return dep
+
+
+def deidentify(user: Principal) -> bool:
+    """Analysts see de-identified data only."""
+    return user.role == "analyst"
+
+
+__all__ = [
+    "CSRF_COOKIE",
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "CurrentUser",
+    "Db",
+    "PatientContext",
+    "PatientId",
+    "Principal",
+    "current_user",
+    "deidentify",
+    "get_db",
+    "get_store",
+    "not_found",
+    "patient_access",
+    "require_role",
+    "visible_patient",
+]

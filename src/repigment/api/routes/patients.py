@@ -1,0 +1,714 @@
+"""Patients and their record: courses, prescriptions, visits, diary entries, adverse events, overrides.
+
+Access (see docs/api.md for the matrix): the role is checked first (403), then the patient's clinic
+and, for the patient role, ownership (404, so nothing leaks about other clinics' or patients' records).
+Every write runs the core: plans and diary entries through the label engine, visits through scoring.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Final, TypeVar
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from repigment.api import clinical
+from repigment.api.deps import (
+    Db,
+    PatientContext,
+    Principal,
+    deidentify,
+    not_found,
+    patient_access,
+    require_role,
+)
+from repigment.api.schemas import (
+    AdverseEventIn,
+    AdverseEventOut,
+    AdverseEventPatch,
+    ApplicationIn,
+    ApplicationOut,
+    CourseIn,
+    CourseOut,
+    CoursePatch,
+    OverrideIn,
+    OverrideOut,
+    PatientDeidentifiedOut,
+    PatientIn,
+    PatientOut,
+    PatientPatch,
+    PrescriptionIn,
+    PrescriptionOut,
+    PrescriptionPatch,
+    Time,
+    VisitIn,
+    VisitOut,
+    _check_order,
+    _check_seriousness,
+)
+from repigment.store import (
+    AdverseEvent,
+    Application,
+    Base,
+    Course,
+    Override,
+    Patient,
+    Prescription,
+    Visit,
+)
+
+router = APIRouter()
+
+# Who may do what (tenancy and ownership are checked on top, see module docstring).
+READ_RECORD: Final = ("clinician", "patient", "analyst")
+WRITE_RECORD: Final = ("clinician",)
+WRITE_DIARY: Final = ("clinician", "patient")
+READ_AE: Final = ("clinician", "patient", "analyst", "safety_officer")
+WRITE_AE: Final = ("clinician", "patient")
+LIST_PATIENTS: Final = ("clinician", "patient", "analyst")
+
+ReadRecord = Annotated[PatientContext, Depends(patient_access(*READ_RECORD))]
+WriteRecord = Annotated[PatientContext, Depends(patient_access(*WRITE_RECORD))]
+WriteDiary = Annotated[PatientContext, Depends(patient_access(*WRITE_DIARY))]
+ReadAE = Annotated[PatientContext, Depends(patient_access(*READ_AE))]
+WriteAE = Annotated[PatientContext, Depends(patient_access(*WRITE_AE))]
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many items")]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="Skip this many items")]
+ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+M = TypeVar("M", bound=Base)
+NOT_FOUND: Final = {404: {"description": "Not found, or not visible to the caller"}}
+FORBIDDEN: Final = {403: {"description": "The caller's role may not do this"}}
+ERRORS: Final = {401: {"description": "Not logged in"}, **FORBIDDEN, **NOT_FOUND}
+
+
+def unprocessable(field: str, reason: str) -> HTTPException:
+    return HTTPException(
+        422, {"message": f"{field}: {reason}", "errors": [{"field": field, "message": reason}]}
+    )
+
+
+def _owned(db: Session, model: type[M], item_id: int | str, patient: Patient, what: str) -> M:
+    obj = db.get(model, item_id)
+    if obj is None or getattr(obj, "patient_id", None) != patient.id:
+        raise not_found(what)
+    return obj
+
+
+def _page(db: Session, stmt: Select[Any], limit: int, offset: int) -> list[Any]:
+    return list(db.scalars(stmt.limit(limit).offset(offset)).all())
+
+
+def _created(response: Response, path: str) -> None:
+    response.headers["Location"] = path
+
+
+def _commit(db: Session) -> None:
+    try:
+        db.commit()
+    except IntegrityError as e:
+        db.rollback()
+        raise HTTPException(
+            409, "conflicts with the stored record (a referenced item changed or is gone)"
+        ) from e
+
+
+def _clinical(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except clinical.ClinicalInputError as e:
+        raise unprocessable(e.field, e.reason) from e
+
+
+# -- patients ------------------------------------------------------------------------------------
+def patient_out(p: Patient, user: Principal) -> PatientOut | PatientDeidentifiedOut:
+    if deidentify(user):
+        return PatientDeidentifiedOut(
+            id=p.id,
+            clinic_id=p.clinic_id,
+            birth_year=p.birth_date.year,
+            sex=p.sex,
+            diagnosis=p.diagnosis,
+            facial_involvement=p.facial_involvement,
+            pregnant=p.pregnant,
+            breastfeeding=p.breastfeeding,
+            childbearing_potential=p.childbearing_potential,
+            hypersensitivity=p.hypersensitivity,
+            end_stage_renal_disease=p.end_stage_renal_disease,
+        )
+    return PatientOut.model_validate(p)
+
+
+@router.get(
+    "/patients",
+    response_model=list[PatientOut | PatientDeidentifiedOut],
+    responses=ERRORS,
+    tags=["patients"],
+)
+def list_patients(
+    db: Db,
+    user: Annotated[Principal, Depends(require_role(*LIST_PATIENTS))],
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[PatientOut | PatientDeidentifiedOut]:
+    """Patients of the caller's clinic (a patient sees only their own record; analysts de-identified)."""
+    stmt = select(Patient).where(Patient.clinic_id == user.clinic_id).order_by(Patient.id)
+    if user.role == "patient":
+        stmt = stmt.where(Patient.user_id == user.user_id)
+    return [patient_out(p, user) for p in _page(db, stmt, limit, offset)]
+
+
+@router.post("/patients", status_code=201, response_model=PatientOut, responses=ERRORS, tags=["patients"])
+def create_patient(
+    body: PatientIn,
+    db: Db,
+    response: Response,
+    user: Annotated[Principal, Depends(require_role(*WRITE_RECORD))],
+) -> PatientOut:
+    """Register a patient in the caller's clinic; the response carries the new ``id``."""
+    p = Patient(clinic_id=user.clinic_id, **body.model_dump())
+    db.add(p)
+    _commit(db)
+    _created(response, f"/api/v1/patients/{p.id}")
+    return PatientOut.model_validate(p)
+
+
+@router.get(
+    "/patients/{patient_id}",
+    response_model=PatientOut | PatientDeidentifiedOut,
+    responses=ERRORS,
+    tags=["patients"],
+)
+def get_patient(ctx: ReadRecord) -> PatientOut | PatientDeidentifiedOut:
+    return patient_out(ctx.patient, ctx.user)
+
+
+_NOT_NULL_PATIENT: Final = frozenset(PatientPatch.model_fields) - {"external_ref"}
+
+
+@router.patch("/patients/{patient_id}", response_model=PatientOut, responses=ERRORS, tags=["patients"])
+def update_patient(body: PatientPatch, ctx: WriteRecord) -> PatientOut:
+    """Change some of a patient's details (only the fields sent)."""
+    changes = body.model_dump(exclude_unset=True)
+    for k, v in changes.items():
+        if v is None and k in _NOT_NULL_PATIENT:
+            raise unprocessable(f"body.{k}", "must not be null")
+    if "birth_date" in changes and changes["birth_date"] > dt.date.today():
+        raise unprocessable("body.birth_date", "must not be in the future")
+    for k, v in changes.items():
+        setattr(ctx.patient, k, v)
+    _commit(ctx.db)
+    return PatientOut.model_validate(ctx.patient)
+
+
+# -- courses -------------------------------------------------------------------------------------
+@router.get(
+    "/patients/{patient_id}/courses", response_model=list[CourseOut], responses=ERRORS, tags=["courses"]
+)
+def list_courses(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) -> list[CourseOut]:
+    stmt = select(Course).where(Course.patient_id == ctx.patient.id).order_by(Course.id)
+    return [_course_out(c, ctx.user) for c in _page(ctx.db, stmt, limit, offset)]
+
+
+def _course_out(c: Course, user: Principal) -> CourseOut:
+    out = CourseOut.model_validate(c)
+    if deidentify(user):
+        out.stop_reason = None
+    return out
+
+
+@router.post(
+    "/patients/{patient_id}/courses",
+    status_code=201,
+    response_model=CourseOut,
+    responses=ERRORS,
+    tags=["courses"],
+)
+def create_course(body: CourseIn, ctx: WriteRecord, response: Response) -> CourseOut:
+    """Start a treatment course; its plan is checked against the ruleset and the findings returned."""
+    plan = body.plan.model_dump(exclude_none=True)
+    verdict, findings = _clinical(
+        clinical.check_plan, ctx.db, ctx.patient, body.ruleset, body.started_on, plan, body.started_on
+    )
+    c = Course(
+        patient_id=ctx.patient.id,
+        ruleset=body.ruleset,
+        started_on=body.started_on,
+        plan=plan,
+        verdict=verdict,
+        findings=findings,
+        created_by=ctx.user.user_id,
+    )
+    ctx.db.add(c)
+    _commit(ctx.db)
+    _created(response, f"/api/v1/patients/{ctx.patient.id}/courses/{c.id}")
+    return CourseOut.model_validate(c)
+
+
+@router.get(
+    "/patients/{patient_id}/courses/{course_id}", response_model=CourseOut, responses=ERRORS, tags=["courses"]
+)
+def get_course(ctx: ReadRecord, course_id: ItemId) -> CourseOut:
+    return _course_out(_owned(ctx.db, Course, course_id, ctx.patient, "course"), ctx.user)
+
+
+@router.patch(
+    "/patients/{patient_id}/courses/{course_id}", response_model=CourseOut, responses=ERRORS, tags=["courses"]
+)
+def update_course(body: CoursePatch, ctx: WriteRecord, course_id: ItemId) -> CourseOut:
+    """Pause, stop or complete a course (stopping needs a date and a reason), or change its plan."""
+    c = _owned(ctx.db, Course, course_id, ctx.patient, "course")
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("status", "x") is None:
+        raise unprocessable("body.status", "must not be null")
+    status = changes.get("status", c.status)
+    stopped_on = changes.get("stopped_on", c.stopped_on)
+    stop_reason = changes.get("stop_reason", c.stop_reason)
+    if status in ("stopped", "completed"):
+        if stopped_on is None:
+            raise unprocessable("body.stopped_on", f"is required when the course is {status}")
+        if status == "stopped" and not stop_reason:
+            raise unprocessable("body.stop_reason", "is required when the course is stopped")
+    if stopped_on is not None and stopped_on < c.started_on:
+        raise unprocessable("body.stopped_on", f"must not be before the course started ({c.started_on})")
+    if "plan" in changes:
+        if body.plan is None:
+            raise unprocessable("body.plan", "must not be null")
+        plan = body.plan.model_dump(exclude_none=True)
+        on = max(c.started_on, min(dt.date.today(), stopped_on or dt.date.max))
+        c.verdict, c.findings = _clinical(
+            clinical.check_plan, ctx.db, ctx.patient, c.ruleset, c.started_on, plan, on
+        )
+        c.plan = plan
+    c.status, c.stopped_on, c.stop_reason = status, stopped_on, stop_reason
+    _commit(ctx.db)
+    return CourseOut.model_validate(c)
+
+
+# -- prescriptions -------------------------------------------------------------------------------
+def _prescription_out(p: Prescription, user: Principal) -> PrescriptionOut:
+    out = PrescriptionOut.model_validate(p)
+    if deidentify(user):
+        out.instructions = None
+    return out
+
+
+@router.get(
+    "/patients/{patient_id}/prescriptions",
+    response_model=list[PrescriptionOut],
+    responses=ERRORS,
+    tags=["prescriptions"],
+)
+def list_prescriptions(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) -> list[PrescriptionOut]:
+    stmt = select(Prescription).where(Prescription.patient_id == ctx.patient.id).order_by(Prescription.id)
+    return [_prescription_out(p, ctx.user) for p in _page(ctx.db, stmt, limit, offset)]
+
+
+@router.post(
+    "/patients/{patient_id}/prescriptions",
+    status_code=201,
+    response_model=PrescriptionOut,
+    responses=ERRORS,
+    tags=["prescriptions"],
+)
+def create_prescription(body: PrescriptionIn, ctx: WriteRecord, response: Response) -> PrescriptionOut:
+    """Prescribe (and optionally record the dispensing and first opening of) a quantity of cream."""
+    if body.course_id is not None:
+        _clinical(clinical.course_for, ctx.db, ctx.patient.id, body.course_id, body.prescribed_on)
+    p = Prescription(patient_id=ctx.patient.id, created_by=ctx.user.user_id, **body.model_dump())
+    ctx.db.add(p)
+    _commit(ctx.db)
+    _created(response, f"/api/v1/patients/{ctx.patient.id}/prescriptions/{p.id}")
+    return PrescriptionOut.model_validate(p)
+
+
+@router.get(
+    "/patients/{patient_id}/prescriptions/{prescription_id}",
+    response_model=PrescriptionOut,
+    responses=ERRORS,
+    tags=["prescriptions"],
+)
+def get_prescription(ctx: ReadRecord, prescription_id: ItemId) -> PrescriptionOut:
+    return _prescription_out(
+        _owned(ctx.db, Prescription, prescription_id, ctx.patient, "prescription"), ctx.user
+    )
+
+
+@router.patch(
+    "/patients/{patient_id}/prescriptions/{prescription_id}",
+    response_model=PrescriptionOut,
+    responses=ERRORS,
+    tags=["prescriptions"],
+)
+def update_prescription(
+    body: PrescriptionPatch, ctx: WriteRecord, prescription_id: ItemId
+) -> PrescriptionOut:
+    """Record the dispensing or first opening of the tube."""
+    p = _owned(ctx.db, Prescription, prescription_id, ctx.patient, "prescription")
+    changes = body.model_dump(exclude_unset=True)
+    merged = {"dispensed_on": p.dispensed_on, "opened_on": p.opened_on} | changes
+    try:
+        _check_order(p.prescribed_on, merged["dispensed_on"], merged["opened_on"])
+    except ValueError as e:
+        raise unprocessable("body", str(e)) from e
+    for k, v in changes.items():
+        setattr(p, k, v)
+    _commit(ctx.db)
+    return PrescriptionOut.model_validate(p)
+
+
+# -- visits --------------------------------------------------------------------------------------
+def _visit_out(v: Visit, user: Principal) -> VisitOut:
+    out = VisitOut.model_validate(v)
+    if deidentify(user):
+        out.notes = None
+    return out
+
+
+@router.get("/patients/{patient_id}/visits", response_model=list[VisitOut], responses=ERRORS, tags=["visits"])
+def list_visits(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) -> list[VisitOut]:
+    stmt = select(Visit).where(Visit.patient_id == ctx.patient.id).order_by(Visit.visited_on, Visit.id)
+    return [_visit_out(v, ctx.user) for v in _page(ctx.db, stmt, limit, offset)]
+
+
+@router.post(
+    "/patients/{patient_id}/visits",
+    status_code=201,
+    response_model=VisitOut,
+    responses=ERRORS,
+    tags=["visits"],
+)
+def create_visit(body: VisitIn, ctx: WriteRecord, response: Response) -> VisitOut:
+    """Record a visit with its assessment; F-VASI, T-VASI, F-BSA and T-BSA are computed and stored."""
+    v = build_visit(ctx.db, ctx.patient, body, ctx.user.user_id)
+    ctx.db.add(v)
+    _commit(ctx.db)
+    _created(response, f"/api/v1/patients/{ctx.patient.id}/visits/{v.id}")
+    return VisitOut.model_validate(v)
+
+
+def build_visit(db: Session, patient: Patient, body: VisitIn, user_id: int | None) -> Visit:
+    """Score the assessment (and let the engine validate it as a course assessment) into a new Visit."""
+    if body.visited_on < patient.birth_date:
+        raise unprocessable("body.visited_on", "is before the patient's birth date")
+    patches = [p.model_dump(exclude_none=True) for p in body.patches]
+    variant = body.variant.model_dump()
+    result = _clinical(clinical.score_visit, patient, body.visited_on, patches, variant)
+    course = None
+    if body.course_id is not None:
+        course = _clinical(clinical.course_for, db, patient.id, body.course_id, body.visited_on)
+    v = Visit(
+        patient_id=patient.id,
+        course_id=course.id if course else None,
+        visited_on=body.visited_on,
+        week=body.week,
+        patches=patches,
+        variant=variant,
+        age_years=float(result.age_years),
+        f_vasi=float(result.f_vasi),
+        t_vasi=float(result.t_vasi),
+        f_bsa_percent=float(result.f_bsa_percent),
+        t_bsa_percent=float(result.t_bsa_percent),
+        scores=result.as_json(),
+        repigmentation_percent=body.repigmentation_percent,
+        ruleset=course.ruleset if course else None,
+        body_model=result.body_model,
+        notes=body.notes,
+        created_by=user_id,
+    )
+    if course is not None and body.repigmentation_percent is not None:
+        if body.visited_on < course.started_on:
+            raise unprocessable("body.visited_on", f"is before the course started ({course.started_on})")
+        earlier = db.scalars(
+            select(Visit).where(Visit.course_id == course.id, Visit.visited_on <= body.visited_on)
+        ).all()
+        _clinical(clinical.check_course_assessment, course, patient, [*earlier, v], body.visited_on)
+    return v
+
+
+@router.get(
+    "/patients/{patient_id}/visits/{visit_id}", response_model=VisitOut, responses=ERRORS, tags=["visits"]
+)
+def get_visit(ctx: ReadRecord, visit_id: ItemId) -> VisitOut:
+    return _visit_out(_owned(ctx.db, Visit, visit_id, ctx.patient, "visit"), ctx.user)
+
+
+# -- applications (diary) ------------------------------------------------------------------------
+def application_out(a: Application, user: Principal | None = None) -> ApplicationOut:
+    return ApplicationOut(
+        id=a.id,
+        patient_id=a.patient_id,
+        course_id=a.course_id,
+        at=a.applied_at,
+        hand_units=a.hand_units,
+        grams=a.grams,
+        sites=a.sites,
+        note=None if user is not None and deidentify(user) else a.note,
+        verdict=a.verdict,  # type: ignore[arg-type]
+        flagged=a.flagged,
+        findings=a.findings,
+        created_at=a.created_at,
+    )
+
+
+@router.get(
+    "/patients/{patient_id}/applications",
+    response_model=list[ApplicationOut],
+    responses=ERRORS,
+    tags=["diary"],
+)
+def list_applications(
+    ctx: ReadRecord,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    since: Annotated[Time | None, Query(description="Only entries at or after this time")] = None,
+    until: Annotated[Time | None, Query(description="Only entries before this time")] = None,
+    flagged: Annotated[bool | None, Query(description="Only flagged (or only unflagged) entries")] = None,
+) -> list[ApplicationOut]:
+    stmt = select(Application).where(Application.patient_id == ctx.patient.id)
+    if since is not None:
+        stmt = stmt.where(Application.applied_at >= since)
+    if until is not None:
+        stmt = stmt.where(Application.applied_at < until)
+    if flagged is not None:
+        stmt = stmt.where(Application.flagged == flagged)
+    stmt = stmt.order_by(Application.applied_at, Application.id)
+    return [application_out(a, ctx.user) for a in _page(ctx.db, stmt, limit, offset)]
+
+
+def _same_entry(a: Application, body: ApplicationIn, patient_id: int) -> bool:
+    return (
+        a.patient_id == patient_id
+        and a.applied_at == body.at
+        and a.hand_units == body.hand_units
+        and a.grams == body.grams
+        and list(a.sites) == list(body.sites)
+        and a.note == body.note
+        and (body.course_id is None or a.course_id == body.course_id)
+    )
+
+
+def _replay(a: Application, body: ApplicationIn, patient_id: int, response: Response) -> ApplicationOut:
+    if not _same_entry(a, body, patient_id):
+        raise HTTPException(409, f"id {body.id} is already used by a different diary entry")
+    response.status_code = 200
+    response.headers["Location"] = f"/api/v1/patients/{patient_id}/applications/{a.id}"
+    return application_out(a)
+
+
+@router.post(
+    "/patients/{patient_id}/applications",
+    status_code=201,
+    response_model=ApplicationOut,
+    responses={
+        **ERRORS,
+        200: {"description": "The same entry was already stored (a retry); nothing was added"},
+        409: {"description": "The id is already used by a different entry"},
+    },
+    tags=["diary"],
+)
+def create_application(body: ApplicationIn, ctx: WriteDiary, response: Response) -> ApplicationOut:
+    """Log an application of the cream. It is checked against the label and always stored: an entry
+    that breaks a rule is flagged (``flagged``, ``verdict``, ``findings``), never refused. Sending the
+    same ``id`` again returns the stored entry with 200 and adds nothing."""
+    db, patient = ctx.db, ctx.patient
+    existing = db.get(Application, body.id)
+    if existing is not None:
+        return _replay(existing, body, patient.id, response)
+    a = build_application(db, patient, body, ctx.user.user_id)
+    db.add(a)
+    try:
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        existing = db.get(Application, body.id)
+        if existing is None:
+            raise
+        return _replay(existing, body, patient.id, response)
+    _created(response, f"/api/v1/patients/{patient.id}/applications/{a.id}")
+    return application_out(a)
+
+
+def build_application(db: Session, patient: Patient, body: ApplicationIn, user_id: int | None) -> Application:
+    local_day = body.at.astimezone(ZoneInfo(patient.timezone)).date()
+    course = _clinical(clinical.course_for, db, patient.id, body.course_id, local_day)
+    verdict, findings = _clinical(
+        clinical.check_application, db, patient, course, body.at, body.hand_units, body.grams, body.sites
+    )
+    return Application(
+        id=body.id,
+        patient_id=patient.id,
+        course_id=course.id if course else None,
+        applied_at=body.at,
+        hand_units=body.hand_units,
+        grams=body.grams,
+        sites=list(body.sites),
+        note=body.note,
+        verdict=verdict,
+        flagged=verdict != "ok",
+        findings=findings,
+        recorded_by=user_id,
+    )
+
+
+@router.get(
+    "/patients/{patient_id}/applications/{application_id}",
+    response_model=ApplicationOut,
+    responses=ERRORS,
+    tags=["diary"],
+)
+def get_application(
+    ctx: ReadRecord, application_id: Annotated[str, Path(min_length=1, max_length=36)]
+) -> ApplicationOut:
+    return application_out(
+        _owned(ctx.db, Application, application_id.lower(), ctx.patient, "diary entry"), ctx.user
+    )
+
+
+# -- adverse events ------------------------------------------------------------------------------
+def _ae_out(e: AdverseEvent, user: Principal) -> AdverseEventOut:
+    out = AdverseEventOut.model_validate(e)
+    if deidentify(user):
+        out.description = None
+    return out
+
+
+@router.get(
+    "/patients/{patient_id}/adverse-events",
+    response_model=list[AdverseEventOut],
+    responses=ERRORS,
+    tags=["adverse events"],
+)
+def list_adverse_events(ctx: ReadAE, limit: Limit = 100, offset: Offset = 0) -> list[AdverseEventOut]:
+    stmt = select(AdverseEvent).where(AdverseEvent.patient_id == ctx.patient.id).order_by(AdverseEvent.id)
+    return [_ae_out(e, ctx.user) for e in _page(ctx.db, stmt, limit, offset)]
+
+
+@router.post(
+    "/patients/{patient_id}/adverse-events",
+    status_code=201,
+    response_model=AdverseEventOut,
+    responses=ERRORS,
+    tags=["adverse events"],
+)
+def create_adverse_event(body: AdverseEventIn, ctx: WriteAE, response: Response) -> AdverseEventOut:
+    """Report an adverse event (patients report their own; causality is assessed by the clinician)."""
+    if ctx.user.role == "patient" and body.causality != "not_assessed":
+        raise unprocessable("body.causality", "is assessed by the clinician; leave it out when reporting")
+    if body.onset_on < ctx.patient.birth_date:
+        raise unprocessable("body.onset_on", "is before the patient's birth date")
+    if body.course_id is not None:
+        _clinical(clinical.course_for, ctx.db, ctx.patient.id, body.course_id, body.onset_on)
+    e = AdverseEvent(
+        patient_id=ctx.patient.id,
+        reporter_id=ctx.user.user_id,
+        reporter_role=ctx.user.role,
+        **body.model_dump(),
+    )
+    ctx.db.add(e)
+    _commit(ctx.db)
+    _created(response, f"/api/v1/patients/{ctx.patient.id}/adverse-events/{e.id}")
+    return AdverseEventOut.model_validate(e)
+
+
+@router.get(
+    "/patients/{patient_id}/adverse-events/{event_id}",
+    response_model=AdverseEventOut,
+    responses=ERRORS,
+    tags=["adverse events"],
+)
+def get_adverse_event(ctx: ReadAE, event_id: ItemId) -> AdverseEventOut:
+    return _ae_out(_owned(ctx.db, AdverseEvent, event_id, ctx.patient, "adverse event"), ctx.user)
+
+
+@router.patch(
+    "/patients/{patient_id}/adverse-events/{event_id}",
+    response_model=AdverseEventOut,
+    responses=ERRORS,
+    tags=["adverse events"],
+)
+def update_adverse_event(body: AdverseEventPatch, ctx: WriteRecord, event_id: ItemId) -> AdverseEventOut:
+    """Follow up an event: seriousness, outcome, causality assessment."""
+    e = _owned(ctx.db, AdverseEvent, event_id, ctx.patient, "adverse event")
+    changes = body.model_dump(exclude_unset=True)
+    for k in ("serious", "seriousness_criteria", "outcome", "causality"):
+        if k in changes and changes[k] is None:
+            raise unprocessable(f"body.{k}", "must not be null")
+    try:
+        _check_seriousness(
+            changes.get("serious", e.serious), changes.get("seriousness_criteria", e.seriousness_criteria)
+        )
+    except ValueError as err:
+        raise unprocessable("body", str(err)) from err
+    for k, v in changes.items():
+        setattr(e, k, v)
+    _commit(ctx.db)
+    return AdverseEventOut.model_validate(e)
+
+
+@router.get(
+    "/adverse-events", response_model=list[AdverseEventOut], responses=ERRORS, tags=["adverse events"]
+)
+def clinic_adverse_events(
+    db: Db,
+    user: Annotated[Principal, Depends(require_role("clinician", "analyst", "safety_officer"))],
+    limit: Limit = 100,
+    offset: Offset = 0,
+    serious: Annotated[bool | None, Query(description="Only serious (or only non-serious) events")] = None,
+) -> list[AdverseEventOut]:
+    """All adverse events of the caller's clinic, newest first (for safety review)."""
+    stmt = (
+        select(AdverseEvent)
+        .join(Patient, Patient.id == AdverseEvent.patient_id)
+        .where(Patient.clinic_id == user.clinic_id)
+    )
+    if serious is not None:
+        stmt = stmt.where(AdverseEvent.serious == serious)
+    stmt = stmt.order_by(AdverseEvent.id.desc())
+    return [_ae_out(e, user) for e in _page(db, stmt, limit, offset)]
+
+
+# -- overrides -----------------------------------------------------------------------------------
+@router.get(
+    "/patients/{patient_id}/overrides", response_model=list[OverrideOut], responses=ERRORS, tags=["overrides"]
+)
+def list_overrides(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) -> list[OverrideOut]:
+    stmt = select(Override).where(Override.patient_id == ctx.patient.id).order_by(Override.id)
+    out = [OverrideOut.model_validate(o) for o in _page(ctx.db, stmt, limit, offset)]
+    if deidentify(ctx.user):
+        for o in out:
+            o.reason = ""
+    return out
+
+
+@router.post(
+    "/patients/{patient_id}/overrides",
+    status_code=201,
+    response_model=OverrideOut,
+    responses=ERRORS,
+    tags=["overrides"],
+)
+def create_override(body: OverrideIn, ctx: WriteRecord, response: Response) -> OverrideOut:
+    """Record a clinician's decision to proceed despite a label finding: which rule, and why."""
+    if body.course_id is not None:
+        _clinical(clinical.course_for, ctx.db, ctx.patient.id, body.course_id, dt.date.max)
+    if body.application_id is not None:
+        a = ctx.db.get(Application, body.application_id)
+        if a is None or a.patient_id != ctx.patient.id:
+            raise unprocessable("body.application_id", "no such diary entry for this patient")
+    o = Override(patient_id=ctx.patient.id, user_id=ctx.user.user_id, **body.model_dump())
+    ctx.db.add(o)
+    _commit(ctx.db)
+    _created(response, f"/api/v1/patients/{ctx.patient.id}/overrides/{o.id}")
+    return OverrideOut.model_validate(o)
+
+
+def count_patients(db: Session, clinic_id: int) -> int:
+    return int(
+        db.scalar(select(func.count()).select_from(Patient).where(Patient.clinic_id == clinic_id)) or 0
+    )

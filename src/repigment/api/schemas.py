@@ -1,0 +1,491 @@
+"""Request and response bodies (pydantic v2). Unknown fields are refused (422 naming them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from repigment.dosing import SEXES
+from repigment.label.request import DIAGNOSES, SITES
+from repigment.store import AE_CAUSALITIES, AE_OUTCOMES, COURSE_STATUSES, SERIOUSNESS_CRITERIA
+
+MIN_DATE = dt.date(1900, 1, 1)
+MAX_DATE = dt.date(2100, 12, 31)
+MAX_LIST = 500
+
+
+def _clean_text(v: str) -> str:
+    if "\x00" in v:
+        raise ValueError("must not contain NUL characters")
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError("must be valid Unicode text (it contains a lone surrogate)") from e
+    return v
+
+
+def _date_range(v: dt.date) -> dt.date:
+    if not MIN_DATE <= v <= MAX_DATE:
+        raise ValueError(f"must be between {MIN_DATE} and {MAX_DATE}")
+    return v
+
+
+def _time_range(v: dt.datetime) -> dt.datetime:
+    if not MIN_DATE <= v.astimezone(dt.UTC).date() <= MAX_DATE:
+        raise ValueError(f"must be between {MIN_DATE} and {MAX_DATE}")
+    return v
+
+
+def _timezone(v: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(v)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as e:
+        raise ValueError(f"unknown time zone {v!r}: use an IANA name such as Europe/Stockholm") from e
+    return v
+
+
+def _uuid(v: str) -> str:
+    try:
+        return str(uuid.UUID(v))
+    except ValueError as e:
+        raise ValueError("must be a UUID such as 0b5a3c1e-8f6d-4a71-9a52-4c1d2e3f4a5b") from e
+
+
+def _text(max_length: int, min_length: int = 1) -> Any:
+    return Annotated[
+        str, StringConstraints(min_length=min_length, max_length=max_length), AfterValidator(_clean_text)
+    ]
+
+
+Name = _text(200)
+Short = _text(100)
+LongText = _text(5000)
+Day = Annotated[dt.date, AfterValidator(_date_range)]
+Time = Annotated[AwareDatetime, AfterValidator(_time_range)]
+Timezone = Annotated[_text(64), AfterValidator(_timezone)]
+Uuid = Annotated[str, StringConstraints(min_length=32, max_length=36), AfterValidator(_uuid)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+HandUnits = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Grams = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
+Region = Literal[
+    "face", "eyelids", "head_neck", "hands", "upper_extremities", "trunk", "lower_extremities", "feet"
+]
+Sex = Literal[SEXES]  # type: ignore[valid-type]
+Diagnosis = Literal[DIAGNOSES]  # type: ignore[valid-type]
+Site = Literal[tuple(sorted(SITES))]  # type: ignore[valid-type]
+Role = Literal["admin", "clinician", "patient", "analyst", "safety_officer"]
+Verdict = Literal["ok", "info", "warn", "block"]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# -- authentication ------------------------------------------------------------------------------
+class LoginIn(In):
+    username: Short
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1000), AfterValidator(_clean_text)]
+
+
+class TokenOut(Out):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: dt.datetime
+
+
+class SessionOut(Out):
+    csrf_token: str
+    expires_at: dt.datetime
+
+
+class MeOut(Out):
+    id: int
+    username: str
+    role: Role
+    clinic_id: int
+    clinic: str
+    display_name: str | None
+    patient_id: int | None
+
+
+class UserIn(In):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")]
+    password: Annotated[str, StringConstraints(min_length=8, max_length=1000), AfterValidator(_clean_text)]
+    role: Role
+    display_name: Name | None = None
+    patient_id: Id | None = Field(
+        None, description="For the patient role: the patient record this account reads"
+    )
+
+
+class UserOut(Out):
+    id: int
+    username: str
+    role: Role
+    clinic_id: int
+    display_name: str | None
+    active: bool
+
+
+# -- patients ------------------------------------------------------------------------------------
+class _PatientFields(In):
+    external_ref: Short | None = None
+    timezone: Timezone = "UTC"
+    diagnosis: Diagnosis = "non-segmental"
+    facial_involvement: bool = True
+    pregnant: bool = False
+    breastfeeding: bool = False
+    childbearing_potential: bool = False
+    hypersensitivity: bool = False
+    end_stage_renal_disease: bool = False
+
+
+class PatientIn(_PatientFields):
+    given_name: Name
+    family_name: Name
+    birth_date: Day
+    sex: Sex
+
+    @model_validator(mode="after")
+    def _past(self) -> PatientIn:
+        if self.birth_date > dt.date.today():
+            raise ValueError("birth_date must not be in the future")
+        return self
+
+
+class PatientPatch(In):
+    external_ref: Short | None = None
+    given_name: Name | None = None
+    family_name: Name | None = None
+    birth_date: Day | None = None
+    sex: Sex | None = None
+    timezone: Timezone | None = None
+    diagnosis: Diagnosis | None = None
+    facial_involvement: bool | None = None
+    pregnant: bool | None = None
+    breastfeeding: bool | None = None
+    childbearing_potential: bool | None = None
+    hypersensitivity: bool | None = None
+    end_stage_renal_disease: bool | None = None
+
+
+class PatientOut(Out):
+    id: int
+    clinic_id: int
+    deidentified: Literal[False] = False
+    external_ref: str | None
+    given_name: str
+    family_name: str
+    birth_date: dt.date
+    sex: Sex
+    timezone: str
+    diagnosis: str
+    facial_involvement: bool
+    pregnant: bool
+    breastfeeding: bool
+    childbearing_potential: bool
+    hypersensitivity: bool
+    end_stage_renal_disease: bool
+    user_id: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class PatientDeidentifiedOut(Out):
+    """What analysts see: no names, reference or exact birth date (birth year only)."""
+
+    id: int
+    clinic_id: int
+    deidentified: Literal[True] = True
+    birth_year: int
+    sex: Sex
+    diagnosis: str
+    facial_involvement: bool
+    pregnant: bool
+    breastfeeding: bool
+    childbearing_potential: bool
+    hypersensitivity: bool
+    end_stage_renal_disease: bool
+
+
+# -- findings ------------------------------------------------------------------------------------
+class FindingOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    rule: str
+    severity: str
+    message: str
+    source: str | None = None
+
+
+# -- courses -------------------------------------------------------------------------------------
+class PlanArea(In):
+    region: Region
+    hand_units: HandUnits
+
+
+class Plan(In):
+    areas: Annotated[list[PlanArea], Field(max_length=50)] = []
+    sites: Annotated[list[Site], Field(max_length=20)] = []
+    applications_per_day: Annotated[int, Field(ge=1, le=6)] | None = None
+    schedule: (
+        Annotated[
+            list[Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]],
+            Field(max_length=6),
+        ]
+        | None
+    ) = Field(None, description="Local times of the applications, HH:MM")
+    grams_per_application: Grams | None = None
+    concomitant_topicals: Annotated[list[_text(100)], Field(max_length=20)] | None = None  # type: ignore[valid-type]
+    prescriber_experienced: bool | None = None
+
+
+class CourseIn(In):
+    ruleset: Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[a-z0-9.-]+$")] = (
+        "opzelura-eu-2023"
+    )
+    started_on: Day
+    plan: Plan = Plan()
+
+
+class CoursePatch(In):
+    status: Literal["active", "paused", "stopped", "completed"] | None = None
+    stopped_on: Day | None = None
+    stop_reason: LongText | None = None
+    plan: Plan | None = None
+
+
+class CourseOut(Out):
+    id: int
+    patient_id: int
+    ruleset: str
+    started_on: dt.date
+    status: str
+    stopped_on: dt.date | None
+    stop_reason: str | None
+    plan: dict[str, Any]
+    verdict: Verdict
+    findings: list[FindingOut]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+assert set(COURSE_STATUSES) == {"active", "paused", "stopped", "completed"}
+
+
+# -- prescriptions -------------------------------------------------------------------------------
+class PrescriptionIn(In):
+    course_id: Id | None = None
+    prescribed_on: Day
+    grams: Grams
+    dispensed_on: Day | None = None
+    opened_on: Day | None = None
+    instructions: LongText | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> PrescriptionIn:
+        _check_order(self.prescribed_on, self.dispensed_on, self.opened_on)
+        return self
+
+
+def _check_order(prescribed: dt.date | None, dispensed: dt.date | None, opened: dt.date | None) -> None:
+    if prescribed and dispensed and dispensed < prescribed:
+        raise ValueError("dispensed_on must not be before prescribed_on")
+    if dispensed and opened and opened < dispensed:
+        raise ValueError("opened_on must not be before dispensed_on")
+
+
+class PrescriptionPatch(In):
+    dispensed_on: Day | None = None
+    opened_on: Day | None = None
+    instructions: LongText | None = None
+
+
+class PrescriptionOut(Out):
+    id: int
+    patient_id: int
+    course_id: int | None
+    prescribed_on: dt.date
+    grams: float
+    dispensed_on: dt.date | None
+    opened_on: dt.date | None
+    instructions: str | None
+    created_at: dt.datetime
+
+
+# -- visits and assessments ----------------------------------------------------------------------
+class PatchIn(In):
+    region: Region
+    hand_units: HandUnits
+    depigmentation_percent: Literal[0, 10, 25, 50, 75, 90, 100]
+    area: _text(60) | None = None  # type: ignore[valid-type]
+
+
+class VariantIn(In):
+    face_includes_eyelids: bool = False
+    t_vasi_includes_head_neck: bool = True
+
+
+class VisitIn(In):
+    course_id: Id | None = None
+    visited_on: Day
+    week: Annotated[int, Field(ge=0, le=520)] | None = None
+    patches: Annotated[list[PatchIn], Field(max_length=MAX_LIST)]
+    variant: VariantIn = VariantIn()
+    repigmentation_percent: Percent | None = Field(
+        None, description="Repigmentation of the treated areas since baseline, for the week-52 decision"
+    )
+    notes: LongText | None = None
+
+
+class VisitOut(Out):
+    id: int
+    patient_id: int
+    course_id: int | None
+    visited_on: dt.date
+    week: int | None
+    patches: list[dict[str, Any]]
+    variant: dict[str, Any]
+    age_years: float
+    f_vasi: float
+    t_vasi: float
+    f_bsa_percent: float
+    t_bsa_percent: float
+    scores: dict[str, Any]
+    repigmentation_percent: float | None
+    ruleset: str | None
+    body_model: str
+    notes: str | None
+    created_at: dt.datetime
+
+
+# -- applications (diary) ------------------------------------------------------------------------
+class ApplicationIn(In):
+    id: Uuid = Field(description="Generated by the client; sending the same entry again never duplicates it")
+    at: Time = Field(description="When the cream was applied, with its UTC offset")
+    hand_units: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+    grams: Grams | None = None
+    sites: Annotated[list[Site], Field(max_length=20)] = Field(
+        [], description="Where it was applied: VASI regions, body-chart areas or other named sites"
+    )
+    course_id: Id | None = None
+    note: _text(1000) | None = None  # type: ignore[valid-type]
+
+
+class ApplicationOut(Out):
+    id: str
+    patient_id: int
+    course_id: int | None
+    at: dt.datetime
+    hand_units: float
+    grams: float | None
+    sites: list[str]
+    note: str | None
+    verdict: Verdict
+    flagged: bool
+    findings: list[FindingOut]
+    created_at: dt.datetime
+
+
+# -- adverse events ------------------------------------------------------------------------------
+Seriousness = Literal[
+    "death",
+    "life_threatening",
+    "hospitalisation",
+    "disability",
+    "congenital_anomaly",
+    "other_medically_important",
+]
+Outcome = Literal["recovered", "recovering", "not_recovered", "recovered_with_sequelae", "fatal", "unknown"]
+Causality = Literal["related", "possibly_related", "unlikely_related", "not_related", "not_assessed"]
+assert set(SERIOUSNESS_CRITERIA) == set(Seriousness.__args__)  # type: ignore[attr-defined]
+assert set(AE_OUTCOMES) == set(Outcome.__args__)  # type: ignore[attr-defined]
+assert set(AE_CAUSALITIES) == set(Causality.__args__)  # type: ignore[attr-defined]
+
+
+class AdverseEventIn(In):
+    course_id: Id | None = None
+    term: Name
+    onset_on: Day
+    serious: bool = False
+    seriousness_criteria: Annotated[list[Seriousness], Field(max_length=6)] = []
+    outcome: Outcome = "unknown"
+    causality: Causality = "not_assessed"
+    description: LongText | None = None
+
+    @model_validator(mode="after")
+    def _seriousness(self) -> AdverseEventIn:
+        _check_seriousness(self.serious, self.seriousness_criteria)
+        return self
+
+
+def _check_seriousness(serious: bool | None, criteria: list[str] | None) -> None:
+    if criteria is not None and len(set(criteria)) != len(criteria):
+        raise ValueError("seriousness_criteria lists a criterion twice")
+    if serious is True and criteria is not None and not criteria:
+        raise ValueError("a serious event needs at least one seriousness criterion (ICH E2A)")
+    if serious is False and criteria:
+        raise ValueError("seriousness_criteria given for an event marked not serious")
+
+
+class AdverseEventPatch(In):
+    serious: bool | None = None
+    seriousness_criteria: Annotated[list[Seriousness], Field(max_length=6)] | None = None
+    outcome: Outcome | None = None
+    causality: Causality | None = None
+    description: LongText | None = None
+
+
+class AdverseEventOut(Out):
+    id: int
+    patient_id: int
+    course_id: int | None
+    term: str
+    onset_on: dt.date
+    serious: bool
+    seriousness_criteria: list[str]
+    outcome: str
+    causality: str
+    description: str | None
+    reporter_role: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+# -- overrides -----------------------------------------------------------------------------------
+class OverrideIn(In):
+    rule: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    reason: LongText
+    course_id: Id | None = None
+    application_id: Uuid | None = None
+
+
+class OverrideOut(Out):
+    id: int
+    patient_id: int
+    course_id: int | None
+    application_id: str | None
+    rule: str
+    reason: str
+    user_id: int
+    created_at: dt.datetime
+
+
+class HealthOut(Out):
+    status: Literal["ok"]
