@@ -31,6 +31,13 @@ class LimitPhrase:
 
 
 @dataclass(frozen=True, slots=True)
+class Hours:
+    """An elapsed time, shown as hours, minutes and seconds (never rounded up to a limit)."""
+
+    hours: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     key: str
     values: Mapping[str, Any]
@@ -165,7 +172,7 @@ def _interval(req: Request, rule: Rule) -> list[Hit]:
             hits.append(
                 Hit(
                     "default",
-                    {"at": cur.at, "previous": prev.at, "hours": hours, "min_hours": limit},
+                    {"at": cur.at, "previous": prev.at, "hours": Hours(hours), "min_hours": limit},
                     (prev.index, cur.index),
                 )
             )
@@ -207,6 +214,7 @@ class _Window:
     limit: Limit
     grams: Decimal
     start: dt.date
+    end: dt.date  # the last event in the window
     members: tuple[int, ...]
 
 
@@ -219,7 +227,7 @@ def _worst_window(events: Sequence[tuple[dt.date, Decimal, int]], limit: Limit) 
             total += events[j][1]
             j += 1
         if best is None or total > best.grams:
-            best = _Window(limit, total, start, tuple(e[2] for e in events[i:j]))
+            best = _Window(limit, total, start, events[j - 1][0], tuple(e[2] for e in events[i:j]))
         total -= grams
     return best
 
@@ -252,7 +260,7 @@ def _window_hit(
         "grams": w.grams,
         "days": w.limit.days,
         "from_date": w.start,
-        "to_date": w.start + dt.timedelta(days=w.limit.days - 1),
+        "to_date": w.end,
         "limit": phrase,
         "windows": [{"grams": x.grams, "days": x.limit.days, "from_date": x.start} for x in windows],
         **extra,
@@ -272,7 +280,7 @@ def _quantity(req: Request, rule: Rule) -> list[Hit]:
         else:
             per_app, method = grams_per_application(plan.bsa_percent, req.patient.sex), "fingertip units"
         per_day = per_app * plan.applications_per_day
-        projected = [_Window(lim, per_day * lim.days, req.on, ()) for lim in limits]
+        projected = [_Window(lim, per_day * lim.days, req.on, req.on, ()) for lim in limits]
         w = _judge(projected, combine)
         if w is not None:
             values = {
@@ -341,9 +349,9 @@ def _missed_dose(req: Request, rule: Rule) -> list[Hit]:
         values = {
             "at": a.at,
             "slot": prev.astimezone(req.zone).time(),
-            "late_hours": late_by,
+            "late_hours": Hours(late_by),
             "next_dose": nxt.astimezone(req.zone),
-            "hours_to_next": to_next,
+            "hours_to_next": Hours(to_next),
             "skip_within_hours": skip,
         }
         hits.append(Hit("default", values, (a.index,)))

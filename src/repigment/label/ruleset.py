@@ -150,8 +150,9 @@ CHECKS: Final[Mapping[str, CheckSpec]] = MappingProxyType(
         "assessment_threshold": CheckSpec(
             {"measure": ("str", True), "min": ("decimal", False), "max": ("decimal", False)},
             ("default",),
-            "`assessment` scored with repigment.scoring at the patient's age: {measure} below {min} "
-            "or above {max} (the threshold itself is allowed).",
+            "`assessment` (patches) scored with repigment.scoring at the patient's age (TRuE-V face "
+            "without eyelids unless `assessment.variant` says otherwise): {measure} {bound}; the threshold "
+            "itself is allowed.",
         ),
     }
 )

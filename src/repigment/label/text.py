@@ -12,7 +12,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any, Final
 
-from repigment.label.checks import LimitPhrase
+from repigment.label.checks import Hours, LimitPhrase
+from repigment.label.ruleset import Limit
 
 TERMS: Final[Mapping[str, Mapping[str, str]]] = {
     "en": {
@@ -36,6 +37,7 @@ TERMS: Final[Mapping[str, Mapping[str, str]]] = {
     },
 }
 _WORDS: Final = {"en": (" or ", " and ", "days"), "sv": (" eller ", " och ", "dagar")}
+_HOUR: Final = {"en": "h", "sv": "tim"}
 
 
 def _decimal(value: Decimal | Fraction | int | float) -> Decimal:
@@ -59,8 +61,12 @@ def to_json(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, dt.time):
         return value.strftime("%H:%M")
+    if isinstance(value, Hours):
+        return to_json(value.hours)
     if isinstance(value, LimitPhrase):
         return [{"grams": to_json(x.grams), "days": x.days} for x in value.limits]
+    if isinstance(value, Limit):
+        return {"grams": to_json(value.grams), "days": value.days}
     if isinstance(value, Mapping):
         return {str(k): to_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -69,9 +75,16 @@ def to_json(value: Any) -> Any:
 
 
 def _number(value: Decimal | Fraction | int | float, lang: str) -> str:
+    """Exact up to 4 decimals (so 200.0001 g never reads as the 200 g limit), else 2 decimals."""
     d = _decimal(value)
     if d != d.to_integral_value():
-        d = d.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN).normalize()
+        exact = d.normalize()
+        exponent = exact.as_tuple().exponent
+        d = (
+            exact
+            if isinstance(exponent, int) and exponent >= -4
+            else d.quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+        )
     text = f"{d:f}"
     return text.replace(".", ",") if lang == "sv" else text
 
@@ -87,6 +100,12 @@ def render(value: Any, lang: str) -> str:
         return value.isoformat()
     if isinstance(value, dt.time):
         return value.strftime("%H:%M")
+    if isinstance(value, Hours):
+        seconds = int(value.hours * 3600)  # truncated: 7 h 59 min 59.9 s reads as 7 h 59 min 59 s
+        h, rest = divmod(abs(seconds), 3600)
+        m, sec = divmod(rest, 60)
+        parts = [f"{h} {_HOUR[lang]}"] + ([f"{m} min"] if m or sec else []) + ([f"{sec} s"] if sec else [])
+        return ("-" if seconds < 0 else "") + " ".join(parts)
     if isinstance(value, LimitPhrase):
         sep_any, sep_all, days = _WORDS[lang]
         parts = [f"{_number(x.grams, lang)} g per {x.days} {days}" for x in value.limits]

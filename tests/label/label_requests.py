@@ -1,11 +1,8 @@
-"""Shared request builders for the label tests."""
+"""Shared requests for the label tests (plain module: imported by the test files)."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
-
-import pytest
 
 ISSUE_EXAMPLE: dict[str, Any] = {
     "ruleset": "opzelura-eu-2023",
@@ -51,13 +48,3 @@ CLEAN: dict[str, Any] = {
         "end_stage_renal_disease": False,
     },
 }
-
-
-@pytest.fixture
-def example() -> dict[str, Any]:
-    return copy.deepcopy(ISSUE_EXAMPLE)
-
-
-@pytest.fixture
-def clean() -> dict[str, Any]:
-    return copy.deepcopy(CLEAN)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+import copy
 
 import pytest
+from label_requests import CLEAN, ISSUE_EXAMPLE
 
 from repigment.label import RULESETS, CheckResult, LabelInputError, evaluate, load_ruleset
 
 
-def test_issue_example_findings(example: dict[str, Any]) -> None:
+def test_issue_example_findings() -> None:
+    example = copy.deepcopy(ISSUE_EXAMPLE)
     result = evaluate(example)
     assert isinstance(result, CheckResult)
     assert result.verdict == "warn"
@@ -20,13 +22,15 @@ def test_issue_example_findings(example: dict[str, Any]) -> None:
     assert result.as_json()["ruleset"] == "opzelura-eu-2023"
 
 
-def test_clean_patient_is_ok(clean: dict[str, Any]) -> None:
+def test_clean_patient_is_ok() -> None:
+    clean = copy.deepcopy(CLEAN)
     result = evaluate(clean)
     assert result.verdict == "ok"
     assert result.findings == []
 
 
-def test_bad_input_names_field(example: dict[str, Any]) -> None:
+def test_bad_input_names_field() -> None:
+    example = copy.deepcopy(ISSUE_EXAMPLE)
     example["applications"][0]["at"] = "2026-11-25T07:30:00"
     with pytest.raises(LabelInputError) as e:
         evaluate(example)

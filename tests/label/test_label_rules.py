@@ -1,0 +1,447 @@
+# ruff: noqa: E501  (the case catalogue reads best one request per line)
+"""Every rule of every ruleset: one case that triggers it and one just inside its limit.
+
+The catalogue below must name every rule id in the packaged rulesets (a new rule without cases fails).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from repigment.label import RULESETS, evaluate
+
+Req = dict[str, Any]
+ON = dt.date(2026, 11, 26)
+
+BASE_PATIENT: Req = {
+    "birth_date": "1980-03-15",
+    "sex": "male",
+    "diagnosis": "non-segmental",
+    "facial_involvement": True,
+    "pregnant": False,
+    "breastfeeding": False,
+    "childbearing_potential": False,
+    "hypersensitivity": False,
+    "end_stage_renal_disease": False,
+}
+# TRuE-V baseline that meets every entry criterion: F-BSA 1, F-VASI 1, non-facial 4 % BSA, T-VASI 5, total 5.
+TRUEV_PATCHES = [
+    {"region": "face", "hand_units": 1.0, "depigmentation_percent": 100},
+    {"region": "trunk", "hand_units": 4.0, "depigmentation_percent": 100},
+]
+
+
+def base(ruleset: str) -> Req:
+    req: Req = {
+        "ruleset": ruleset,
+        "on": ON.isoformat(),
+        "timezone": "Europe/Stockholm",
+        "patient": copy.deepcopy(BASE_PATIENT),
+    }
+    if ruleset == "true-v-entry":
+        req["assessment"] = {"patches": copy.deepcopy(TRUEV_PATCHES)}
+    return req
+
+
+def days_before(n: int) -> str:
+    return (ON - dt.timedelta(days=n)).isoformat()
+
+
+def with_(ruleset: str, **changes: Any) -> Req:
+    """The ruleset's clean request with top-level sections set and ``patient__x`` fields changed."""
+    req = base(ruleset)
+    for key, value in changes.items():
+        if key.startswith("patient__"):
+            req["patient"][key.removeprefix("patient__")] = value
+        else:
+            req[key] = value
+    return req
+
+
+def apps(*items: tuple[str, dict[str, Any]] | str) -> list[Req]:
+    out = []
+    for item in items:
+        at, extra = (item, {}) if isinstance(item, str) else item
+        out.append({"at": at, **extra})
+    return out
+
+
+def assessment(*patches: tuple[str, float, int]) -> Req:
+    return {"patches": [{"region": r, "hand_units": hu, "depigmentation_percent": d} for r, hu, d in patches]}
+
+
+Case = tuple[Req, Req]  # (triggers the rule, just inside its limit)
+
+
+def eu_cases(rs: str, p: str) -> dict[str, list[Case]]:
+    """Cases for the rules the EU and US labels share in kind; ``p`` is the rule-id prefix."""
+    return {
+        f"{p}-frequency": [
+            (with_(rs, plan={"applications_per_day": 3}), with_(rs, plan={"applications_per_day": 2})),
+            (
+                with_(
+                    rs,
+                    applications=apps(
+                        "2026-11-20T00:30:00+01:00", "2026-11-20T08:30:00+01:00", "2026-11-20T16:30:00+01:00"
+                    ),
+                ),
+                with_(
+                    rs,
+                    applications=apps(
+                        "2026-11-20T00:30:00+01:00", "2026-11-20T08:30:00+01:00", "2026-11-21T00:30:00+01:00"
+                    ),
+                ),
+            ),
+        ],
+        f"{p}-max-bsa": [
+            (
+                with_(
+                    rs,
+                    plan={
+                        "areas": [
+                            {"region": "hands", "hand_units": 5},
+                            {"region": "trunk", "hand_units": 5.1},
+                        ]
+                    },
+                ),
+                with_(
+                    rs,
+                    plan={
+                        "areas": [
+                            {"region": "hands", "hand_units": 5},
+                            {"region": "trunk", "hand_units": 5.0},
+                        ]
+                    },
+                ),
+            ),
+            (
+                with_(rs, applications=apps(("2026-11-25T08:00:00+01:00", {"hand_units": 10.1}))),
+                with_(rs, applications=apps(("2026-11-25T08:00:00+01:00", {"hand_units": 10.0}))),
+            ),
+        ],
+    }
+
+
+def _age(years: int, birthday_tomorrow: bool) -> str:
+    born = ON.replace(year=ON.year - years)
+    return (born + dt.timedelta(days=1) if birthday_tomorrow else born).isoformat()
+
+
+EU = "opzelura-eu-2023"
+US = "opzelura-us"
+TV = "true-v-entry"
+
+
+def _flag(rs: str, flag: str) -> list[Case]:
+    return [(with_(rs, **{f"patient__{flag}": True}), with_(rs, **{f"patient__{flag}": False}))]
+
+
+CASES: dict[str, list[Case]] = {
+    # ---- EU SmPC ----
+    "EU-4.1-indication": [
+        (with_(EU, patient__diagnosis="segmental"), with_(EU, patient__diagnosis="non-segmental")),
+        (with_(EU, patient__facial_involvement=False), with_(EU, patient__facial_involvement=True)),
+    ],
+    "EU-4.1-age": [
+        (with_(EU, patient__birth_date=_age(12, True)), with_(EU, patient__birth_date=_age(12, False)))
+    ],
+    "EU-4.2-prescriber": [
+        (with_(EU, plan={"prescriber_experienced": False}), with_(EU, plan={"prescriber_experienced": True}))
+    ],
+    **eu_cases(EU, "EU-4.2"),
+    "EU-4.2-interval": [
+        (
+            with_(EU, applications=apps("2026-11-25T08:00:00+01:00", "2026-11-25T15:59:59+01:00")),
+            with_(EU, applications=apps("2026-11-25T08:00:00+01:00", "2026-11-25T16:00:00+01:00")),
+        )
+    ],
+    "EU-4.2-quantity": [
+        (  # used: 200.1 g within 30 local days is over; 200 g is the limit itself
+            with_(
+                EU,
+                applications=apps(
+                    (f"{days_before(29)}T08:00:00+01:00", {"grams": 100}),
+                    ("2026-11-26T08:00:00+01:00", {"grams": 100.1}),
+                ),
+            ),
+            with_(
+                EU,
+                applications=apps(
+                    (f"{days_before(29)}T08:00:00+01:00", {"grams": 100}),
+                    ("2026-11-26T08:00:00+01:00", {"grams": 100}),
+                ),
+            ),
+        ),
+        (  # the same 200.1 g spread over 31 days is two windows
+            with_(
+                EU,
+                applications=apps(
+                    (f"{days_before(29)}T08:00:00+01:00", {"grams": 100}),
+                    ("2026-11-26T08:00:00+01:00", {"grams": 100.1}),
+                ),
+            ),
+            with_(
+                EU,
+                applications=apps(
+                    (f"{days_before(30)}T08:00:00+01:00", {"grams": 100}),
+                    ("2026-11-26T08:00:00+01:00", {"grams": 100.1}),
+                ),
+            ),
+        ),
+        (  # dispensed
+            with_(
+                EU, dispensed=[{"on": days_before(29), "grams": 100}, {"on": days_before(0), "grams": 100.1}]
+            ),
+            with_(
+                EU, dispensed=[{"on": days_before(29), "grams": 100}, {"on": days_before(0), "grams": 100}]
+            ),
+        ),
+        (  # plan: 3.335 g × 2 a day × 30 days = 200.1 g; 3.3 g → 198 g
+            with_(EU, plan={"grams_per_application": 3.335}),
+            with_(EU, plan={"grams_per_application": 3.3}),
+        ),
+    ],
+    "EU-4.2-duration": [
+        (
+            with_(EU, course={"started_on": days_before(24 * 7)}),
+            with_(EU, course={"started_on": days_before(24 * 7 - 1)}),
+        ),
+        (
+            with_(EU, course={"started_on": days_before(24 * 7)}),
+            with_(
+                EU,
+                course={
+                    "started_on": days_before(24 * 7),
+                    "assessments": [{"on": days_before(0), "week": 24, "repigmentation_percent": 10}],
+                },
+            ),
+        ),
+    ],
+    "EU-4.2-week52-review": [
+        (
+            with_(EU, course={"started_on": days_before(52 * 7)}),
+            with_(EU, course={"started_on": days_before(52 * 7 - 1)}),
+        )
+    ],
+    "EU-4.2-week52": [
+        (
+            with_(
+                EU,
+                course={
+                    "started_on": days_before(52 * 7),
+                    "assessments": [{"on": days_before(0), "week": 52, "repigmentation_percent": 24.9}],
+                },
+            ),
+            with_(
+                EU,
+                course={
+                    "started_on": days_before(52 * 7),
+                    "assessments": [{"on": days_before(0), "week": 52, "repigmentation_percent": 25}],
+                },
+            ),
+        )
+    ],
+    "EU-4.2-esrd": _flag(EU, "end_stage_renal_disease"),
+    "EU-4.2-elderly": [
+        (with_(EU, patient__birth_date=_age(65, False)), with_(EU, patient__birth_date=_age(65, True)))
+    ],
+    "EU-4.4-sites": [
+        (with_(EU, plan={"sites": ["face", "lips"]}), with_(EU, plan={"sites": ["face", "eyelids"]})),
+        (
+            with_(EU, applications=apps(("2026-11-25T08:00:00+01:00", {"sites": ["intravaginal"]}))),
+            with_(EU, applications=apps(("2026-11-25T08:00:00+01:00", {"sites": ["genitalia"]}))),
+        ),
+        *[(with_(EU, plan={"sites": [s]}), with_(EU, plan={"sites": ["face"]})) for s in ("eyes", "mouth")],
+    ],
+    "EU-4.4-nmsc": _flag(EU, "nmsc_risk_factors"),
+    "EU-4.3-hypersensitivity": _flag(EU, "hypersensitivity"),
+    "EU-4.3-pregnancy": _flag(EU, "pregnant"),
+    "EU-4.3-breastfeeding": _flag(EU, "breastfeeding"),
+    "EU-4.6-contraception": [
+        (with_(EU, patient__childbearing_potential=True), with_(EU, patient__childbearing_potential=False)),
+        (  # stopped exactly 4 weeks ago: still needed today; 4 weeks and a day ago: no longer
+            with_(
+                EU,
+                patient__childbearing_potential=True,
+                course={"started_on": days_before(100), "stopped_on": days_before(28)},
+            ),
+            with_(
+                EU,
+                patient__childbearing_potential=True,
+                course={"started_on": days_before(100), "stopped_on": days_before(29)},
+            ),
+        ),
+    ],
+    "EU-PIL-missed-dose": [
+        (  # the 08:00 dose taken at 12:01 is 7 h 59 min before the 20:00 one; at 12:00 it is 8 h before
+            with_(EU, plan={"schedule": ["08:00", "20:00"]}, applications=apps("2026-11-25T12:01:00+01:00")),
+            with_(EU, plan={"schedule": ["08:00", "20:00"]}, applications=apps("2026-11-25T12:00:00+01:00")),
+        ),
+        (  # taken within the lateness allowance (2 h): not a late dose
+            with_(EU, plan={"schedule": ["09:00", "17:00"]}, applications=apps("2026-11-25T11:01:00+01:00")),
+            with_(EU, plan={"schedule": ["09:00", "17:00"]}, applications=apps("2026-11-25T11:00:00+01:00")),
+        ),
+    ],
+    "EU-PIL-concomitant": [
+        (
+            with_(EU, plan={"concomitant_topicals": ["tacrolimus ointment"]}),
+            with_(EU, plan={"concomitant_topicals": []}),
+        )
+    ],
+    "EU-6.4-storage": [
+        (  # opened 2026-05-25: use by 2026-11-25, so on 2026-11-26 it is too old; opened 2026-05-26: last day today
+            with_(EU, dispensed=[{"on": "2026-05-20", "grams": 100, "opened_on": "2026-05-25"}]),
+            with_(EU, dispensed=[{"on": "2026-05-20", "grams": 100, "opened_on": "2026-05-26"}]),
+        ),
+        (
+            with_(EU, dispensed=[{"on": "2026-05-20", "grams": 100, "opened_on": "2026-05-25"}]),
+            with_(
+                EU,
+                dispensed=[
+                    {
+                        "on": "2026-05-20",
+                        "grams": 100,
+                        "opened_on": "2026-05-25",
+                        "discarded_on": "2026-11-25",
+                    }
+                ],
+            ),
+        ),
+    ],
+    # ---- US label ----
+    "US-1-indication": [
+        (with_(US, patient__diagnosis="mixed"), with_(US, patient__diagnosis="non-segmental")),
+        (with_(US, patient__diagnosis="segmental"), with_(US, patient__facial_involvement=False)),
+    ],
+    "US-1-age": [
+        (with_(US, patient__birth_date=_age(12, True)), with_(US, patient__birth_date=_age(12, False)))
+    ],
+    "US-1-concomitant": [
+        (
+            with_(US, patient__concomitant_systemic=["jak_inhibitor"]),
+            with_(US, patient__concomitant_systemic=["other"]),
+        )
+    ],
+    "US-boxed-warning": [(with_(US, plan={}), with_(US))],
+    **eu_cases(US, "US-2"),
+    "US-2-quantity": [
+        (  # over 60 g in 7 days and over 100 g in 14 days
+            with_(
+                US,
+                applications=apps(
+                    (f"{days_before(10)}T08:00:00+01:00", {"grams": 60.1}),
+                    ("2026-11-26T08:00:00+01:00", {"grams": 40}),
+                ),
+            ),
+            with_(
+                US,
+                applications=apps(
+                    (f"{days_before(10)}T08:00:00+01:00", {"grams": 60}),
+                    ("2026-11-26T08:00:00+01:00", {"grams": 40.1}),
+                ),
+            ),
+        ),
+        (  # one 60 g tube a week keeps within the weekly limit though it exceeds 100 g per 14 days
+            with_(US, dispensed=[{"on": days_before(7), "grams": 60}, {"on": days_before(0), "grams": 60.1}]),
+            with_(US, dispensed=[{"on": days_before(7), "grams": 60}, {"on": days_before(0), "grams": 60}]),
+        ),
+        (  # plan: 4.3 g × 2 × 7 = 60.2 g and × 14 = 120.4 g; 4.25 g → 59.5 g a week
+            with_(US, plan={"grams_per_application": 4.3}),
+            with_(US, plan={"grams_per_application": 4.25}),
+        ),
+    ],
+    "US-2-week24": [
+        (
+            with_(US, course={"started_on": days_before(24 * 7)}),
+            with_(US, course={"started_on": days_before(24 * 7 - 1)}),
+        )
+    ],
+    # ---- TRuE-V entry ----
+    "TRUEV-age": [
+        (with_(TV, patient__birth_date=_age(12, True)), with_(TV, patient__birth_date=_age(12, False)))
+    ],
+    "TRUEV-diagnosis": [
+        (with_(TV, patient__diagnosis="segmental"), with_(TV, patient__facial_involvement=False))
+    ],
+    "TRUEV-facial-bsa": [
+        (
+            with_(TV, assessment=assessment(("face", 0.4, 100), ("trunk", 4, 100))),
+            with_(TV, assessment=assessment(("face", 0.5, 100), ("trunk", 4, 100))),
+        )
+    ],
+    "TRUEV-f-vasi": [
+        (
+            with_(TV, assessment=assessment(("face", 1.9, 25), ("trunk", 4, 100))),
+            with_(TV, assessment=assessment(("face", 1.0, 50), ("trunk", 4, 100))),
+        )
+    ],
+    "TRUEV-nonfacial-bsa": [
+        (
+            with_(TV, assessment=assessment(("face", 1, 100), ("trunk", 2.9, 100))),
+            with_(TV, assessment=assessment(("face", 1, 100), ("hands", 1, 100), ("trunk", 2, 100))),
+        )
+    ],
+    "TRUEV-t-vasi": [
+        (
+            with_(TV, assessment=assessment(("face", 1, 100), ("trunk", 4, 25))),
+            with_(TV, assessment=assessment(("face", 1, 100), ("trunk", 4, 50))),
+        )
+    ],
+    "TRUEV-total-bsa": [
+        (
+            with_(TV, assessment=assessment(("face", 1, 100), ("trunk", 9.1, 100))),
+            with_(TV, assessment=assessment(("face", 1, 100), ("trunk", 9, 100))),
+        )
+    ],
+}
+
+ALL_RULES = {(name, r.id) for name, rs in RULESETS.items() for r in rs.rules}
+PARAMS = [pytest.param(rule, i, id=f"{rule}#{i}") for rule, cases in CASES.items() for i in range(len(cases))]
+
+
+def fired(req: Req, lang: str = "en") -> list[str]:
+    return [f.rule for f in evaluate(req, lang).findings]
+
+
+def test_every_rule_has_cases() -> None:
+    assert {rid for _, rid in ALL_RULES} == set(CASES)
+
+
+@pytest.mark.parametrize("ruleset", sorted(RULESETS))
+def test_clean_request_raises_nothing(ruleset: str) -> None:
+    result = evaluate(base(ruleset))
+    assert result.findings == [] and result.verdict == "ok"
+
+
+@pytest.mark.parametrize(("rule", "i"), PARAMS)
+def test_rule_triggers_and_limit_is_inside(rule: str, i: int) -> None:
+    trigger, inside = CASES[rule][i]
+    assert rule in fired(trigger), f"{rule} did not fire"
+    assert rule not in fired(inside), f"{rule} fired just inside its limit"
+
+
+@pytest.mark.parametrize(("rule", "i"), PARAMS)
+def test_finding_shape_and_both_languages(rule: str, i: int) -> None:
+    trigger, _ = CASES[rule][i]
+    ruleset = RULESETS[trigger["ruleset"]]
+    spec = ruleset.rule(rule)
+    en = [f for f in evaluate(trigger, "en").findings if f.rule == rule]
+    sv = [f for f in evaluate(trigger, "sv").findings if f.rule == rule]
+    assert len(en) == len(sv) >= 1
+    for fe, fs in zip(en, sv, strict=True):
+        assert fe.severity == spec.severity and fe.source == spec.source
+        assert fe.details == fs.details
+        for text in (fe.message, fs.message):
+            assert "{" not in text and "}" not in text and text.endswith(".")
+        assert fe.message != fs.message
+        if spec.unconfirmed:
+            assert set(fe.details["unconfirmed"]) == set(spec.unconfirmed)
+    verdict = evaluate(trigger).verdict
+    if spec.severity == "block":
+        assert verdict == "block"
+    elif spec.severity == "warn":
+        assert verdict in ("warn", "block")
