@@ -26,7 +26,9 @@ def run_r(script: str, timeout: float = 120) -> dict[str, list[float]]:
         fh.write(R_PRELUDE + script)
         path = fh.name
     try:
-        proc = subprocess.run([RSCRIPT, "--vanilla", path], capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            [RSCRIPT, "--vanilla", path], capture_output=True, text=True, timeout=timeout, check=False
+        )
     finally:
         Path(path).unlink(missing_ok=True)
     if proc.returncode != 0:

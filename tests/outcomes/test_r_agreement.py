@@ -1,7 +1,8 @@
 """Every statistic against R on the same data (one Rscript run for the module).
 
 R built-ins: binom.test (Clopper–Pearson), prop.test(correct = FALSE) (Wilson), mantelhaen.test (CMH with
-its default continuity correction, RBG interval), glm(family = binomial) with confint.default (run to convergence: R's default stopping rule leaves its
+its default continuity correction, RBG interval), glm(family = binomial) with confint.default (run to
+convergence: R's default stopping rule leaves its
 standard errors ~1e-4 from the optimum). R has no
 Newcombe, RR/OR-with-Haldane or Breslow–Day function: those are written here in R as independent
 implementations (Breslow–Day solves for the expected count with uniroot rather than the quadratic formula).
@@ -21,10 +22,30 @@ from .conftest import close, r_vec, run_r
 
 pytestmark = pytest.mark.r_oracle
 
-PROPS = [(0, 10), (10, 10), (1, 1), (0, 1), (3, 17), (66, 221), (8, 109), (50, 100), (1, 2), (199, 200), (0, 200)]
+PROPS = [
+    (0, 10),
+    (10, 10),
+    (1, 1),
+    (0, 1),
+    (3, 17),
+    (66, 221),
+    (8, 109),
+    (50, 100),
+    (1, 2),
+    (199, 200),
+    (0, 200),
+]
 PAIRS = [
-    (66, 221, 8, 109), (0, 10, 0, 20), (10, 10, 0, 20), (10, 10, 10, 10), (5, 56, 0, 29), (0, 15, 4, 12),
-    (7, 7, 3, 9), (69, 222, 12, 109), (1, 1, 0, 1), (56, 70, 48, 80),
+    (66, 221, 8, 109),
+    (0, 10, 0, 20),
+    (10, 10, 0, 20),
+    (10, 10, 10, 10),
+    (5, 56, 0, 29),
+    (0, 15, 4, 12),
+    (7, 7, 3, 9),
+    (69, 222, 12, 109),
+    (1, 1, 0, 1),
+    (56, 70, 48, 80),
 ]
 
 
@@ -32,13 +53,21 @@ def _tables() -> dict[str, np.ndarray]:
     rng = np.random.default_rng(7)
     random4 = rng.integers(3, 40, size=(4, 2, 2))
     zero_cell = np.array([[[12, 8], [0, 15]], [[9, 11], [4, 14]], [[20, 5], [6, 10]]])
-    zero_margin = np.array([[[12, 8], [3, 15]], [[6, 0], [4, 0]], [[20, 5], [6, 10]]])  # stratum 2: all respond
+    zero_margin = np.array(
+        [[[12, 8], [3, 15]], [[6, 0], [4, 0]], [[20, 5], [6, 10]]]
+    )  # stratum 2: all respond
     small_delta = np.array([[[5, 5], [5, 5]], [[3, 4], [4, 5]]])  # |Σ(a − E a)| < 0.5: no correction
     all_resp_trt = np.array([[[10, 0], [4, 6]], [[8, 0], [2, 9]], [[5, 0], [5, 5]]])  # MH OR infinite
     many = rng.integers(0, 25, size=(9, 2, 2))
     many[:, :, :] += 1
-    return {"random4": random4, "zero_cell": zero_cell, "zero_margin": zero_margin, "small_delta": small_delta,
-            "all_resp_trt": all_resp_trt, "many": many}
+    return {
+        "random4": random4,
+        "zero_cell": zero_cell,
+        "zero_margin": zero_margin,
+        "small_delta": small_delta,
+        "all_resp_trt": all_resp_trt,
+        "many": many,
+    }
 
 
 TABLES = _tables()
@@ -72,8 +101,12 @@ def _pipeline() -> tuple[dict, dict[str, np.ndarray]]:
     d = derive(df, "F-VASI75", 24, 2, strata=("region", "skin_type"))
     res = analyse(d, "ruxolitinib", "vehicle", "observed")
     pop = d.observed
-    vecs = {"trt": d.treated[pop].astype(int), "y": d.responder[pop].astype(int),
-            "region": d.strata["region"][pop], "skin": d.strata["skin_type"][pop]}
+    vecs = {
+        "trt": d.treated[pop].astype(int),
+        "y": d.responder[pop].astype(int),
+        "region": d.strata["region"][pop],
+        "skin": d.strata["skin_type"][pop],
+    }
     return res, vecs
 
 
@@ -125,7 +158,9 @@ bd <- function(x, tarone = FALSE) {
         lines.append(f'out("or{i}", or({x1}, {n1}, {x0}, {n0}))')
     for name, t in TABLES.items():
         lines.append(f"x <- array({r_vec(np.asarray(t).transpose(0, 2, 1))}, dim = c(2, 2, {len(t)}))")
-        lines.append(f'm <- mantelhaen.test(x); out("cmh_{name}", m$estimate, m$conf.int, m$statistic, m$p.value)')
+        lines.append(
+            f'm <- mantelhaen.test(x); out("cmh_{name}", m$estimate, m$conf.int, m$statistic, m$p.value)'
+        )
         lines.append(f'm <- mantelhaen.test(x, correct = FALSE); out("cmhnc_{name}", m$statistic, m$p.value)')
         if name not in ("all_resp_trt",):
             lines.append(f'out("bd_{name}", bd(x)); out("bdt_{name}", bd(x, TRUE))')
@@ -134,8 +169,10 @@ bd <- function(x, tarone = FALSE) {
         formula = "y ~ trt" + (" + factor(region) + factor(skin)" if "region" in d else "")
         lines.append(f"d <- data.frame({', '.join(cols)})")
         lines.append(f"f <- suppressWarnings(glm({formula}, family = binomial, data = d, control = tight))")
-        lines.append(f'out("glm_{name}", coef(f)["trt"], sqrt(vcov(f)["trt", "trt"]), '
-                     f'confint.default(f)["trt", ], coef(summary(f))["trt", 4])')
+        lines.append(
+            f'out("glm_{name}", coef(f)["trt"], sqrt(vcov(f)["trt", "trt"]), '
+            f'confint.default(f)["trt", ], coef(summary(f))["trt", 4])'
+        )
     # the whole pipeline on simulated data: per-arm binomial CIs, CMH over region × skin type, glm
     cols = [f"{k} = {r_vec(v)}" for k, v in PIPE.items()]
     lines.append(f"p <- data.frame({', '.join(cols)})")
@@ -144,13 +181,15 @@ for (arm in c(1, 0)) {
   s <- p[p$trt == arm, ]; x <- sum(s$y); n <- nrow(s)
   out(paste0("pipe_arm", arm), x, n, binom.test(x, n)$conf.int, wil(x, n))
 }
-tab <- xtabs(~ factor(trt, levels = c(1, 0)) + factor(y, levels = c(1, 0)) + interaction(region, skin), data = p)
+tab <- xtabs(~ factor(trt, levels = c(1, 0)) + factor(y, levels = c(1, 0)) + interaction(region, skin),
+             data = p)
 m <- mantelhaen.test(tab); out("pipe_cmh", m$estimate, m$conf.int, m$statistic, m$p.value)
 out("pipe_bd", bd(tab))
 f <- glm(y ~ trt + factor(region) + factor(skin), family = binomial, data = p, control = tight)
 out("pipe_glm", exp(coef(f)["trt"]), exp(confint.default(f)["trt", ]), coef(summary(f))["trt", 4])
 x1 <- sum(p$y[p$trt == 1]); n1 <- sum(p$trt == 1); x0 <- sum(p$y[p$trt == 0]); n0 <- sum(p$trt == 0)
-out("pipe_rd", newcombe(x1, n1, x0, n0)); out("pipe_rr", rr(x1, n1, x0, n0)); out("pipe_or", or(x1, n1, x0, n0))
+out("pipe_rd", newcombe(x1, n1, x0, n0)); out("pipe_rr", rr(x1, n1, x0, n0))
+out("pipe_or", or(x1, n1, x0, n0))
 """)
     return "\n".join(lines)
 

@@ -1,4 +1,4 @@
-"""``repigment trial``, ``repigment trial-simulate`` and ``repigment report``: responder analyses of long data."""
+"""``repigment trial``, ``trial-simulate`` and ``report``: responder analyses of long data."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import typer
 
 from repigment.cli._io import fail, print_json
 
-# The core is imported inside the commands: scipy/pandas/statsmodels stay out of every other command's start-up.
+# The core is imported inside the commands: scipy/pandas/statsmodels stay out of other commands' start-up.
 
 CHROMIUM = os.environ.get("REPIGMENT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = (
@@ -57,8 +57,10 @@ def _text(res: dict[str, Any]) -> str:
     rd, rr, or_ = res["risk_difference"], res["relative_risk"], res["odds_ratio"]
     lines += [
         f"  risk difference {_fmt(rd['estimate'])} {_ci(rd['ci'])} [{rd['method']}]",
-        f"  relative risk   {_fmt(rr['estimate'])} {_ci(rr['ci'])}" + (f"  NOTE: {rr['note']}" if rr.get("note") else ""),
-        f"  odds ratio      {_fmt(or_['estimate'])} {_ci(or_['ci'])}" + (f"  NOTE: {or_['note']}" if or_.get("note") else ""),
+        f"  relative risk   {_fmt(rr['estimate'])} {_ci(rr['ci'])}"
+        + (f"  NOTE: {rr['note']}" if rr.get("note") else ""),
+        f"  odds ratio      {_fmt(or_['estimate'])} {_ci(or_['ci'])}"
+        + (f"  NOTE: {or_['note']}" if or_.get("note") else ""),
         f"  NNT             {res['nnt'].get('text', res['nnt']['ci_text'])}",
     ]
     if "cmh" in res:
@@ -83,20 +85,29 @@ def print_pdf(html_path: Path, pdf_path: Path, timeout: float = 120.0) -> None:
     if not exe:
         fail("chromium not found (needed for --pdf)", code=1)
     with tempfile.TemporaryDirectory(prefix="repigment-chromium-") as profile:
-        cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={pdf_path.resolve()}",
-               html_path.resolve().as_uri()]
+        cmd = [
+            exe,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--print-to-pdf={pdf_path.resolve()}",
+            html_path.resolve().as_uri(),
+        ]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             fail(f"chromium did not finish printing within {timeout:.0f} s", code=1)
     if proc.returncode != 0 or not pdf_path.exists():
-        fail(f"chromium failed to print the PDF (exit {proc.returncode}): {proc.stderr.strip()[-500:]}", code=1)
+        fail(
+            f"chromium failed to print the PDF (exit {proc.returncode}): {proc.stderr.strip()[-500:]}", code=1
+        )
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def trial(
-        file: Annotated[str | None, typer.Argument(help="Long data: CSV or Parquet, one row per patient and visit")] = None,
+        file: Annotated[
+            str | None, typer.Argument(help="Long data: CSV or Parquet, one row per patient and visit")
+        ] = None,
         endpoint: Annotated[str, typer.Option(help="F-VASI25/50/75/90, T-VASI50/75 or VNS4-5")] = "F-VASI75",
         week: Annotated[float, typer.Option(help="Target week")] = 24.0,
         window: Annotated[float, typer.Option(help="Visit window in weeks either side of the target")] = 2.0,
@@ -104,10 +115,16 @@ def register(app: typer.Typer) -> None:
         control: Annotated[str, typer.Option(help="Arm label of the control")] = "vehicle",
         strata: Annotated[str | None, typer.Option(help="Comma-separated stratification columns")] = None,
         missing: Annotated[str, typer.Option(help="observed | nri | mi")] = "observed",
-        imputations: Annotated[int | None, typer.Option(help="Number of imputations (--missing mi; default 20)")] = None,
-        seed: Annotated[int | None, typer.Option(help="Imputation seed (--missing mi; default 20220624)")] = None,
+        imputations: Annotated[
+            int | None, typer.Option(help="Number of imputations (--missing mi; default 20)")
+        ] = None,
+        seed: Annotated[
+            int | None, typer.Option(help="Imputation seed (--missing mi; default 20220624)")
+        ] = None,
         tarone: Annotated[bool, typer.Option(help="Tarone's correction of the Breslow–Day test")] = False,
-        published: Annotated[str | None, typer.Option(help="Reconstruct published aggregates instead (true-v)")] = None,
+        published: Annotated[
+            str | None, typer.Option(help="Reconstruct published aggregates instead (true-v)")
+        ] = None,
         json_out: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
     ) -> None:
         """Responder analysis of one endpoint: rates with CIs, RD/RR/OR/NNT, CMH and logistic regression."""
@@ -139,9 +156,15 @@ def register(app: typer.Typer) -> None:
             cols = _strata(strata)
             df = read_long(file, cols)
             data = derive(df, endpoint, week, window, treatment, control, cols)
-            res = analyse(data, treatment, control, missing,  # type: ignore[arg-type]
-                          DEFAULT_IMPUTATIONS if imputations is None else imputations,
-                          DEFAULT_SEED if seed is None else seed, tarone)
+            res = analyse(
+                data,
+                treatment,
+                control,
+                missing,  # type: ignore[arg-type]
+                DEFAULT_IMPUTATIONS if imputations is None else imputations,
+                DEFAULT_SEED if seed is None else seed,
+                tarone,
+            )
         except OutcomesError as e:
             fail(f"{file or published}: {e}")
         res["file"] = file
@@ -181,19 +204,29 @@ def register(app: typer.Typer) -> None:
         window: Annotated[float, typer.Option(help="Visit window (weeks)")] = 2.0,
         treatment: Annotated[str, typer.Option()] = "ruxolitinib",
         control: Annotated[str, typer.Option()] = "vehicle",
-        strata: Annotated[str | None, typer.Option(help="Stratification columns (default: region,skin_type if present)")] = None,
+        strata: Annotated[
+            str | None, typer.Option(help="Stratification columns (default: region,skin_type if present)")
+        ] = None,
         missing: Annotated[str, typer.Option(help="observed | nri")] = "observed",
     ) -> None:
-        """Self-contained HTML report: endpoint table, responder chart, trajectories, forest plot (inline SVG)."""
+        """Self-contained HTML report: endpoints, responder chart, trajectories, forest plot (inline SVG)."""
         from repigment.outcomes import OutcomesError, read_long
         from repigment.outcomes.report import build_report
 
         if missing not in ("observed", "nri"):
             fail("--missing for reports must be observed or nri")
         try:
-            html = build_report(read_long(file, _strata(strata)), endpoint=endpoint, week=week, window=window,
-                                treatment=treatment, control=control, strata=_strata(strata) or None,
-                                missing=missing, title=f"Responder report: {Path(file).name}")
+            html = build_report(
+                read_long(file, _strata(strata)),
+                endpoint=endpoint,
+                week=week,
+                window=window,
+                treatment=treatment,
+                control=control,
+                strata=_strata(strata) or None,
+                missing=missing,
+                title=f"Responder report: {Path(file).name}",
+            )
         except OutcomesError as e:
             fail(f"{file}: {e}")
         try:

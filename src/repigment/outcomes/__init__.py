@@ -4,7 +4,14 @@ Pure apart from reading CSV/Parquet (:func:`read_long`) and rendering reports; r
 :mod:`repigment.scoring`. Methods and references: docs/outcomes.md.
 """
 
-from repigment.outcomes.analysis import BASELINE_RULE, MISSING_STRATEGIES, VISIT_RULE, analyse, stratum_codes, tables
+from repigment.outcomes.analysis import (
+    BASELINE_RULE,
+    MISSING_STRATEGIES,
+    VISIT_RULE,
+    analyse,
+    stratum_codes,
+    tables,
+)
 from repigment.outcomes.endpoints import (
     DEFAULT_CONTROL,
     DEFAULT_TREATMENT,

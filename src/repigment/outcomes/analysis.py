@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from repigment.outcomes import stats
-from repigment.outcomes.endpoints import EndpointData, TIE_RESOLUTION_WEEKS
+from repigment.outcomes.endpoints import TIE_RESOLUTION_WEEKS, EndpointData
 from repigment.outcomes.errors import OutcomesError
 from repigment.outcomes.imputation import DEFAULT_IMPUTATIONS, DEFAULT_SEED, impute
 from repigment.scoring import responder_mask
@@ -66,7 +66,10 @@ def _two_arm(x1: int, n1: int, x0: int, n0: int, treatment: str, control: str) -
 
 
 def _stratified(
-    treated: npt.NDArray[np.bool_], resp: npt.NDArray[np.bool_], strata: dict[str, npt.NDArray[Any]], tarone: bool
+    treated: npt.NDArray[np.bool_],
+    resp: npt.NDArray[np.bool_],
+    strata: dict[str, npt.NDArray[Any]],
+    tarone: bool,
 ) -> dict[str, Any]:
     codes, labels = stratum_codes(strata)
     t = tables(treated, resp, codes, len(labels))
@@ -87,7 +90,9 @@ def analyse(
 ) -> dict[str, Any]:
     """The full analysis as a JSON-ready dict (keys as in the ``repigment trial --json`` contract)."""
     if missing not in MISSING_STRATEGIES:
-        raise OutcomesError("missing", f"unknown strategy {missing!r}; choose one of {', '.join(MISSING_STRATEGIES)}")
+        raise OutcomesError(
+            "missing", f"unknown strategy {missing!r}; choose one of {', '.join(MISSING_STRATEGIES)}"
+        )
     ev = data.evaluable
     head: dict[str, Any] = {
         "endpoint": data.endpoint,
@@ -154,8 +159,18 @@ def _mi(data: EndpointData, treatment: str, control: str, m: int, seed: int, tar
         raise OutcomesError("arm", "no evaluable patients in one arm")
     assert data.threshold is not None
     rates: dict[bool, list[float]] = {True: [], False: []}
-    rd_q, rd_u, rr_q, rr_u, or_q, or_u = ([] for _ in range(6))
-    cmh_q, cmh_u, cmh_chi, bd_chi, lg_q, lg_u = ([] for _ in range(6))
+    rd_q: list[float] = []
+    rd_u: list[float] = []
+    rr_q: list[float] = []
+    rr_u: list[float] = []
+    or_q: list[float] = []
+    or_u: list[float] = []
+    cmh_q: list[float] = []
+    cmh_u: list[float] = []
+    cmh_chi: list[float] = []
+    bd_chi: list[float] = []
+    lg_q: list[float] = []
+    lg_u: list[float] = []
     cmh_ok = lg_ok = True
     bd_df = None
     lg_note = None
@@ -217,7 +232,7 @@ def _mi(data: EndpointData, treatment: str, control: str, m: int, seed: int, tar
         "odds_ratio": _pooled(stats.rubin(or_q, or_u), log=True) | {"method": "rubin on log OR (woolf)"},
         "nnt": stats.number_needed_to_treat(rd.estimate, rd.ci),
         "imputation": {
-            "method": "per-arm normal linear regression on baseline score and strata, posterior draws (Rubin 1987)",
+            "method": "per-arm normal linear regression on baseline and strata, posterior draws (Rubin 1987)",
             "imputations": m,
             "seed": seed,
             "imputed": {
@@ -227,7 +242,10 @@ def _mi(data: EndpointData, treatment: str, control: str, m: int, seed: int, tar
         },
     }
     if st:
-        cmh_out: dict[str, Any] = {"strata": labels, "continuity_correction": "per imputation as mantelhaen.test"}
+        cmh_out: dict[str, Any] = {
+            "strata": labels,
+            "continuity_correction": "per imputation as mantelhaen.test",
+        }
         if cmh_ok:
             pooled_cmh = stats.rubin(cmh_q, cmh_u)
             d2, df2, pv = stats.d2_chisq(cmh_chi, 1)
@@ -241,14 +259,29 @@ def _mi(data: EndpointData, treatment: str, control: str, m: int, seed: int, tar
                 "p_value": pv,
             }
         else:
-            cmh_out |= {"odds_ratio": None, "ci": [None, None], "statistic": None, "p_value": None,
-                        "note": "MH odds ratio undefined in at least one imputation"}
+            cmh_out |= {
+                "odds_ratio": None,
+                "ci": [None, None],
+                "statistic": None,
+                "p_value": None,
+                "note": "MH odds ratio undefined in at least one imputation",
+            }
         if bd_df is not None and len(bd_chi) == m and bd_df > 0:
             d2, df2, pv = stats.d2_chisq(bd_chi, bd_df)
-            cmh_out["breslow_day"] = {"statistic": d2, "df": bd_df, "df2": df2, "p_value": pv,
-                                      "tarone_correction": tarone, "statistic_method": "D2"}
+            cmh_out["breslow_day"] = {
+                "statistic": d2,
+                "df": bd_df,
+                "df2": df2,
+                "p_value": pv,
+                "tarone_correction": tarone,
+                "statistic_method": "D2",
+            }
         else:
-            cmh_out["breslow_day"] = {"statistic": None, "p_value": None, "note": "undefined in some imputation"}
+            cmh_out["breslow_day"] = {
+                "statistic": None,
+                "p_value": None,
+                "note": "undefined in some imputation",
+            }
         out["cmh"] = cmh_out
     if lg_ok:
         pl = stats.rubin(lg_q, lg_u)

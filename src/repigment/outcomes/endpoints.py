@@ -83,13 +83,13 @@ def _numeric(df: pd.DataFrame, column: str) -> npt.NDArray[np.float64]:
     if pd.api.types.is_bool_dtype(s.dtype):
         raise OutcomesError(column, "must be numeric, not true/false")
     if pd.api.types.is_numeric_dtype(s.dtype):
-        return s.to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.asarray(s.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
     coerced = pd.to_numeric(s.astype("object"), errors="coerce")
     bad = coerced.isna().to_numpy() & s.notna().to_numpy()
     if bad.any():
         i = _first(bad)
         raise OutcomesError(column, f"{s.iloc[i]!r} is not a number", i + 1)
-    return coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(coerced.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
 
 
 def _codes(s: pd.Series, column: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
@@ -144,17 +144,19 @@ class EndpointData:
 
     def frame(self) -> pd.DataFrame:
         """One row per patient, for export and inspection."""
-        out = pd.DataFrame({
-            "patient_id": self.patient_id,
-            "treated": self.treated,
-            "baseline": self.baseline,
-            "value": self.value,
-            "visit_week": self.visit_week,
-            "percent_change": self.percent_change,
-            "responder": self.responder,
-            "evaluable": self.evaluable,
-            "observed": self.observed,
-        })
+        out = pd.DataFrame(
+            {
+                "patient_id": self.patient_id,
+                "treated": self.treated,
+                "baseline": self.baseline,
+                "value": self.value,
+                "visit_week": self.visit_week,
+                "percent_change": self.percent_change,
+                "responder": self.responder,
+                "evaluable": self.evaluable,
+                "observed": self.observed,
+            }
+        )
         for k, v in self.strata.items():
             out[k] = v
         return out
@@ -193,7 +195,9 @@ def derive(
     if (row_arm < 0).any():
         i = _first(row_arm < 0)
         raise OutcomesError(
-            "arm", f"unknown arm label {str(df['arm'].iloc[i])!r} (expected {treatment!r} or {control!r})", i + 1
+            "arm",
+            f"unknown arm label {str(df['arm'].iloc[i])!r} (expected {treatment!r} or {control!r})",
+            i + 1,
         )
     wk = _numeric(df, "week")
     if not np.isfinite(wk).all():
@@ -221,7 +225,9 @@ def derive(
     drift = row_arm != treated_p[pid]
     if drift.any():
         i = _first(drift)
-        raise OutcomesError("arm", f"patient {pid_labels[pid[i]]} changes arm (baseline row {base_of[pid[i]] + 1})", i + 1)
+        raise OutcomesError(
+            "arm", f"patient {pid_labels[pid[i]]} changes arm (baseline row {base_of[pid[i]] + 1})", i + 1
+        )
     strata_out: dict[str, npt.NDArray[Any]] = {}
     for s in strata:
         sc, slab = _codes(df[s], s)
@@ -229,7 +235,9 @@ def derive(
         moved = sc != ps[pid]
         if moved.any():
             i = _first(moved)
-            raise OutcomesError(s, f"patient {pid_labels[pid[i]]} changes {s} (baseline row {base_of[pid[i]] + 1})", i + 1)
+            raise OutcomesError(
+                s, f"patient {pid_labels[pid[i]]} changes {s} (baseline row {base_of[pid[i]] + 1})", i + 1
+            )
         strata_out[s] = np.asarray(slab, dtype=object)[ps].astype(str)
 
     # visit selection: minimise (distance to target, earlier-first) per patient with one integer key
@@ -262,7 +270,9 @@ def derive(
         baseline = score[base_of]
         if not np.isfinite(baseline).all():
             p = _first(~np.isfinite(baseline))
-            raise OutcomesError(col, f"baseline score missing for patient {pid_labels[p]}", int(base_of[p]) + 1)
+            raise OutcomesError(
+                col, f"baseline score missing for patient {pid_labels[p]}", int(base_of[p]) + 1
+            )
         threshold = VASI_ENDPOINTS[endpoint][1]
         responder, observed = responder_mask(baseline, value, threshold)
         evaluable = baseline > 0
@@ -270,10 +280,20 @@ def derive(
             # same formula as scoring.percent_change (the exact reference), in float64
             pct = np.where(observed, (value - baseline) / np.where(evaluable, baseline, 1.0) * 100.0, np.nan)
     return EndpointData(
-        endpoint=endpoint, week=float(week), window=float(window), patient_id=pid_labels,
-        treated=treated_p.astype(bool), baseline=baseline, value=value, visit_week=visit,
-        percent_change=pct, responder=responder, evaluable=evaluable, observed=observed,
-        strata=strata_out, threshold=threshold,
+        endpoint=endpoint,
+        week=float(week),
+        window=float(window),
+        patient_id=pid_labels,
+        treated=treated_p.astype(bool),
+        baseline=baseline,
+        value=value,
+        visit_week=visit,
+        percent_change=pct,
+        responder=responder,
+        evaluable=evaluable,
+        observed=observed,
+        strata=strata_out,
+        threshold=threshold,
     )
 
 

@@ -26,7 +26,9 @@ DEFAULT_IMPUTATIONS: Final = 20
 DEFAULT_SEED: Final = 20220624
 
 
-def _design(data: EndpointData, idx: npt.NDArray[np.int64], fit_rows: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+def _design(
+    data: EndpointData, idx: npt.NDArray[np.int64], fit_rows: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
     cols = [np.ones(idx.size), data.baseline[idx]]
     for values in data.strata.values():
         v = values[idx]
@@ -35,10 +37,14 @@ def _design(data: EndpointData, idx: npt.NDArray[np.int64], fit_rows: npt.NDArra
     return np.column_stack(cols)
 
 
-def impute(data: EndpointData, m: int = DEFAULT_IMPUTATIONS, seed: int = DEFAULT_SEED) -> npt.NDArray[np.float64]:
+def impute(
+    data: EndpointData, m: int = DEFAULT_IMPUTATIONS, seed: int = DEFAULT_SEED
+) -> npt.NDArray[np.float64]:
     """``m`` completed copies of ``data.value`` (shape m × patients); observed values are kept."""
     if data.threshold is None:
-        raise OutcomesError("missing", "multiple imputation models continuous VASI scores; use observed or nri for VNS")
+        raise OutcomesError(
+            "missing", "multiple imputation models continuous VASI scores; use observed or nri for VNS"
+        )
     if m < 2:
         raise OutcomesError("imputations", f"need at least 2 imputations, got {m}")
     rng = np.random.default_rng(seed)
@@ -55,7 +61,8 @@ def impute(data: EndpointData, m: int = DEFAULT_IMPUTATIONS, seed: int = DEFAULT
         if dof < 1 or np.linalg.matrix_rank(xo) < p:
             label = "treatment" if arm else "control"
             raise OutcomesError(
-                "missing", f"too few observed patients in the {label} arm to fit the imputation model ({int(obs.sum())})"
+                "missing",
+                f"too few observed patients in the {label} arm for the imputation model ({int(obs.sum())})",
             )
         xtx_inv = np.linalg.inv(xo.T @ xo)
         beta = xtx_inv @ (xo.T @ yo)

@@ -19,7 +19,8 @@ from repigment.outcomes.errors import OutcomesError
 
 DATASETS: Final = {"true-v": "true_v.toml"}
 RECONSTRUCTION_NOTE: Final = (
-    "counts are RECONSTRUCTED as round(published % × efficacy-population N); the trials imputed missing data, "
+    "counts are RECONSTRUCTED as round(published % × efficacy-population N); the trials imputed "
+    "missing data, "
     "so the published percentages are not whole-number fractions of N and these are not published counts"
 )
 
@@ -63,7 +64,10 @@ def trial_sizes(name: str = "true-v") -> dict[str, dict[str, Number]]:
 def published_rates(name: str = "true-v") -> dict[tuple[str, str], tuple[float, float]]:
     """(trial, endpoint) → (treatment, control) week-24 proportions."""
     return {
-        (r["trial"], r["endpoint"]): (r["treatment_percent"]["value"] / 100.0, r["control_percent"]["value"] / 100.0)
+        (r["trial"], r["endpoint"]): (
+            r["treatment_percent"]["value"] / 100.0,
+            r["control_percent"]["value"] / 100.0,
+        )
         for r in load(name)["result"]
     }
 
@@ -92,15 +96,17 @@ def reconstruct(name: str = "true-v") -> dict[str, Any]:
         x1, x0 = round(t_pct.value * n1 / 100), round(c_pct.value * n0 / 100)
         inputs = {"treatment_percent": t_pct, "control_percent": c_pct, "n_treatment": n1n, "n_control": n0n}
         published = {k: _num(r[k]).as_json() for k in ("odds_ratio", "p_value", "relative_risk") if k in r}
-        rows.append({
-            "trial": r["trial"],
-            "endpoint": r["endpoint"],
-            "inputs": {k: v.as_json() for k, v in inputs.items()},
-            "unconfirmed_inputs": sorted(k for k, v in inputs.items() if not v.confirmed),
-            "reconstructed_counts": {"treatment": [x1, n1], "control": [x0, n0]},
-            "published": published,
-            **_effects(x1, n1, x0, n0),
-        })
+        rows.append(
+            {
+                "trial": r["trial"],
+                "endpoint": r["endpoint"],
+                "inputs": {k: v.as_json() for k, v in inputs.items()},
+                "unconfirmed_inputs": sorted(k for k, v in inputs.items() if not v.confirmed),
+                "reconstructed_counts": {"treatment": [x1, n1], "control": [x0, n0]},
+                "published": published,
+                **_effects(x1, n1, x0, n0),
+            }
+        )
         by_endpoint.setdefault(r["endpoint"], []).append((x1, n1, x0, n0))
     pooled: list[dict[str, Any]] = []
     ema = {p["endpoint"]: p for p in data.get("pooled", [])}
@@ -144,16 +150,17 @@ def render_text(rec: dict[str, Any]) -> str:
         "* = input not confirmed (status CT: " + rec["statuses"]["CT"] + ")",
         "",
         f"{'trial':8} {'endpoint':9} {'cream % (N)':>14} {'vehicle % (N)':>14} {'recon. counts':>16} "
-        f"{'RD (95% CI)':>22} {'RR (95% CI)':>19} {'OR recon.':>9} {'OR published (95% CI)':>24}  NNT (95% CI)",
+        f"{'RD (95% CI)':>22} {'RR (95% CI)':>19} {'OR recon.':>9} {'OR published (95% CI)':>24}"
+        "  NNT (95% CI)",
     ]
 
-    def mark(inp: dict[str, Any]) -> str:
-        return "" if inp["confirmed"] else "*"
+    def val(inp: dict[str, Any]) -> str:
+        return f"{inp['value']}{'' if inp['confirmed'] else '*'}"
 
     for r in rec["trials"]:
         i = r["inputs"]
-        ct = f"{i['treatment_percent']['value']}{mark(i['treatment_percent'])} ({i['n_treatment']['value']}{mark(i['n_treatment'])})"
-        cc = f"{i['control_percent']['value']}{mark(i['control_percent'])} ({i['n_control']['value']}{mark(i['n_control'])})"
+        ct = f"{val(i['treatment_percent'])} ({val(i['n_treatment'])})"
+        cc = f"{val(i['control_percent'])} ({val(i['n_control'])})"
         rc = r["reconstructed_counts"]
         counts = f"{rc['treatment'][0]}/{rc['treatment'][1]} v {rc['control'][0]}/{rc['control'][1]}"
         rd, rr, or_ = r["risk_difference"], r["relative_risk"], r["odds_ratio"]
@@ -169,7 +176,8 @@ def render_text(rec: dict[str, Any]) -> str:
         rc = p["reconstructed_counts"]
         c = p["cmh_by_trial"]
         line = (
-            f"  {p['endpoint']:9} {rc['treatment'][0]}/{rc['treatment'][1]} ({100 * p['rates']['treatment']:.1f}%) v "
+            f"  {p['endpoint']:9} {rc['treatment'][0]}/{rc['treatment'][1]} "
+            f"({100 * p['rates']['treatment']:.1f}%) v "
             f"{rc['control'][0]}/{rc['control'][1]} ({100 * p['rates']['control']:.1f}%); "
             f"RD {p['risk_difference']['estimate']:+.3f} ({_fmt_ci(p['risk_difference']['ci'], 3)}); "
             f"RR {p['relative_risk']['estimate']:.2f} ({_fmt_ci(p['relative_risk']['ci'])}); "
@@ -177,7 +185,9 @@ def render_text(rec: dict[str, Any]) -> str:
         )
         if "published_pooled" in p:
             pp = p["published_pooled"]
-            line += (f"; EMA: {pp['treatment_percent']['value']}% v {pp['control_percent']['value']}% "
-                     f"of {pp['patients']['value']} [C]")
+            line += (
+                f"; EMA: {pp['treatment_percent']['value']}% v {pp['control_percent']['value']}% "
+                f"of {pp['patients']['value']} [C]"
+            )
         lines.append(line)
     return "\n".join(lines)

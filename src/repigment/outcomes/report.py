@@ -21,7 +21,8 @@ ARM_COLOURS: Final = ("#1b6ca8", "#b0b7bf")
 CSS: Final = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1100px;color:#1d2327}
 h1{font-size:1.5em} h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccd}
-table{border-collapse:collapse;font-size:.85em;width:100%} th,td{padding:.25em .5em;border-bottom:1px solid #e3e6ea;
+table{border-collapse:collapse;font-size:.85em;width:100%}
+th,td{padding:.25em .5em;border-bottom:1px solid #e3e6ea;
 text-align:right} th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}
 .note{color:#555;font-size:.85em} figure{margin:1em 0} svg{max-width:100%;height:auto}
 @media print{body{margin:0}h2{break-before:auto}figure{break-inside:avoid}}
@@ -85,9 +86,12 @@ def build_report(
         )
     table = (
         "<table><thead><tr><th>trial</th><th>endpoint</th>"
-        f"<th>{html.escape(treatment)}: x/n (%; Wilson 95% CI)</th><th>{html.escape(control)}: x/n (%; Wilson 95% CI)</th>"
-        "<th>RD, points (Newcombe 95% CI)</th><th>OR (Woolf 95% CI)</th><th>NNT (95% CI)</th></tr></thead><tbody>"
-        + "".join(rows) + "</tbody></table>"
+        f"<th>{html.escape(treatment)}: x/n (%; Wilson 95% CI)</th>"
+        f"<th>{html.escape(control)}: x/n (%; Wilson 95% CI)</th>"
+        "<th>RD, points (Newcombe 95% CI)</th><th>OR (Woolf 95% CI)</th><th>NNT (95% CI)</th>"
+        "</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
     )
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -95,26 +99,37 @@ def build_report(
         f"<h1>{html.escape(title)}</h1>",
         f"<p class='note'>Week {week:g} ± {window:g}; missing data: {missing}; {len(df)} visit rows. "
         f"Generated {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} by repigment.</p>",
-        "<h2>Endpoints</h2>", table,
+        "<h2>Endpoints</h2>",
+        table,
         "<p class='note'>† zero cell: 0.5 added to every cell (Haldane–Anscombe) for the odds ratio.</p>",
-        "<h2>Responder rates</h2><figure>", _bar_chart(results, groups, treatment, control, endpoints),
+        "<h2>Responder rates</h2><figure>",
+        _bar_chart(results, groups, treatment, control, endpoints),
         "<figcaption class='note'>Bars: responder rate; whiskers: Wilson 95% CI.</figcaption></figure>",
-        "<h2>Mean scores over time</h2><figure>", _trajectories(groups, treatment, control),
-        "<figcaption class='note'>Mean ± standard error by scheduled week (visits rounded to the nearest week), "
+        "<h2>Mean scores over time</h2><figure>",
+        _trajectories(groups, treatment, control),
+        "<figcaption class='note'>Mean ± standard error by scheduled week "
+        "(visits rounded to the nearest week), "
         "observed data.</figcaption></figure>",
     ]
     if strata:
-        parts += [f"<h2>Odds ratios by stratum: {endpoint}</h2><figure>",
-                  _forest(groups, endpoint, week, window, treatment, control, strata, missing),
-                  "<figcaption class='note'>Woolf 95% CI per stratum level (Haldane 0.5 where a cell is zero); "
-                  "diamond: Mantel–Haenszel common OR over the cross-classified strata with the "
-                  "Robins–Breslow–Greenland CI.</figcaption></figure>"]
+        parts += [
+            f"<h2>Odds ratios by stratum: {endpoint}</h2><figure>",
+            _forest(groups, endpoint, week, window, treatment, control, strata, missing),
+            "<figcaption class='note'>Woolf 95% CI per stratum level (Haldane 0.5 where a cell is zero); "
+            "diamond: Mantel–Haenszel common OR over the cross-classified strata with the "
+            "Robins–Breslow–Greenland CI.</figcaption></figure>",
+        ]
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def _bar_chart(results: dict[tuple[str, str], dict[str, Any]], groups: list[tuple[str, pd.DataFrame]],
-               treatment: str, control: str, endpoints: list[str]) -> str:
+def _bar_chart(
+    results: dict[tuple[str, str], dict[str, Any]],
+    groups: list[tuple[str, pd.DataFrame]],
+    treatment: str,
+    control: str,
+    endpoints: list[str],
+) -> str:
     eps = [e for e in CHART_ENDPOINTS if e in endpoints]
     fig = Figure(figsize=(10, 3.2 * len(groups)))
     axes = fig.subplots(len(groups), 1, squeeze=False)[:, 0]
@@ -148,7 +163,9 @@ def _trajectories(groups: list[tuple[str, pd.DataFrame]], treatment: str, contro
                 vals = pd.to_numeric(g[score], errors="coerce")[mask]
                 s = vals.groupby(wk[mask]).agg(["mean", "std", "count"])
                 se = s["std"] / np.sqrt(s["count"])
-                ax.errorbar(s.index, s["mean"], yerr=se, color=colour, marker="o", ms=3, capsize=2, label=label)
+                ax.errorbar(
+                    s.index, s["mean"], yerr=se, color=colour, marker="o", ms=3, capsize=2, label=label
+                )
             ax.set_xlabel("week")
             ax.set_ylabel(f"mean {score.replace('_', '-').upper()}")
             ax.set_title(name, loc="left")
@@ -158,8 +175,16 @@ def _trajectories(groups: list[tuple[str, pd.DataFrame]], treatment: str, contro
     return _svg(fig)
 
 
-def _forest(groups: list[tuple[str, pd.DataFrame]], endpoint: str, week: float, window: float, treatment: str,
-            control: str, strata: tuple[str, ...], missing: str) -> str:
+def _forest(
+    groups: list[tuple[str, pd.DataFrame]],
+    endpoint: str,
+    week: float,
+    window: float,
+    treatment: str,
+    control: str,
+    strata: tuple[str, ...],
+    missing: str,
+) -> str:
     labels: list[str] = []
     est: list[float] = []
     lo: list[float] = []

@@ -38,7 +38,7 @@ def _expit(x: float) -> float:
 
 @dataclass(frozen=True)
 class SimulationParameters:
-    """Knobs of the simulator; the assumption_* ones are not published and only shape the unpublished parts."""
+    """Knobs of the simulator; ``assumption_*`` ones are unpublished and shape only unpublished parts."""
 
     treatment: str = "ruxolitinib"
     control: str = "vehicle"
@@ -64,11 +64,15 @@ class SimulationParameters:
     rates: dict[tuple[str, str], tuple[float, float]] = field(default_factory=published_rates)
 
 
-def _inverse_cdf(u: npt.NDArray[np.float64], knots_r: list[float], knots_p: list[float]) -> npt.NDArray[np.float64]:
+def _inverse_cdf(
+    u: npt.NDArray[np.float64], knots_r: list[float], knots_p: list[float]
+) -> npt.NDArray[np.float64]:
     return np.interp(u, knots_p, knots_r)
 
 
-def arm_distributions(rates: dict[str, float], prm: SimulationParameters) -> dict[str, tuple[list[float], list[float]]]:
+def arm_distributions(
+    rates: dict[str, float], prm: SimulationParameters
+) -> dict[str, tuple[list[float], list[float]]]:
     """Piecewise-linear CDF knots (R values, probabilities) for F and T of one arm."""
     f50, f75, f90 = rates["F-VASI50"], rates["F-VASI75"], rates["F-VASI90"]
     f25 = _expit(_logit(f50) + prm.assumption_f25_logit_step * (_logit(f50) - _logit(f75)))
@@ -83,11 +87,13 @@ def arm_distributions(rates: dict[str, float], prm: SimulationParameters) -> dic
 
 
 def simulate(patients: int = 674, seed: int = 1, params: SimulationParameters | None = None) -> pd.DataFrame:
-    """Long data (``trial, patient_id, arm, region, skin_type, week, f_vasi, t_vasi, vns``), one row a visit."""
+    """Long data, one row a visit: trial, patient_id, arm, region, skin_type, week, f_vasi, t_vasi, vns."""
     prm = params or SimulationParameters()
     rng = np.random.default_rng(seed)
     sizes = trial_sizes()
-    weights = np.array([sizes[t]["randomised_treatment"].value + sizes[t]["randomised_control"].value for t in TRIALS])
+    weights = np.array(
+        [sizes[t]["randomised_treatment"].value + sizes[t]["randomised_control"].value for t in TRIALS]
+    )
     per_trial = np.floor(patients * weights / weights.sum()).astype(int)
     per_trial[0] += patients - per_trial.sum()
     frames = []
@@ -98,13 +104,17 @@ def simulate(patients: int = 674, seed: int = 1, params: SimulationParameters | 
     return pd.concat(frames, ignore_index=True)
 
 
-def _categorical(rng: np.random.Generator, shares: tuple[tuple[str, float], ...], n: int) -> npt.NDArray[np.str_]:
+def _categorical(
+    rng: np.random.Generator, shares: tuple[tuple[str, float], ...], n: int
+) -> npt.NDArray[np.str_]:
     labels = np.array([s[0] for s in shares])
     p = np.array([s[1] for s in shares])
     return labels[rng.choice(len(labels), size=n, p=p / p.sum())]
 
 
-def _simulate_trial(trial: str, n: int, first_id: int, rng: np.random.Generator, prm: SimulationParameters) -> pd.DataFrame:
+def _simulate_trial(
+    trial: str, n: int, first_id: int, rng: np.random.Generator, prm: SimulationParameters
+) -> pd.DataFrame:
     blocks = -(-n // 3)
     order = np.argsort(rng.random((blocks, 3)), axis=1)
     treated = (np.array([True, True, False])[order]).ravel()[:n]
@@ -121,7 +131,10 @@ def _simulate_trial(trial: str, n: int, first_id: int, rng: np.random.Generator,
     vns_u = u[:, 2]
     p_vns = np.empty(n)
     for arm, idx in ((0, treated), (1, ~treated)):
-        arm_rates = {ep: prm.rates[(trial, ep)][arm] for ep in ("F-VASI50", "F-VASI75", "F-VASI90", "T-VASI50", "VNS4-5")}
+        arm_rates = {
+            ep: prm.rates[(trial, ep)][arm]
+            for ep in ("F-VASI50", "F-VASI75", "F-VASI90", "T-VASI50", "VNS4-5")
+        }
         d = arm_distributions(arm_rates, prm)
         r_f[idx] = _inverse_cdf(u[idx, 0], *d["f"])
         r_t[idx] = _inverse_cdf(u[idx, 1], *d["t"])
@@ -159,16 +172,18 @@ def _simulate_trial(trial: str, n: int, first_id: int, rng: np.random.Generator,
     visit_index = np.tile(np.arange(k), n)
     keep &= ~(post & (visit_index >= drop_from[pid]))
     keep &= ~(post & (rng.random(n * k) < prm.missed_visit))
-    arm = np.where(treated, prm.treatment, prm.control)
+    arm_label = np.where(treated, prm.treatment, prm.control)
     ids = np.char.add(f"{trial[-2:]}-", np.char.zfill((np.arange(n) + first_id + 1).astype(str), 6))
-    return pd.DataFrame({
-        "trial": trial,
-        "patient_id": ids[pid][keep],
-        "arm": arm[pid][keep],
-        "region": region[pid][keep],
-        "skin_type": skin[pid][keep],
-        "week": np.round(week[keep], 4),
-        "f_vasi": f[keep],
-        "t_vasi": t[keep],
-        "vns": vns[keep],
-    })
+    return pd.DataFrame(
+        {
+            "trial": trial,
+            "patient_id": ids[pid][keep],
+            "arm": arm_label[pid][keep],
+            "region": region[pid][keep],
+            "skin_type": skin[pid][keep],
+            "week": np.round(week[keep], 4),
+            "f_vasi": f[keep],
+            "t_vasi": t[keep],
+            "vns": vns[keep],
+        }
+    )

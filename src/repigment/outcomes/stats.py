@@ -133,7 +133,7 @@ def relative_risk(x1: int, n1: int, x0: int, n0: int, conf: float = CONF_LEVEL) 
 
 
 def odds_ratio(x1: int, n1: int, x0: int, n0: int, conf: float = CONF_LEVEL) -> Effect:
-    """Odds ratio with Woolf's (1955) logit interval; any zero cell gets +0.5 per cell (Haldane 1956, flagged)."""
+    """Odds ratio, Woolf (1955) logit interval; a zero cell gets +0.5 per cell (Haldane 1956, flagged)."""
     cells = [float(x1), float(n1 - x1), float(x0), float(n0 - x0)]
     note = None
     if min(cells) == 0:
@@ -158,11 +158,23 @@ def number_needed_to_treat(rd: float | None, ci: Interval) -> dict[str, Any]:
     """
     lo, hi = ci
     if rd is None:
-        return {"estimate": None, "kind": None, "ci": [None, None], "ci_text": "undefined", "crosses_zero": None}
+        return {
+            "estimate": None,
+            "kind": None,
+            "ci": [None, None],
+            "ci_text": "undefined",
+            "crosses_zero": None,
+        }
     kind = "NNTB" if rd > 0 else "NNTH" if rd < 0 else None
     est = None if rd == 0 else _nn(rd)
     if lo is None or hi is None:
-        return {"estimate": est, "kind": kind, "ci": [None, None], "ci_text": "undefined", "crosses_zero": None}
+        return {
+            "estimate": est,
+            "kind": kind,
+            "ci": [None, None],
+            "ci_text": "undefined",
+            "crosses_zero": None,
+        }
     crosses = lo <= 0 <= hi
     if not crosses:
         a, b = sorted((_nn(lo), _nn(hi)))
@@ -180,8 +192,14 @@ def number_needed_to_treat(rd: float | None, ci: Interval) -> dict[str, Any]:
         text = " to ".join(parts)
         ci_out = [{"NNTB": nntb}, {"NNTH": nnth}]
     est_text = "∞" if est is None else f"{kind} {est:.1f}"
-    return {"estimate": est, "kind": kind, "ci": ci_out, "ci_text": text, "crosses_zero": crosses,
-            "text": f"{est_text} (95% CI {text})"}
+    return {
+        "estimate": est,
+        "kind": kind,
+        "ci": ci_out,
+        "ci_text": text,
+        "crosses_zero": crosses,
+        "text": f"{est_text} (95% CI {text})",
+    }
 
 
 # --- stratified ----------------------------------------------------------------------------------------
@@ -236,7 +254,9 @@ def cmh(tables: npt.ArrayLike, correct: bool = True, conf: float = CONF_LEVEL) -
     t, n = t[keep], n[keep]
     dropped = int((~keep).sum())
     if t.shape[0] == 0:
-        return CMHResult(None, (None, None), None, None, 0.0, 0, dropped, "no stratum with two or more patients")
+        return CMHResult(
+            None, (None, None), None, None, 0.0, 0, dropped, "no stratum with two or more patients"
+        )
     a, b, c, d = t[:, 0, 0], t[:, 0, 1], t[:, 1, 0], t[:, 1, 1]
     row1, col1 = a + b, a + c
     delta = float((a - row1 * col1 / n).sum())
@@ -261,7 +281,9 @@ def cmh(tables: npt.ArrayLike, correct: bool = True, conf: float = CONF_LEVEL) -
         ci: Interval = (sr / ss * math.exp(-z * math.sqrt(v)), sr / ss * math.exp(z * math.sqrt(v)))
     else:
         est, ci = (0.0 if sr == 0 and ss > 0 else None), (None, None)
-        note = "Σ bc/n = 0 or Σ ad/n = 0: the MH odds ratio is 0, infinite or undefined and has no RBG interval"
+        note = (
+            "Σ bc/n = 0 or Σ ad/n = 0: the MH odds ratio is 0, infinite or undefined and has no RBG interval"
+        )
     return CMHResult(est, ci, stat, p, yates, int(t.shape[0]), dropped, note)
 
 
@@ -315,7 +337,7 @@ class BreslowDayResult:
 
 
 def breslow_day(tables: npt.ArrayLike, tarone: bool = False) -> BreslowDayResult:
-    """Breslow–Day (1980) test of a common odds ratio, at the MH estimate; optionally Tarone's (1985) correction.
+    """Breslow–Day (1980) test of a common OR at the MH estimate; optionally Tarone's (1985) correction.
 
     Strata with a zero margin (no treated, no control, no responder or no non-responder) are excluded:
     their expected count equals the observed one and their variance is 0. df = informative strata − 1.
@@ -370,7 +392,9 @@ class LogisticResult:
         return out
 
 
-def _separated(x: npt.NDArray[np.float64], succ: npt.NDArray[np.float64], fail: npt.NDArray[np.float64]) -> bool:
+def _separated(
+    x: npt.NDArray[np.float64], succ: npt.NDArray[np.float64], fail: npt.NDArray[np.float64]
+) -> bool:
     """Whether the ML estimate fails to exist (quasi-complete separation; Albert & Anderson 1984).
 
     Linear programme after Konis (2007): look for β ≠ 0 with x'β ≥ 0 on every covariate pattern that has a
@@ -385,8 +409,11 @@ def _separated(x: npt.NDArray[np.float64], succ: npt.NDArray[np.float64], fail: 
 
 
 def logistic_treatment(
-    treated: npt.ArrayLike, responder: npt.ArrayLike, covariates: Sequence[npt.ArrayLike] = (),
-    names: Sequence[str] = (), conf: float = CONF_LEVEL,
+    treated: npt.ArrayLike,
+    responder: npt.ArrayLike,
+    covariates: Sequence[npt.ArrayLike] = (),
+    names: Sequence[str] = (),
+    conf: float = CONF_LEVEL,
 ) -> LogisticResult:
     """Treatment odds ratio from ``glm(responder ~ treatment + strata…, family = binomial)`` (statsmodels).
 
@@ -415,11 +442,25 @@ def logistic_treatment(
             design[f"{name}[{lev}]"] = (g[name] == lev).to_numpy(dtype=np.float64)
     x = design.to_numpy(dtype=np.float64)
     if np.linalg.matrix_rank(x) < x.shape[1]:
-        return LogisticResult(None, (None, None), None, None, None, cov_names,
-                              "design not of full rank (a stratum level coincides with an arm or another level)")
+        return LogisticResult(
+            None,
+            (None, None),
+            None,
+            None,
+            None,
+            cov_names,
+            "design not of full rank (a stratum level coincides with an arm or another level)",
+        )
     if _separated(x, succ, fail):
-        return LogisticResult(None, (None, None), None, None, None, cov_names,
-                              "separation: the maximum-likelihood estimate does not exist (zero or all-responder cells)")
+        return LogisticResult(
+            None,
+            (None, None),
+            None,
+            None,
+            None,
+            cov_names,
+            "separation: the maximum-likelihood estimate does not exist (zero or all-responder cells)",
+        )
     model = sm.GLM(np.column_stack([succ, fail]), x, family=sm.families.Binomial())
     with warnings.catch_warnings():
         # aggregated fits are often saturated: statsmodels then warns about "perfect prediction" and a zero
