@@ -75,6 +75,7 @@ def test_nothing_used_never_runs_out() -> None:
         ({"bsa_percent": 5, "sex": "male", "dispensed_grams": 100}, "start"),
         ({"bsa_percent": 5, "sex": "male", "dispensed_grams": -5, "start": START}, "dispensed_grams"),
         ({"bsa_percent": 5, "sex": "male", "tube_grams": 0}, "tube_grams"),
+        ({"bsa_percent": 0.001, "sex": "male", "dispensed_grams": 10**9, "start": START}, "dispensed_grams"),
     ],
 )
 def test_bad_input(kwargs: dict[str, object], field: str) -> None:

@@ -7,10 +7,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from label_requests import CLEAN, ISSUE_EXAMPLE
+from label_requests import ISSUE_EXAMPLE
 
 from repigment.label import evaluate
 
@@ -29,40 +28,34 @@ def run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProces
     return subprocess.run([str(EXE), *args], input=stdin, capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize(
-    ("request_", "lang", "code"),
-    [(ISSUE_EXAMPLE, "en", 0), (CLEAN, "en", 0), (BLOCKING, "sv", 1)],
-    ids=["example-en", "clean", "block-sv"],
-)
-def test_cli_equals_api(tmp_path: Path, request_: dict[str, Any], lang: str, code: int) -> None:
+def test_cli_file_equals_api(tmp_path: Path) -> None:
     path = tmp_path / "request.json"
-    path.write_text(json.dumps(request_), encoding="utf-8")
-    args = [str(path)] + (["--lang", lang] if lang != "en" else [])
-    proc = run(["check", *args])
-    assert proc.returncode == code, proc.stderr
+    path.write_text(json.dumps(ISSUE_EXAMPLE), encoding="utf-8")
+    proc = run(["check", str(path)])
+    assert proc.returncode == 0, proc.stderr
     printed = json.loads(proc.stdout)
-    assert printed == evaluate(request_, lang).as_json()
-    assert set(printed) == {"ruleset", "verdict", "findings"}
-    assert (printed["verdict"] == "block") == (code == 1)
+    assert printed == evaluate(ISSUE_EXAMPLE).as_json()
+    assert set(printed) == {"ruleset", "verdict", "findings"} and printed["verdict"] == "warn"
 
 
-def test_cli_reads_standard_input() -> None:
-    proc = run(["check", "-"], json.dumps(BLOCKING))
-    assert proc.returncode == 1
-    rules = {f["rule"] for f in json.loads(proc.stdout)["findings"]}
-    assert {
+def test_cli_stdin_swedish_block_equals_api() -> None:
+    proc = run(["check", "-", "--lang", "sv"], json.dumps(BLOCKING))
+    assert proc.returncode == 1, proc.stderr
+    printed = json.loads(proc.stdout)
+    assert printed == evaluate(BLOCKING, "sv").as_json()
+    rules = {f["rule"] for f in printed["findings"]}
+    assert rules >= {
         "EU-4.2-interval",
         "EU-4.2-max-bsa",
         "EU-4.4-sites",
         "EU-6.4-storage",
         "EU-PIL-missed-dose",
-    } <= rules
+    }
 
 
 @pytest.mark.parametrize(
     ("stdin", "args", "needle"),
     [
-        ("{not json", [], "not valid JSON"),
         (json.dumps({**ISSUE_EXAMPLE, "on": "2026-02-30"}), [], "on: "),
         (json.dumps(ISSUE_EXAMPLE), ["--lang", "de"], "--lang"),
     ],
@@ -72,8 +65,3 @@ def test_cli_bad_input_exits_2_naming_the_field(stdin: str, args: list[str], nee
     assert proc.returncode == 2
     assert needle in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
-
-
-def test_cli_missing_file_exits_2(tmp_path: Path) -> None:
-    proc = run(["check", str(tmp_path / "absent.json")])
-    assert proc.returncode == 2 and "cannot read" in proc.stderr

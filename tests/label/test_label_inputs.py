@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from label_requests import ISSUE_EXAMPLE
 
-from repigment.body import area_weight
+from repigment.body import area_weight, region_capacities
 from repigment.label import LabelInputError, evaluate
 
 Req = dict[str, Any]
@@ -38,9 +38,11 @@ BAD = [
     ("no on", _set("on", _DELETE), "on"),
     ("on format", _set("on", "26/11/2026"), "on"),
     ("no patient", _set("patient", _DELETE), "patient"),
-    ("unknown top field", _set("extra", 1), ""),
+    ("unknown top field", _set("extra", 1), "request"),
     ("birth date missing", _set("patient.birth_date", _DELETE), "patient.birth_date"),
     ("birth date invalid", _set("patient.birth_date", "2010-02-30"), "patient.birth_date"),
+    ("year 9999", _set("on", "9999-12-31"), "on"),
+    ("year 1", _set("applications.0.at", "0001-01-01T00:00:00+00:00"), "applications[0].at"),
     ("born after on", _set("patient.birth_date", "2027-01-01"), "patient.birth_date"),
     ("sex", _set("patient.sex", "f"), "patient.sex"),
     ("diagnosis", _set("patient.diagnosis", "NSV"), "patient.diagnosis"),
@@ -91,8 +93,18 @@ def test_bad_input_names_the_field(name: str, mutate: Callable[[Req], None], fie
 
 
 def test_request_must_be_an_object() -> None:
-    with pytest.raises(LabelInputError):
+    with pytest.raises(LabelInputError) as e:
         evaluate([])  # type: ignore[arg-type]
+    assert e.value.field == "request"
+
+
+@pytest.mark.parametrize("name", ["Europe", "Europe/", "zone.tab", "a" * 300, "\x00", 1, "Stockholm"])
+def test_odd_time_zone_names(name: object) -> None:
+    r = copy.deepcopy(ISSUE_EXAMPLE)
+    r["timezone"] = name
+    with pytest.raises(LabelInputError) as e:
+        evaluate(r)
+    assert e.value.field == "timezone"
 
 
 def test_unknown_language() -> None:
@@ -135,3 +147,15 @@ def test_region_capacity_depends_on_age() -> None:
     with pytest.raises(LabelInputError) as e:
         evaluate(r)
     assert e.value.field == "plan.areas[0].hand_units" and "capacity" in e.value.reason
+
+
+def test_areas_cannot_exceed_the_whole_body() -> None:
+    r = copy.deepcopy(ISSUE_EXAMPLE)
+    r["patient"]["birth_date"] = "1980-01-01"
+    caps = region_capacities(40)
+    r["plan"] = {
+        "areas": [{"region": k, "hand_units": float(v * Fraction(104, 100))} for k, v in caps.items()]
+    }
+    with pytest.raises(LabelInputError) as e:
+        evaluate(r)
+    assert e.value.field == "plan.areas" and "whole body" in e.value.reason

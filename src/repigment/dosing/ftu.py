@@ -79,7 +79,10 @@ def run_out_date(
     if grams_per_app == 0:
         return None, 0
     covered = int((dispensed_grams / grams_per_app).to_integral_value(rounding=ROUND_FLOOR))
-    return start + dt.timedelta(days=covered // applications_per_day), covered
+    try:
+        return start + dt.timedelta(days=covered // applications_per_day), covered
+    except OverflowError as e:
+        raise DosingError("dispensed_grams", "would last beyond the year 9999") from e
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ turns them into JSON details and into the message in the asked language).
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as dt
 from collections import defaultdict
@@ -332,7 +333,9 @@ def _missed_dose(req: Request, rule: Rule) -> list[Hit]:
     skip: Decimal = rule.params["skip_within_hours"]
     late: Decimal = rule.params["late_after_hours"]
     hits = []
-    for a in req.applications:
+    instants = [a.utc for a in req.applications]  # sorted
+    late_delta = dt.timedelta(microseconds=int(late * 3_600_000_000))
+    for pos, a in enumerate(req.applications):
         slots = _slots_around(a.at, req.plan.schedule)
         prev = max(s for s in slots if s <= a.utc)
         nxt = min(s for s in slots if s > a.utc)
@@ -340,11 +343,8 @@ def _missed_dose(req: Request, rule: Rule) -> list[Hit]:
         to_next = hours_between(a.utc, nxt)
         if late_by <= late or to_next >= skip:
             continue
-        taken_since = any(
-            b.index != a.index and hours_between(prev, b.utc) >= -late and b.utc < a.utc
-            for b in req.applications
-        )
-        if taken_since:
+        # an earlier application since the slot (or up to the lateness allowance before it) took that dose
+        if bisect.bisect_left(instants, prev - late_delta, 0, pos) < pos:
             continue
         values = {
             "at": a.at,

@@ -14,7 +14,7 @@ from typing import Any, Final, Literal
 
 from repigment.label.checks import CHECK_FUNCTIONS
 from repigment.label.errors import LabelInputError
-from repigment.label.request import parse_request
+from repigment.label.request import parse_request, time_zone
 from repigment.label.ruleset import LANGUAGES, RULESETS, Ruleset, Severity
 from repigment.label.text import message, to_json
 
@@ -112,12 +112,7 @@ def evaluate_application(
     and keeps the findings whose ``details.applications`` include the new entry; its input position is
     ``len(history)``, and field names in errors use that position (``applications[<n>].at``).
     """
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as e:
-        raise LabelInputError("timezone", f"unknown IANA time zone {timezone!r}") from e
+    zone = time_zone(timezone, "timezone")
     at = new_application.get("at") if isinstance(new_application, Mapping) else None
     index = len(history)
     try:

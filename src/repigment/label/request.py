@@ -6,13 +6,14 @@ Every error names the field (``applications[3].at``) and the reason; nothing is 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from repigment.body import (
     CHART_AREAS_BY_NAME,
@@ -40,6 +41,9 @@ DIAGNOSES: Final = ("non-segmental", "segmental", "mixed", "unclassified")
 OTHER_SITES: Final = ("lips", "eyes", "mouth", "intravaginal", "genitalia", "scalp")
 SITES: Final = frozenset(VASI_REGIONS) | frozenset(CHART_AREAS_BY_NAME) | frozenset(OTHER_SITES)
 SYSTEMIC_CATEGORIES: Final = ("biologic", "jak_inhibitor", "potent_immunosuppressant", "other")
+# Dates outside this range are typing errors, and keep date arithmetic (+ weeks, + months) in range.
+MIN_YEAR: Final = 1900
+MAX_YEAR: Final = 2200
 _DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME_RE: Final = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -140,7 +144,7 @@ def obj(raw: Any, field: str, required: Sequence[str], optional: Sequence[str]) 
         raise LabelInputError(field, f"unknown field(s) {sorted(unknown)}")
     for key in required:
         if key not in raw:
-            raise LabelInputError(f"{field}.{key}" if field else key, "is required")
+            raise LabelInputError(key if field == "request" else f"{field}.{key}", "is required")
     return raw
 
 
@@ -148,9 +152,16 @@ def date(raw: Any, field: str) -> dt.date:
     if not isinstance(raw, str) or not _DATE_RE.match(raw):
         raise LabelInputError(field, f"must be a date YYYY-MM-DD, got {raw!r}")
     try:
-        return dt.date.fromisoformat(raw)
+        value = dt.date.fromisoformat(raw)
     except ValueError as e:
         raise LabelInputError(field, f"is not a valid date: {raw!r}") from e
+    _check_year(value.year, field)
+    return value
+
+
+def _check_year(year: int, field: str) -> None:
+    if not (MIN_YEAR <= year <= MAX_YEAR):
+        raise LabelInputError(field, f"year {year} is outside {MIN_YEAR}–{MAX_YEAR}")
 
 
 def instant(raw: Any, field: str) -> dt.datetime:
@@ -162,7 +173,23 @@ def instant(raw: Any, field: str) -> dt.datetime:
         raise LabelInputError(field, f"is not a valid date-time: {raw!r}") from e
     if value.tzinfo is None or value.utcoffset() is None:
         raise LabelInputError(field, f"must include a UTC offset (e.g. +01:00 or Z), got {raw!r}")
+    _check_year(value.year, field)
     return value
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def time_zone(raw: Any, field: str) -> ZoneInfo:
+    """An IANA time zone by name; only names in the installed database (no paths, no odd files)."""
+    if not isinstance(raw, str) or raw not in _zone_names():
+        raise LabelInputError(field, f"must be an IANA time zone name such as Europe/Stockholm, got {raw!r}")
+    try:
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as e:  # pragma: no cover - listed names load
+        raise LabelInputError(field, f"cannot load time zone {raw!r}") from e
 
 
 def boolean(raw: Any, field: str) -> bool:
@@ -305,7 +332,12 @@ def parse_areas(raw: Any, field: str, age: Fraction) -> Fraction:
                 f"region {region!r} totals {float(total):g} hand units, more than its capacity of "
                 f"{float(cap):.3g} at age {float(age):.3g} (tolerance {float(CAPACITY_TOLERANCE):.0%})",
             )
-    return sum(per_region.values(), Fraction(0))
+    total = sum(per_region.values(), Fraction(0))
+    if total > 100:
+        raise LabelInputError(
+            field, f"areas total {float(total):g} hand units, more than the whole body (100)"
+        )
+    return total
 
 
 def parse_plan(raw: Any, age: Fraction) -> Plan:
@@ -470,7 +502,7 @@ def parse_assessment(raw: Any, age: Fraction) -> VasiResult:
 def parse_request(raw: Any, known_rulesets: Sequence[str]) -> Request:
     r = obj(
         raw,
-        "",
+        "request",
         ("ruleset", "on", "patient"),
         ("timezone", "plan", "applications", "dispensed", "course", "assessment"),
     )
@@ -479,15 +511,7 @@ def parse_request(raw: Any, known_rulesets: Sequence[str]) -> Request:
             "ruleset", f"unknown ruleset {r['ruleset']!r}; expected one of {list(known_rulesets)}"
         )
     on = date(r["on"], "on")
-    zone: ZoneInfo | None = None
-    if "timezone" in r:
-        tz = r["timezone"]
-        if not isinstance(tz, str) or not tz or tz.startswith(("/", ".")) or ".." in tz:
-            raise LabelInputError("timezone", f"must be an IANA time zone name, got {tz!r}")
-        try:
-            zone = ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            raise LabelInputError("timezone", f"unknown IANA time zone {tz!r}") from e
+    zone = time_zone(r["timezone"], "timezone") if "timezone" in r else None
     patient, years, exact = parse_patient(r["patient"], on)
     return Request(
         ruleset=r["ruleset"],
