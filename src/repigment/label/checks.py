@@ -16,6 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Final
 
+from repigment.body import BODY_MODEL_VERSION
 from repigment.course import Assessment, milestones
 from repigment.dosing import grams_per_application
 from repigment.label.errors import LabelInputError
@@ -184,7 +185,8 @@ def _max_bsa(req: Request, rule: Rule) -> list[Hit]:
     limit: Decimal = rule.params["max_percent"]
     hits = []
     if req.plan is not None and req.plan.areas_given and req.plan.bsa_percent > limit:
-        hits.append(Hit("plan", {"bsa_percent": req.plan.bsa_percent, "max_percent": limit}))
+        values = {"bsa_percent": req.plan.bsa_percent, "max_percent": limit, "body_model": BODY_MODEL_VERSION}
+        hits.append(Hit("plan", values))
     for a in req.applications:
         if a.bsa_percent is not None and a.bsa_percent > limit:
             hits.append(
