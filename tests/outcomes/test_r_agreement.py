@@ -104,8 +104,8 @@ def _pipeline() -> tuple[dict, dict[str, np.ndarray]]:
     vecs = {
         "trt": d.treated[pop].astype(int),
         "y": d.responder[pop].astype(int),
-        "region": d.strata["region"][pop],
-        "skin": d.strata["skin_type"][pop],
+        "region": np.asarray(d.strata_levels["region"])[d.strata["region"][pop]],
+        "skin": np.asarray(d.strata_levels["skin_type"])[d.strata["skin_type"][pop]],
     }
     return res, vecs
 

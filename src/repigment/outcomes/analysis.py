@@ -32,15 +32,35 @@ VISIT_RULE: Final = (
 BASELINE_RULE: Final = "week 0 row (exactly one per patient); baseline 0 makes a VASI endpoint not evaluable"
 
 
-def stratum_codes(strata: dict[str, npt.NDArray[Any]]) -> tuple[npt.NDArray[np.int64], list[str]]:
-    """Cross-classified stratum per patient and readable labels ("region=EU, skin_type=I-II")."""
+def stratum_codes(
+    strata: dict[str, npt.NDArray[Any]], levels: dict[str, list[str]] | None = None
+) -> tuple[npt.NDArray[np.int64], list[str]]:
+    """Cross-classified stratum per patient (only combinations present) and labels ("region=EU, skin=I").
+
+    ``strata`` holds integer codes into ``levels``, or — without ``levels`` — the labels themselves.
+    """
     names = list(strata)
     if not names:
         raise OutcomesError("strata", "no stratification columns")
-    frame = pd.DataFrame({k: strata[k] for k in names})
-    codes, uniques = pd.MultiIndex.from_frame(frame).factorize(sort=True)
-    labels = [", ".join(f"{k}={v}" for k, v in zip(names, u, strict=True)) for u in uniques]
-    return codes.astype(np.int64), labels
+    combined = np.zeros(len(strata[names[0]]), dtype=np.int64)
+    labs: list[list[str]] = []
+    for k in names:
+        if levels is not None:
+            codes, lv = np.asarray(strata[k], dtype=np.int64), levels[k]
+        else:
+            c, u = pd.factorize(np.asarray(strata[k]), sort=True)
+            codes, lv = c.astype(np.int64), [str(x) for x in u]
+        combined = combined * max(len(lv), 1) + codes
+        labs.append(lv)
+    present, inverse = np.unique(combined, return_inverse=True)
+    labels = []
+    for value in present.tolist():
+        parts = []
+        for k, lv in zip(reversed(names), reversed(labs), strict=True):
+            value, idx = divmod(value, max(len(lv), 1))
+            parts.append(f"{k}={lv[idx]}")
+        labels.append(", ".join(reversed(parts)))
+    return inverse.astype(np.int64).ravel(), labels
 
 
 def tables(
@@ -69,9 +89,10 @@ def _stratified(
     treated: npt.NDArray[np.bool_],
     resp: npt.NDArray[np.bool_],
     strata: dict[str, npt.NDArray[Any]],
+    levels: dict[str, list[str]],
     tarone: bool,
 ) -> dict[str, Any]:
-    codes, labels = stratum_codes(strata)
+    codes, labels = stratum_codes(strata, levels)
     t = tables(treated, resp, codes, len(labels))
     out = stats.cmh(t).as_json()
     out["breslow_day"] = stats.breslow_day(t, tarone=tarone).as_json()
@@ -124,7 +145,7 @@ def analyse(
     out = head | _two_arm(x1, n1, x0, n0, treatment, control)
     st = {k: v[pop] for k, v in data.strata.items()}
     if st:
-        out["cmh"] = _stratified(tr, r, st, tarone)
+        out["cmh"] = _stratified(tr, r, st, data.strata_levels, tarone)
     out["logistic"] = stats.logistic_treatment(tr, r, list(st.values()), list(st)).as_json()
     return out
 
@@ -153,7 +174,7 @@ def _mi(data: EndpointData, treatment: str, control: str, m: int, seed: int, tar
     tr = data.treated[ev]
     st = {k: v[ev] for k, v in data.strata.items()}
     if st:
-        codes, labels = stratum_codes(st)
+        codes, labels = stratum_codes(st, data.strata_levels)
     n1, n0 = int(tr.sum()), int((~tr).sum())
     if n1 == 0 or n0 == 0:
         raise OutcomesError("arm", "no evaluable patients in one arm")

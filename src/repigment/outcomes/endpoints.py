@@ -92,10 +92,14 @@ def _numeric(df: pd.DataFrame, column: str) -> npt.NDArray[np.float64]:
     return np.asarray(coerced.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
 
 
-def _codes(s: pd.Series, column: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
-    """Integer codes and the labels they index; a missing value raises naming its row."""
+def _codes(s: pd.Series, column: str, compress: bool = False) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """Integer codes and the labels they index; a missing value raises naming its row.
+
+    ``compress`` drops labels that no row uses (patient ids of a subset of a categorical column);
+    arms and strata do not need it, and skipping it saves passes over registry-scale data.
+    """
     if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy().astype(np.int64, copy=False)
+        codes: npt.NDArray[Any] = s.cat.codes.to_numpy()
         labels = np.asarray(s.cat.categories, dtype=object)
     elif pd.api.types.is_integer_dtype(s.dtype) and len(s):
         v = s.to_numpy()
@@ -103,19 +107,23 @@ def _codes(s: pd.Series, column: str) -> tuple[npt.NDArray[np.int64], npt.NDArra
         if hi - lo < 4 * len(v) + 16:  # dense integer ids: use them as codes, no hashing
             raw = v.astype(np.int64) - lo
             present = np.bincount(raw, minlength=hi - lo + 1) > 0
+            if present.all():
+                return raw, np.arange(lo, hi + 1)
             remap = np.cumsum(present) - 1
-            return remap[raw].astype(np.int64), np.flatnonzero(present) + lo
+            return remap[raw], np.flatnonzero(present) + lo
         c, u = pd.factorize(s)
-        codes, labels = c.astype(np.int64), np.asarray(u, dtype=object)
+        codes, labels = c, np.asarray(u, dtype=object)
     else:
         c, u = pd.factorize(s)
-        codes, labels = c.astype(np.int64), np.asarray(u, dtype=object)
-    if (codes < 0).any():
-        raise OutcomesError(column, "missing value", _first(codes < 0) + 1)
-    present = np.bincount(codes, minlength=labels.size) > 0
-    if not present.all():  # unused categories (e.g. a subset of a categorical column)
-        remap = np.cumsum(present) - 1
-        return remap[codes].astype(np.int64), labels[present]
+        codes, labels = c, np.asarray(u, dtype=object)
+    missing = codes < 0
+    if missing.any():
+        raise OutcomesError(column, "missing value", _first(missing) + 1)
+    if compress:
+        present = np.bincount(codes, minlength=labels.size) > 0
+        if not present.all():
+            remap = np.cumsum(present) - 1
+            return remap[codes], labels[present]
     return codes, labels
 
 
@@ -135,7 +143,8 @@ class EndpointData:
     responder: npt.NDArray[np.bool_]
     evaluable: npt.NDArray[np.bool_]  # baseline defined (> 0) — in the analysis population
     observed: npt.NDArray[np.bool_]  # evaluable and a visit in the window
-    strata: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+    strata: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)  # codes into strata_levels
+    strata_levels: dict[str, list[str]] = field(default_factory=dict)
     threshold: int | None = None
 
     @property
@@ -158,7 +167,7 @@ class EndpointData:
             }
         )
         for k, v in self.strata.items():
-            out[k] = v
+            out[k] = np.asarray(self.strata_levels[k], dtype=object)[v]
         return out
 
 
@@ -187,7 +196,7 @@ def derive(
     if len(df) == 0:
         raise OutcomesError("file", "no rows")
 
-    pid, pid_labels = _codes(df["patient_id"], "patient_id")
+    pid, pid_labels = _codes(df["patient_id"], "patient_id", compress=True)
     arm_codes, arm_labels = _codes(df["arm"], "arm")
     known = {treatment: 1, control: 0}
     arm_map = np.array([known.get(str(lab), -1) for lab in arm_labels], dtype=np.int64)
@@ -206,8 +215,8 @@ def derive(
     score = _numeric(df, col)
     for c in ("f_vasi", "t_vasi"):
         _check_range(score if c == col else _numeric(df, c), c)
-    if "vns" in df.columns:
-        _check_vns(score if col == "vns" else _numeric(df, "vns"))
+    if col == "vns":
+        _check_vns(score)
 
     n_pat = int(pid_labels.size)
     base_rows = np.flatnonzero(wk == 0)
@@ -228,7 +237,8 @@ def derive(
         raise OutcomesError(
             "arm", f"patient {pid_labels[pid[i]]} changes arm (baseline row {base_of[pid[i]] + 1})", i + 1
         )
-    strata_out: dict[str, npt.NDArray[Any]] = {}
+    strata_out: dict[str, npt.NDArray[np.int64]] = {}
+    strata_levels: dict[str, list[str]] = {}
     for s in strata:
         sc, slab = _codes(df[s], s)
         ps = sc[base_of]
@@ -238,7 +248,10 @@ def derive(
             raise OutcomesError(
                 s, f"patient {pid_labels[pid[i]]} changes {s} (baseline row {base_of[pid[i]] + 1})", i + 1
             )
-        strata_out[s] = np.asarray(slab, dtype=object)[ps].astype(str)
+        used = np.bincount(ps, minlength=slab.size) > 0  # per patient: cheap
+        remap = np.cumsum(used) - 1
+        strata_out[s] = remap[ps].astype(np.int64)
+        strata_levels[s] = [str(v) for v in slab[used]]
 
     # visit selection: minimise (distance to target, earlier-first) per patient with one integer key
     cand = (wk > 0) & (np.abs(wk - week) <= window + TIE_RESOLUTION_WEEKS) & np.isfinite(score)
@@ -293,22 +306,20 @@ def derive(
         evaluable=evaluable,
         observed=observed,
         strata=strata_out,
+        strata_levels=strata_levels,
         threshold=threshold,
     )
 
 
 def _check_range(values: npt.NDArray[np.float64], column: str) -> None:
-    bad = np.isfinite(values) & ((values < 0) | (values > _SCORE_MAX[column]))
+    bad = (values < 0) | (values > _SCORE_MAX[column])  # NaN (missing) compares False; ±inf is caught
     if bad.any():
         i = _first(bad)
         raise OutcomesError(column, f"{values[i]:g} is outside 0–{_SCORE_MAX[column]:g}", i + 1)
-    inf = np.isinf(values)
-    if inf.any():
-        raise OutcomesError(column, "not finite", _first(inf) + 1)
 
 
 def _check_vns(values: npt.NDArray[np.float64]) -> None:
-    bad = ~np.isnan(values) & ~np.isin(values, np.arange(1.0, 6.0))
+    bad = (values < 1) | (values > 5) | (np.abs(values - np.rint(values)) > 0)  # NaN passes: missing
     if bad.any():
         i = _first(bad)
         raise OutcomesError("vns", f"{values[i]:g} is not a VNS answer (whole number 1–5)", i + 1)

@@ -195,8 +195,10 @@ def _forest(
         pop = data.observed if missing == "observed" else data.evaluable
         resp = data.responder & data.observed
         for s in strata:
-            for level in sorted(set(data.strata[s][pop].tolist())):
-                m = pop & (data.strata[s] == level)
+            levels = data.strata_levels[s]
+            for code in sorted(set(data.strata[s][pop].tolist()), key=lambda c: levels[c]):
+                level = levels[code]
+                m = pop & (data.strata[s] == code)
                 x1, n1 = int((resp & m & data.treated).sum()), int((m & data.treated).sum())
                 x0, n0 = int((resp & m & ~data.treated).sum()), int((m & ~data.treated).sum())
                 if n1 == 0 or n0 == 0:

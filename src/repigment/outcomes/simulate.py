@@ -15,7 +15,7 @@ Trajectories: R(t) = 1 − (1 − R) (t/24)^γ with multiplicative visit noise b
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -86,8 +86,13 @@ def arm_distributions(
     }
 
 
-def simulate(patients: int = 674, seed: int = 1, params: SimulationParameters | None = None) -> pd.DataFrame:
-    """Long data, one row a visit: trial, patient_id, arm, region, skin_type, week, f_vasi, t_vasi, vns."""
+def simulate(
+    patients: int = 674, seed: int = 1, params: SimulationParameters | None = None, compact: bool = False
+) -> pd.DataFrame:
+    """Long data, one row a visit: trial, patient_id, arm, region, skin_type, week, f_vasi, t_vasi, vns.
+
+    ``compact`` gives integer patient ids and categorical labels (registry-scale runs, benchmarks).
+    """
     prm = params or SimulationParameters()
     rng = np.random.default_rng(seed)
     sizes = trial_sizes()
@@ -99,21 +104,19 @@ def simulate(patients: int = 674, seed: int = 1, params: SimulationParameters | 
     frames = []
     first_id = 0
     for trial, n in zip(TRIALS, per_trial, strict=True):
-        frames.append(_simulate_trial(trial, int(n), first_id, rng, prm))
+        frames.append(_simulate_trial(trial, int(n), first_id, rng, prm, compact))
         first_id += int(n)
     return pd.concat(frames, ignore_index=True)
 
 
-def _categorical(
-    rng: np.random.Generator, shares: tuple[tuple[str, float], ...], n: int
-) -> npt.NDArray[np.str_]:
-    labels = np.array([s[0] for s in shares])
+def _categorical(rng: np.random.Generator, shares: tuple[tuple[str, float], ...], n: int) -> pd.Categorical:
+    labels = [s[0] for s in shares]
     p = np.array([s[1] for s in shares])
-    return labels[rng.choice(len(labels), size=n, p=p / p.sum())]
+    return pd.Categorical.from_codes(rng.choice(len(labels), size=n, p=p / p.sum()), labels)
 
 
 def _simulate_trial(
-    trial: str, n: int, first_id: int, rng: np.random.Generator, prm: SimulationParameters
+    trial: str, n: int, first_id: int, rng: np.random.Generator, prm: SimulationParameters, compact: bool
 ) -> pd.DataFrame:
     blocks = -(-n // 3)
     order = np.argsort(rng.random((blocks, 3)), axis=1)
@@ -172,18 +175,24 @@ def _simulate_trial(
     visit_index = np.tile(np.arange(k), n)
     keep &= ~(post & (visit_index >= drop_from[pid]))
     keep &= ~(post & (rng.random(n * k) < prm.missed_visit))
-    arm_label = np.where(treated, prm.treatment, prm.control)
-    ids = np.char.add(f"{trial[-2:]}-", np.char.zfill((np.arange(n) + first_id + 1).astype(str), 6))
-    return pd.DataFrame(
+    rows = pid[keep]
+    if compact:
+        ids: Any = (np.arange(n, dtype=np.int64) + first_id + 1)[rows]
+    else:
+        ids = np.char.add(f"{trial[-2:]}-", np.char.zfill((np.arange(n) + first_id + 1).astype(str), 6))[rows]
+    out = pd.DataFrame(
         {
-            "trial": trial,
-            "patient_id": ids[pid][keep],
-            "arm": arm_label[pid][keep],
-            "region": region[pid][keep],
-            "skin_type": skin[pid][keep],
+            "trial": pd.Categorical.from_codes(np.full(rows.size, TRIALS.index(trial)), list(TRIALS)),
+            "patient_id": ids,
+            "arm": pd.Categorical.from_codes((~treated).astype(np.int8)[rows], [prm.treatment, prm.control]),
+            "region": region[rows],
+            "skin_type": skin[rows],
             "week": np.round(week[keep], 4),
             "f_vasi": f[keep],
             "t_vasi": t[keep],
             "vns": vns[keep],
         }
     )
+    if compact:
+        return out
+    return out.astype({c: str for c in ("trial", "arm", "region", "skin_type")})

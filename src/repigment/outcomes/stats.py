@@ -427,20 +427,25 @@ def logistic_treatment(
 
     trt = np.asarray(treated, dtype=np.float64)
     y = np.asarray(responder, dtype=np.float64)
-    frame = pd.DataFrame({"_trt": trt, "_y": y})
     cov_names = list(names) if names else [f"x{i}" for i in range(len(covariates))]
-    for name, col in zip(cov_names, covariates, strict=True):
-        frame[name] = np.asarray(col).astype(str)
-    keys = ["_trt", *cov_names]
-    g = frame.groupby(keys, sort=True, observed=True)["_y"].agg(["sum", "count"]).reset_index()
-    succ = g["sum"].to_numpy(dtype=np.float64)
-    fail = g["count"].to_numpy(dtype=np.float64) - succ
-    design = pd.DataFrame({"const": 1.0, "treatment": g["_trt"].to_numpy(dtype=np.float64)})
-    for name in cov_names:
-        levels = sorted(frame[name].unique())
-        for lev in levels[1:]:
-            design[f"{name}[{lev}]"] = (g[name] == lev).to_numpy(dtype=np.float64)
-    x = design.to_numpy(dtype=np.float64)
+    # covariate patterns: one integer key per (treatment, covariate levels), then binomial counts per key
+    key = trt.astype(np.int64)
+    codes: list[npt.NDArray[np.int64]] = []
+    sizes: list[int] = []
+    for col in covariates:
+        c, u = pd.factorize(np.asarray(col), sort=True)
+        codes.append(c.astype(np.int64))
+        sizes.append(max(len(u), 1))
+        key = key * sizes[-1] + codes[-1]
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    count = np.bincount(inverse, minlength=uniq.size).astype(np.float64)
+    succ = np.bincount(inverse, weights=y, minlength=uniq.size).astype(np.float64)
+    fail = count - succ
+    columns = [np.ones(uniq.size), trt[first]]
+    for c, size in zip(codes, sizes, strict=True):
+        columns.extend((c[first] == lev).astype(np.float64) for lev in range(1, size))
+    x = np.column_stack(columns)
     if np.linalg.matrix_rank(x) < x.shape[1]:
         return LogisticResult(
             None,
