@@ -2,8 +2,8 @@
 
 Measures ``repigment.outcomes.derive`` + ``analyse`` (validation, visit choice in the window, responder
 status, per-arm CIs, RD/RR/OR/NNT, logistic regression; and with strata CMH/Breslow–Day) against a plain
-pandas baseline that only picks the visit (sort + groupby) and counts responders per arm, without any validation
-or statistics. ``REPIGMENT_BENCH_QUICK=1`` runs 20 000 patients.
+pandas baseline that only picks the visit (sort + groupby) and counts responders per arm, without any
+validation or statistics. ``REPIGMENT_BENCH_QUICK=1`` runs 20 000 patients.
 """
 
 from __future__ import annotations
