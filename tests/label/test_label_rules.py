@@ -220,6 +220,10 @@ CASES: dict[str, list[Case]] = {
                 },
             ),
         ),
+        (  # a course stopped before week 24 has no review due
+            with_(EU, course={"started_on": days_before(24 * 7), "stopped_on": days_before(0)}),
+            with_(EU, course={"started_on": days_before(24 * 7), "stopped_on": days_before(1)}),
+        ),
     ],
     "EU-4.2-week52-review": [
         (

@@ -73,7 +73,47 @@ always allowed (8 h, 10.0% BSA, 200 g in 30 days). Parameters marked **UNCONFIRM
 verbatim by the source; each finding of such a rule reports them in `details.unconfirmed`.
 """
 
+_REQUEST_FIELDS = (
+    ("ruleset", "`opzelura-eu-2023`, `opzelura-us` or `true-v-entry` (required)"),
+    ("on", "evaluation date, YYYY-MM-DD: age, due milestones, tube age (required)"),
+    ("timezone", "IANA name; required with `applications`"),
+    (
+        "patient",
+        "`birth_date`, `sex` (female/male), `diagnosis` (non-segmental, segmental, mixed, unclassified) and "
+        "true/false `facial_involvement`, `pregnant`, `breastfeeding`, `childbearing_potential`, "
+        "`hypersensitivity`, `end_stage_renal_disease`; optional `nmsc_risk_factors`, `concomitant_systemic` "
+        "(biologic, jak_inhibitor, potent_immunosuppressant, other) (required)",
+    ),
+    (
+        "plan",
+        "`areas` (`{region, hand_units}` with a VASI region, or `{area, fraction}` with a body-chart area "
+        "converted at the patient's age), `sites`, `applications_per_day` (default 2), `schedule` (local "
+        "HH:MM), `grams_per_application` (else fingertip units by sex), `concomitant_topicals`, "
+        "`prescriber_experienced`",
+    ),
+    ("applications", "`at` (date-time with UTC offset), `hand_units` or `areas`, `grams`, `sites`"),
+    ("dispensed", "`on`, `grams`, `opened_on`, `discarded_on`"),
+    (
+        "course",
+        "`started_on`, `stopped_on` (last application), `assessments`: `on`, `week` (within 2 of its date's "
+        "week), `repigmentation_percent` of the treated areas",
+    ),
+    (
+        "assessment",
+        "baseline for `true-v-entry`: `patches`, `variant` as for `repigment score` (age from `birth_date`)",
+    ),
+)
+
 _USAGE = """\
+## The request
+
+`repigment check [FILE|-] [--lang sv]` and `repigment.label.evaluate(request, lang)` take the same JSON;
+exit codes 0 (ok or warn), 1 (block), 2 (bad input, naming the field, e.g. `applications[3].at`).
+
+{fields}
+Output: `{"ruleset", "verdict", "findings": [{"rule", "severity", "message", "source", "details"}]}`;
+`details.applications` lists the input positions of the applications a finding concerns.
+
 ## Checking one new diary entry
 
 `repigment.label.evaluate_application(history, new_application, patient, ruleset=..., timezone=...,
@@ -88,7 +128,10 @@ def render_markdown() -> str:
     lines = [_INTRO]
     for ruleset in RULESETS.values():
         lines.extend(_table(ruleset))
-    lines.append(_USAGE)
+    fields = "\n".join(
+        ["| field | meaning |", "|---|---|", *(f"| `{k}` | {v} |" for k, v in _REQUEST_FIELDS)]
+    )
+    lines.append(_USAGE.replace("{fields}", fields))
     return "\n".join(lines)
 
 

@@ -110,7 +110,8 @@ def evaluate_application(
 
     Builds the ordinary request (history + the new entry last, evaluated on the new entry's local date)
     and keeps the findings whose ``details.applications`` include the new entry; its input position is
-    ``len(history)``, and field names in errors use that position (``applications[<n>].at``).
+    ``len(history)``, and field names in errors use that position (``applications[<n>].at``). The history
+    should cover the longest quantity window (30 days) and must not go past the new entry's local day.
     """
     zone = time_zone(timezone, "timezone")
     at = new_application.get("at") if isinstance(new_application, Mapping) else None
