@@ -19,12 +19,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
 import repigment
+from repigment.api import API_PREFIX
 from repigment.api.routes import admin, auth, patients
 from repigment.store import Store
 
 log = logging.getLogger("repigment.api")
 MAX_BODY_BYTES: Final = 1 << 20
-API_PREFIX: Final = "/api/v1"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from repigment.cli._io import fail, print_json
-from repigment.store import Store, StoreError, verify
 
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 
@@ -13,6 +12,8 @@ audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 @audit_app.command("verify")
 def verify_cmd() -> None:
     """Exit 0 when the trail is intact and explains every row; 1 (with the problems listed) otherwise."""
+    from repigment.store import Store, StoreError, verify
+
     try:
         store = Store(migrate=False)
         store.check_ready()

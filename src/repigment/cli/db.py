@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from repigment.cli._io import fail, print_json
-from repigment.store import Store, StoreError
-from repigment.store.backup import backup, restore
+
+if TYPE_CHECKING:
+    from repigment.store import Store
 
 db_app = typer.Typer(help="Database: migrations, backup and restore.", no_args_is_help=True)
 
 
 def _store(migrate: bool) -> Store:
+    from repigment.store import Store, StoreError
+
     try:
         return Store(migrate=migrate)
     except StoreError as e:
@@ -24,6 +27,8 @@ def _store(migrate: bool) -> Store:
 @db_app.command("upgrade")
 def upgrade() -> None:
     """Create the database or migrate it to the current schema."""
+    from repigment.store import StoreError
+
     store = _store(migrate=False)
     before = store.current_revision()
     try:
@@ -36,6 +41,9 @@ def upgrade() -> None:
 @db_app.command("backup")
 def backup_cmd(file: Annotated[Path, typer.Argument(help="Where to write the backup")]) -> None:
     """Write a consistent copy while the server runs (SQLite backup API; pg_dump for PostgreSQL)."""
+    from repigment.store import StoreError
+    from repigment.store.backup import backup
+
     store = _store(migrate=False)
     try:
         backup(store, file)
@@ -52,6 +60,9 @@ def restore_cmd(
     """Replace the database's content with a backup (stop the server first)."""
     if not yes:
         fail("restore replaces everything in the database: stop the server and confirm with --yes")
+    from repigment.store import StoreError
+    from repigment.store.backup import restore
+
     store = _store(migrate=False)
     try:
         restore(store, file)

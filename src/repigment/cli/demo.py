@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from repigment.store import Store, data_dir
-
 
 def demo_database_path() -> str:
+    from repigment.store import data_dir
+
     return str(data_dir() / "demo.sqlite3")
 
 
@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
         """Recreate the demo database (a clinic with a year of care for two patients), print the demo
         log-ins, and serve on http://127.0.0.1:8000. Never touches the REPIGMENT_DATABASE_URL database."""
         from repigment.api.demo import LOGINS, load_demo
+        from repigment.store import Store
 
         path = demo_database_path()
         for suffix in ("", "-wal", "-shm"):

@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 
 from repigment.cli._io import fail
-from repigment.store import Store, StoreError
 
 
 def run_server(host: str, port: int, workers: int = 1, access_log: bool = True) -> None:
     """Migrate the database once, then serve (several workers share it on PostgreSQL)."""
+    from repigment.store import Store, StoreError
+
     try:
         Store().dispose()
     except StoreError as e:

@@ -5,20 +5,24 @@ from __future__ import annotations
 import getpass
 import re
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import select
 
-from repigment.api import security
 from repigment.cli._io import fail, print_json
-from repigment.store import ROLES, Actor, Clinic, Patient, Store, StoreError, User
+
+if TYPE_CHECKING:
+    from repigment.store import Actor, Store
+
+ROLES = ("admin", "clinician", "patient", "analyst", "safety_officer")  # checked against the store below
 
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
 
 
 def cli_actor() -> Actor:
+    from repigment.store import Actor
+
     try:
         who = getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name in some containers
@@ -42,8 +46,15 @@ def create_user(
     password: str,
     display_name: str | None = None,
     patient_id: int | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Create the account (and the clinic if new); raises ValueError with a message for bad input."""
+    from sqlalchemy import select
+
+    from repigment.api import security
+    from repigment.store import ROLES as STORE_ROLES
+    from repigment.store import Clinic, Patient, User
+
+    assert tuple(STORE_ROLES) == ROLES
     if role not in ROLES:
         raise ValueError(f"--role must be one of {', '.join(ROLES)}, got {role!r}")
     if not _USERNAME.match(username):
@@ -103,6 +114,8 @@ def create(
     ] = None,
 ) -> None:
     """Create an account. The password is read from standard input (first line) or prompted for."""
+    from repigment.store import Store, StoreError
+
     password = _read_password()
     try:
         store = Store()

@@ -140,6 +140,13 @@ class Store:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
 
+    def downgrade(self, revision: str) -> None:
+        """Migrate back to ``revision`` (``base`` drops everything): for migration tests and rollbacks."""
+        cfg = self._alembic()
+        with self.write_engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, revision)
+
     def check_ready(self) -> None:
         current, head = self.current_revision(), self.head_revision()
         if current != head:

@@ -1,0 +1,72 @@
+"""The schema: migrations from the first table, the models match them, SQLite pragmas, constraints."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from repigment.store import Actor, Base, Clinic, Patient, Store
+
+
+def test_migrated_to_head_and_models_match(store: Store) -> None:
+    assert store.current_revision() == store.head_revision() == "0001"
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"clinic", "app_user", "patient", "course", "prescription", "visit", "application"} <= tables
+    assert {"adverse_event", "override", "audit_entry", "audit_head", "api_token", "login_throttle"} <= tables
+
+
+def test_downgrade_to_nothing_and_back(store: Store) -> None:
+    store.downgrade("base")
+    assert store.current_revision() is None
+    assert "patient" not in inspect(store.engine).get_table_names()
+    store.upgrade()
+    assert store.current_revision() == "0001"
+
+
+def test_first_start_creates_the_sqlite_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "sub" / "dir" / "new.sqlite3"
+    s = Store(f"sqlite:///{path}")
+    assert path.exists() and s.current_revision() == "0001"
+    with s.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    s.dispose()
+
+
+def test_foreign_keys_and_checks_are_enforced(store: Store) -> None:
+    with store.write(Actor("t")) as s:
+        s.add(
+            Patient(
+                clinic_id=999, given_name="A", family_name="B", birth_date=dt.date(1990, 1, 1), sex="male"
+            )
+        )
+        with pytest.raises(IntegrityError):
+            s.commit()
+    with store.write(Actor("t")) as s:
+        s.add(Clinic(name="c"))
+        s.flush()
+        with pytest.raises(IntegrityError):
+            s.execute(
+                text(
+                    "INSERT INTO app_user (clinic_id, username, password_hash, role, active, created_at) "
+                    "VALUES (1, 'x', 'h', 'superuser', true, CURRENT_TIMESTAMP)"
+                )
+            )
+
+
+def test_unknown_url_scheme_is_refused() -> None:
+    from repigment.store import StoreError
+
+    with pytest.raises(StoreError, match="unsupported database URL scheme 'mysql'"):
+        Store("mysql://localhost/x")
+    with pytest.raises(StoreError, match="in-memory"):
+        Store("sqlite://")
