@@ -50,3 +50,20 @@ def test_late_dose_with_schedule_informs() -> None:
     result = evaluate_application(HISTORY[:2], new, CLEAN["patient"], plan=plan, **KW)
     assert [f.rule for f in result.findings] == ["EU-PIL-missed-dose"]
     assert result.verdict == "ok"
+
+
+def test_entry_in_a_second_over_limit_window_is_flagged() -> None:
+    # 150 g on 20 Oct and 60 g on 24 Oct: 210 g, the worst window; the new 51 g on 25 Nov is not in it but
+    # makes 150 g (20 Nov) + 51 g = 201 g in a later window, so it breaks the limit too
+    history = [
+        {"at": "2026-10-20T08:00:00+02:00", "grams": 150},
+        {"at": "2026-10-24T08:00:00+02:00", "grams": 60},
+        {"at": "2026-11-20T08:00:00+01:00", "grams": 150},
+    ]
+    new = {"at": "2026-11-25T08:00:00+01:00", "grams": 51}
+    result = evaluate_application(history, new, CLEAN["patient"], **KW)
+    assert [f.rule for f in result.findings] == ["EU-4.2-quantity"]
+    assert result.findings[0].details["grams"] == 210
+    assert result.findings[0].details["applications"] == [0, 1, 2, 3]
+    new["grams"] = 50  # 200 g: the limit itself
+    assert evaluate_application(history, new, CLEAN["patient"], **KW).findings == []

@@ -104,3 +104,11 @@ def test_worst_window_matches_brute_force(raw: list[tuple[int, Decimal]], days: 
     assert w.grams == brute_force(events, days)
     assert (w.end - w.start).days < days
     assert sum((g for _, g, i in events if i in w.members), Decimal(0)) == w.grams
+    # every event in some over-limit window, by brute force over windows starting at each event
+    limit = Decimal(200)
+    expected = set()
+    for start, _, _ in events:
+        members = [i for d, _, i in events if start <= d < start + dt.timedelta(days=days)]
+        if sum((g for _, g, i in events if i in members), Decimal(0)) > limit:
+            expected.update(members)
+    assert set(w.over_members) == expected

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import calendar
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -219,19 +220,28 @@ class _Window:
     start: dt.date
     end: dt.date  # the last event in the window
     members: tuple[int, ...]
+    over_members: tuple[int, ...] = ()  # every event in any window of this length over the limit
 
 
 def _worst_window(events: Sequence[tuple[dt.date, Decimal, int]], limit: Limit) -> _Window | None:
-    """The window of ``limit.days`` consecutive days (starting on an event) holding the most grams."""
+    """The window of ``limit.days`` consecutive days (starting on an event) holding the most grams, with
+    every event that lies in some window over the limit (so each entry that breaks it can be flagged)."""
     best: _Window | None = None
     j, total = 0, Decimal(0)
+    over: list[int] = []
+    marked = 0  # events before this position are already in ``over``
     for i, (start, grams, _) in enumerate(events):
         while j < len(events) and (events[j][0] - start).days < limit.days:
             total += events[j][1]
             j += 1
         if best is None or total > best.grams:
             best = _Window(limit, total, start, events[j - 1][0], tuple(e[2] for e in events[i:j]))
+        if total > limit.grams:
+            over.extend(e[2] for e in events[max(i, marked) : j])
+            marked = j
         total -= grams
+    if best is not None:
+        best = dataclasses.replace(best, over_members=tuple(sorted(over)))
     return best
 
 
@@ -268,7 +278,7 @@ def _window_hit(
         "windows": [{"grams": x.grams, "days": x.limit.days, "from_date": x.start} for x in windows],
         **extra,
     }
-    return Hit(key, values, w.members if key == "used" else ())
+    return Hit(key, values, w.over_members if key == "used" else ())
 
 
 def _quantity(req: Request, rule: Rule) -> list[Hit]:
