@@ -9,6 +9,7 @@ from repigment.interop.record import (
     AdverseEventData,
     ApplicationData,
     AssessmentData,
+    PatchData,
     PatientData,
     PatientRecord,
     PrescriptionData,
@@ -37,6 +38,10 @@ def assessment(aid: str, day: dt.date, patches: list[dict[str, object]], week: i
         body_model=j["body_model"],
         hand_unit_convention=j["hand_unit_convention"],
         week=week,
+        patches=tuple(
+            PatchData(str(p["region"]), float(p["hand_units"]), int(p["depigmentation_percent"]))  # type: ignore[arg-type]
+            for p in patches
+        ),
     )
 
 

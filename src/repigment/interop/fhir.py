@@ -27,6 +27,7 @@ from repigment.interop.record import (
     AdverseEventData,
     ApplicationData,
     AssessmentData,
+    PatchData,
     PatientData,
     PatientRecord,
     PrescriptionData,
@@ -53,6 +54,7 @@ EXT_HAND_UNITS: Final = f"{EXT}/hand-units"
 EXT_SITE: Final = f"{EXT}/application-site"
 EXT_CRITERION: Final = f"{EXT}/seriousness-criterion"
 EXT_DESCRIPTION: Final = f"{EXT}/description"
+EXT_PATCH: Final = f"{EXT}/vasi-patch"
 
 SNOMED: Final = "http://snomed.info/sct"
 SNOMED_VITILIGO: Final = "56727007"
@@ -145,15 +147,19 @@ def _quantity(value: float, unit: str | None = None) -> dict[str, Any]:
     return q
 
 
-def _patient(p: PatientData) -> dict[str, Any]:
+def _patient(p: PatientData, deidentified: bool) -> dict[str, Any]:
     res: dict[str, Any] = {
         "resourceType": "Patient",
         "id": _fhir_id("patient", p.id),
         "extension": [{"url": EXT_TIMEZONE, "valueCode": p.timezone}],
-        "name": [{"family": p.family_name, "given": [p.given_name]}],
         "gender": p.sex,
-        "birthDate": p.birth_date.isoformat(),
     }
+    if deidentified:
+        # What analysts see of the record (docs/api.md): no names, reference or exact birth date.
+        res["birthDate"] = str(p.birth_date.year)
+        return res
+    res["name"] = [{"family": p.family_name, "given": [p.given_name]}]
+    res["birthDate"] = p.birth_date.isoformat()
     if p.external_ref is not None:
         res["identifier"] = [{"system": SID_EXTERNAL, "value": p.external_ref}]
     return res
@@ -265,8 +271,20 @@ def _observations(a: AssessmentData, subject: dict[str, str]) -> list[dict[str, 
         ]
         if a.week is not None:
             components.append(_score_component("week", valueInteger=a.week))
+        extension = [
+            {
+                "url": EXT_PATCH,
+                "extension": [
+                    {"url": "region", "valueCode": patch.region},
+                    {"url": "hand-units", "valueDecimal": patch.hand_units},
+                    {"url": "depigmentation-percent", "valueInteger": patch.depigmentation_percent},
+                ],
+            }
+            for patch in (a.patches if code == "t-vasi" else ())
+        ]
         out.append(
             {
+                **({"extension": extension} if extension else {}),
                 "resourceType": "Observation",
                 "id": _fhir_id(code, a.id),
                 "identifier": [{"system": SID_ASSESSMENT, "value": a.id}],
@@ -374,10 +392,26 @@ def validate_bundle(bundle: Mapping[str, Any]) -> Bundle:
         raise FhirError(".".join(str(x) for x in first["loc"]) or "Bundle", first["msg"]) from e
 
 
-def export_bundle(record: PatientRecord, *, timestamp: dt.datetime | None = None) -> dict[str, Any]:
-    """The record as a validated FHIR R4 Bundle (type collection), in JSON form."""
+def _without_free_text(record: PatientRecord) -> PatientRecord:
+    return dataclasses.replace(
+        record,
+        prescriptions=tuple(dataclasses.replace(x, instructions=None) for x in record.prescriptions),
+        applications=tuple(dataclasses.replace(x, note=None) for x in record.applications),
+        adverse_events=tuple(dataclasses.replace(x, description=None) for x in record.adverse_events),
+    )
+
+
+def export_bundle(
+    record: PatientRecord, *, deidentified: bool = False, timestamp: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The record as a validated FHIR R4 Bundle (type collection), in JSON form.
+
+    ``deidentified``: as analysts see the record: no names, identifier or free text, birth year only.
+    """
+    if deidentified:
+        record = _without_free_text(record)
     p = record.patient
-    patient = _patient(p)
+    patient = _patient(p, deidentified)
     subject = {"reference": _full_url("Patient", patient["id"])}
     resources = [patient, _condition(p, subject)]
     resources += [_prescription(rx, subject) for rx in record.prescriptions]
@@ -508,6 +542,19 @@ def _assessment(obs: dict[str, Mapping[str, Any]], aid: str) -> AssessmentData:
         if flag not in comps:
             raise FhirError(f"{where}.component", f"missing {flag!r}")
     week = comps.get("week", {}).get("valueInteger")
+    patches = []
+    for n, ext in enumerate(_exts(obs["t-vasi"], EXT_PATCH)):
+        parts = {e.get("url"): e for e in ext.get("extension", [])}
+        try:
+            patches.append(
+                PatchData(
+                    region=str(parts["region"]["valueCode"]),
+                    hand_units=float(parts["hand-units"]["valueDecimal"]),
+                    depigmentation_percent=int(parts["depigmentation-percent"]["valueInteger"]),
+                )
+            )
+        except KeyError as e:
+            raise FhirError(f"{where} T-VASI extension[{n}]", f"patch without {e.args[0]!r}") from e
     return AssessmentData(
         id=aid,
         assessed_on=_date(obs["f-vasi"].get("effectiveDateTime"), f"{where}.effectiveDateTime"),
@@ -522,6 +569,7 @@ def _assessment(obs: dict[str, Mapping[str, Any]], aid: str) -> AssessmentData:
         body_model=str(comps["body-model"].get("valueString")),
         hand_unit_convention=str(comps["hand-unit-convention"].get("valueString")),
         week=int(week) if week is not None else None,
+        patches=tuple(patches),
     )
 
 

@@ -52,6 +52,15 @@ class RegionData:
 
 
 @dataclass(frozen=True, slots=True)
+class PatchData:
+    """One scored patch as entered: the assessment's raw input, so an import can score it again."""
+
+    region: str
+    hand_units: float
+    depigmentation_percent: int
+
+
+@dataclass(frozen=True, slots=True)
 class AssessmentData:
     """A scored visit: the four scores, the per-region breakdown and the provenance of the numbers."""
 
@@ -68,6 +77,7 @@ class AssessmentData:
     body_model: str
     hand_unit_convention: str
     week: int | None = None
+    patches: tuple[PatchData, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
