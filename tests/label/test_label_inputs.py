@@ -159,3 +159,26 @@ def test_areas_cannot_exceed_the_whole_body() -> None:
     with pytest.raises(LabelInputError) as e:
         evaluate(r)
     assert e.value.field == "plan.areas" and "whole body" in e.value.reason
+
+
+@pytest.mark.parametrize(
+    ("born", "on", "years"),
+    [
+        ("2014-11-27", "2026-11-26", 11),  # the day before the 12th birthday
+        ("2014-11-26", "2026-11-26", 12),
+        ("2012-02-29", "2024-02-29", 12),  # leap-day birthday in a leap year
+        ("2011-02-28", "2023-02-28", 12),
+        ("2011-02-28", "2023-02-27", 11),
+        ("2008-02-29", "2020-02-28", 11),  # leap year: the birthday is 29 Feb
+        ("2009-02-28", "2021-02-28", 12),
+        ("2004-02-29", "2017-02-28", 12),  # 29 Feb 2004: the 13th birthday is 1 Mar 2017
+        ("2004-02-29", "2017-03-01", 13),
+    ],
+)
+def test_age_in_completed_years(born: str, on: str, years: int) -> None:
+    import datetime as dt
+
+    from repigment.label.request import age_on
+
+    got, exact = age_on(dt.date.fromisoformat(born), dt.date.fromisoformat(on))
+    assert got == years and years <= exact < years + 1

@@ -41,7 +41,7 @@ class Finding:
             "severity": self.severity,
             "message": self.message,
             "source": self.source,
-            "details": self.details,
+            "details": dict(self.details),
         }
 
 
