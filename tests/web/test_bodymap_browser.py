@@ -20,7 +20,9 @@ pytestmark = pytest.mark.browser
 def _paint(page: Any, view: str, strokes: list[list[tuple[float, float]]]) -> None:
     """Drag the mouse along each stroke; points are fractions of the view's box."""
     page.click(f'[data-show-view="{view}"]')
-    box = page.locator(f'.bm-view[data-view="{view}"]').bounding_box()
+    target = page.locator(f'.bm-view[data-view="{view}"]')
+    target.scroll_into_view_if_needed()
+    box = target.bounding_box()
     for stroke in strokes:
         x0, y0 = stroke[0]
         page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])

@@ -85,3 +85,11 @@ def screenshot(page: Any, name: str) -> Path:
     out = SCREENSHOTS / f"{name}.png"
     img.save(out, format="PNG", optimize=True)
     return out
+
+
+def login(page: Any, base_url: str, username: str, password: str) -> None:
+    page.goto(base_url + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()

@@ -20,11 +20,9 @@ def mount_web(app: Any) -> None:
 
     app.mount(ASSET_PREFIX, StaticFiles(directory=str(STATIC)), name="web-assets")
     app.include_router(tools.router)
-    try:
-        from repigment.web import pages
-    except ImportError:  # the record pages need the store and API; the tools work without them
-        pages = None
-    if pages is not None and pages.available():
+    from repigment.web import pages
+
+    if getattr(getattr(app, "state", None), "store", None) is not None and pages.available():
         pages.mount(app)
     else:
         from fastapi import APIRouter

@@ -17,10 +17,12 @@ def context(
     drawing: Mapping[str, Sequence[int]] | None,
     gettext: Callable[[str], str],
     lang: str,
+    readonly: bool = False,
 ) -> dict[str, Any]:
     labels = all_area_labels(gettext)
     config = bm.page_config(age_years, variant)
     config["locale"] = lang
+    config["readonly"] = readonly
     config["labels"] = labels
     config["messages"] = {"painted": gettext("%(percent)s%% painted") % {"percent": "%(percent)s"}}
     config["drawing"] = {k: bm.rle(v) for k, v in drawing.items()} if drawing else None

@@ -51,6 +51,10 @@ def environment(lang: str) -> Environment:
     env.filters["num"] = lambda v, digits=2: i18n.number(v, lang, digits)
     env.filters["date"] = lambda v, fmt="medium": i18n.date(v, lang, fmt)
     env.filters["datetime"] = lambda v, fmt="short", tz=None: i18n.datetime(v, lang, fmt, tz)
+    from repigment.web.labels import REGIONS
+
+    gettext = i18n.translations(lang).gettext
+    env.filters["regionlabel"] = lambda code: gettext(REGIONS[code]) if code in REGIONS else code
     env.globals["asset"] = asset
     env.globals["LOCALES"] = [(code, i18n.locale_name(code)) for code in i18n.LOCALES]
     return env

@@ -30,6 +30,23 @@
     inTotal[i] = withHead || !headRegions[a.region] ? 1 : 0;
     areaIndex[a.name] = i;
   });
+  function applyVariant(v) {
+    var face = { face: 1 };
+    if (v.face_includes_eyelids) face.eyelids = 1;
+    var head = v.t_vasi_includes_head_neck !== false;
+    areas.forEach(function (a, i) {
+      inFace[i] = face[a.region] ? 1 : 0;
+      inTotal[i] = head || !headRegions[a.region] ? 1 : 0;
+    });
+  }
+  document.querySelectorAll("input[data-variant]").forEach(function (box) {
+    box.addEventListener("change", function () {
+      var v = {};
+      document.querySelectorAll("input[data-variant]").forEach(function (b) { v[b.getAttribute("data-variant")] = b.checked; });
+      applyVariant(v);
+      showTotals();
+    });
+  });
   var counts = new Int32Array(nA * 7);
   var levelIndex = {};
   LADDER.forEach(function (v, i) { levelIndex[v] = i; });
@@ -217,8 +234,15 @@
     return [(ev.clientX - rect.left) / rect.width * v.cols, (ev.clientY - rect.top) / rect.height * v.rows];
   }
 
+  var readonly = !!cfg.readonly;
   Object.keys(views).forEach(function (name) {
     var v = views[name], lastPt = null, down = false;
+    if (readonly) {
+      v.el.addEventListener("click", function (ev) {
+        if (ev.target.getAttribute && ev.target.getAttribute("data-zoom")) show("face");
+      });
+      return;
+    }
     v.el.addEventListener("pointerdown", function (ev) {
       if (ev.target.getAttribute && ev.target.getAttribute("data-zoom")) { show("face"); return; }
       if (ev.button !== 0) return;
@@ -280,6 +304,7 @@
   }
   root.querySelectorAll("[data-area]").forEach(function (p) {
     p.addEventListener("keydown", function (ev) {
+      if (readonly) return;
       var name = p.getAttribute("data-area");
       if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); fillArea(name, 1, tool()); }
       else if (ev.key === "Delete" || ev.key === "Backspace") { ev.preventDefault(); fillArea(name, 0, 0); }
@@ -319,6 +344,12 @@
 
   load(cfg.drawing || null);
   changed();
+  areas.forEach(function (a) {
+    if (areaShare(a.name) > 0) {
+      var text = ((cfg.labels || {})[a.name] || a.name) + ": " + areaState(a.name);
+      root.querySelectorAll('[data-area="' + a.name + '"]').forEach(function (p) { p.setAttribute("aria-label", text); });
+    }
+  });
 
   window.repigmentBodymap = {
     totals: totals, patches: patches, drawing: drawing, load: load, perf: perf,

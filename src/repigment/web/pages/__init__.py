@@ -1,0 +1,61 @@
+"""The record pages: log-in, clinician pages, patient diary, photos.
+
+Writes call the API's own route functions (``repigment.api.routes.patients``) with the page's user,
+so a page and an API call run the same validation, label checks, scoring and audit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from repigment.web.access import PageError, PageRedirect
+from repigment.web.render import render, secure, translator
+
+
+def available() -> bool:
+    try:
+        import repigment.api.deps  # noqa: F401
+        import repigment.api.routes.patients  # noqa: F401
+    except ImportError:  # pragma: no cover - the API ships with the web pages
+        return False
+    return True
+
+
+async def _redirect(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageRedirect)
+    return secure(RedirectResponse(exc.location, status_code=303))
+
+
+async def _page_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageError)
+    _ = translator(request)
+    titles = {
+        403: _("Not allowed"),
+        404: _("Not found"),
+    }
+    messages = {
+        "role": _("Your account may not open this page."),
+        "csrf": _("The form had expired. Go back, reload the page and try again."),
+        "patient": _("There is no such patient, or it is not yours to see."),
+        "visit": _("There is no such visit in this record."),
+        "photo": _("There is no such photo, or it is not yours to see."),
+    }
+    return render(
+        request,
+        "error.html",
+        status_code=exc.status,
+        title=titles.get(exc.status, _("Something went wrong")),
+        message=messages.get(exc.message, exc.message),
+    )
+
+
+def mount(app: Any) -> None:
+    from repigment.web.pages import auth, clinic, diary, photos
+
+    app.add_exception_handler(PageRedirect, _redirect)
+    app.add_exception_handler(PageError, _page_error)
+    for module in (auth, clinic, diary, photos):
+        app.include_router(module.router)

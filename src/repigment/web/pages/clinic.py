@@ -1,0 +1,497 @@
+"""Clinician pages: patient list with what needs attention, patient record, visit with body map,
+week-24/52 decisions, adverse events, and the scoring calculator."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Final
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from repigment.api.deps import Db
+from repigment.api.routes import patients as api
+from repigment.api.schemas import AdverseEventIn, CoursePatch, OverrideIn, VisitIn
+from repigment.course import week_of
+from repigment.dosing import DosingError, dose_plan
+from repigment.scoring import ScoringError
+from repigment.store import Patient, Visit
+from repigment.web import access, bodymap, bodymap_page, charts, records
+from repigment.web.i18n import N_
+from repigment.web.pages.common import (
+    CLINIC_ROLES,
+    api_errors,
+    context,
+    lang,
+    page,
+    parse_id,
+    see_other,
+    validation_errors,
+)
+from repigment.web.render import translator
+from repigment.web.tools import calculator_page, parse_age, variant_from_form
+
+router = APIRouter(include_in_schema=False)
+
+# Adverse events expected with the cream (SmPC 4.8) offered as a pick-list; free text is allowed too.
+AE_TERMS: Final = (
+    N_("Application site acne"),
+    N_("Application site pruritus"),
+    N_("Application site erythema"),
+    N_("Application site rash"),
+    N_("Application site pain"),
+    N_("Application site dermatitis"),
+    N_("Application site exfoliation"),
+    N_("Application site folliculitis"),
+    N_("Nasopharyngitis"),
+    N_("Headache"),
+)
+OUTCOMES: Final = {
+    "unknown": N_("Unknown"),
+    "recovered": N_("Recovered"),
+    "recovering": N_("Recovering"),
+    "not_recovered": N_("Not recovered"),
+    "recovered_with_sequelae": N_("Recovered with sequelae"),
+    "fatal": N_("Fatal"),
+}
+CAUSALITIES: Final = {
+    "not_assessed": N_("Not yet assessed"),
+    "related": N_("Related"),
+    "possibly_related": N_("Possibly related"),
+    "unlikely_related": N_("Unlikely related"),
+    "not_related": N_("Not related"),
+}
+SERIOUSNESS: Final = {
+    "death": N_("Results in death"),
+    "life_threatening": N_("Life-threatening"),
+    "hospitalisation": N_("Requires or prolongs hospitalisation"),
+    "disability": N_("Persistent or significant disability"),
+    "congenital_anomaly": N_("Congenital anomaly"),
+    "other_medically_important": N_("Other medically important condition"),
+}
+STATUSES: Final = {
+    "active": N_("active"),
+    "paused": N_("paused"),
+    "stopped": N_("stopped"),
+    "completed": N_("completed"),
+}
+FLAGS: Final = {
+    "review_due": N_("Week-24 review due"),
+    "decision_due": N_("Week-52 decision due"),
+    "blocking": N_("Blocking finding"),
+    "new_event": N_("New adverse event"),
+}
+
+
+async def clinician(request: Request, db: Any) -> Any:
+    return await access.page_user(request, db, CLINIC_ROLES)
+
+
+# -- patient list ----------------------------------------------------------------------------------
+@router.get("/clinic")
+async def patient_list(request: Request, db: Db) -> Response:
+    user = await clinician(request, db)
+    today = dt.date.today()
+    rows = []
+    for p in db.scalars(select(Patient).where(Patient.clinic_id == user.clinic_id).order_by(Patient.family_name, Patient.given_name, Patient.id)):
+        rec = records.load(db, p, today, diary_days=records.RECENT_FLAG_DAYS)
+        state = records.course_state(rec)
+        rows.append({"patient": p, "flags": records.attention(rec), "course": rec.course, "state": state, "latest": rec.latest})
+    rows.sort(key=lambda r: (-len(r["flags"]), r["patient"].family_name))
+    return page(request, db, user, "clinic/patients.html", rows=rows, flag_labels=FLAGS, today=today, statuses=STATUSES)
+
+
+# -- patient page ----------------------------------------------------------------------------------
+def _dose(request: Request, rec: records.Record) -> dict[str, Any]:
+    """The dose calculator's inputs (from the query or the record) and the repigment.dosing result."""
+    _ = translator(request)
+    q = request.query_params
+    p = rec.patient
+    latest = rec.latest
+    course = rec.course
+    plan_hu = sum(float(a.get("hand_units", 0)) for a in (course.plan.get("areas", []) if course else []))
+    default_bsa = plan_hu or (latest.t_bsa_percent if latest else 0)
+    rx = rec.prescriptions[-1] if rec.prescriptions else None
+    form = {
+        "bsa_percent": q.get("bsa_percent", f"{round(default_bsa, 2):g}"),
+        "applications_per_day": q.get("applications_per_day", str((course.plan.get("applications_per_day") if course else None) or 2)),
+        "dispensed_grams": q.get("dispensed_grams", f"{rx.grams:g}" if rx else ""),
+        "start": q.get("start", (rx.opened_on or rx.dispensed_on or rx.prescribed_on).isoformat() if rx else rec.today.isoformat()),
+    }
+    errors: dict[str, str] = {}
+    result = None
+    if p.sex not in ("female", "male"):
+        errors["form"] = _("The fingertip-unit amounts are given for women and men; record the patient's sex to use the calculator.")
+        return {"form": form, "errors": errors, "result": None}
+    try:
+        bsa = Decimal(form["bsa_percent"].replace(",", "."))
+    except ArithmeticError:
+        errors["bsa_percent"] = _("Enter the treated area as a percentage of the body surface, for example 4.5.")
+    try:
+        per_day = int(form["applications_per_day"])
+    except ValueError:
+        errors["applications_per_day"] = _("Enter a whole number of applications per day.")
+    dispensed: Decimal | None = None
+    if form["dispensed_grams"].strip():
+        try:
+            dispensed = Decimal(form["dispensed_grams"].replace(",", "."))
+        except ArithmeticError:
+            errors["dispensed_grams"] = _("Enter the grams dispensed, for example 100.")
+    try:
+        start = dt.date.fromisoformat(form["start"])
+    except ValueError:
+        errors["start"] = _("Enter a date.")
+    if not errors:
+        try:
+            result = dose_plan(bsa, p.sex, per_day, dispensed, start if dispensed is not None else None)
+        except DosingError as e:
+            errors[e.field if e.field in form else "form"] = e.reason
+    return {"form": form, "errors": errors, "result": result}
+
+
+@router.get("/clinic/patients/{patient_id}")
+async def patient_page(request: Request, db: Db, patient_id: str) -> Response:
+    user = await clinician(request, db)
+    ctx = context(db, user, parse_id(patient_id))
+    return _patient_page(request, db, user, ctx.patient)
+
+
+def _patient_page(request: Request, db: Any, user: Any, patient: Patient, status_code: int = 200, **extra: Any) -> Response:
+    rec = records.load(db, patient)
+    prog = records.progress(rec)
+    charts_ctx = _charts(prog)
+    state = records.course_state(rec)
+    findings = records.course_findings(rec, lang(request))
+    decision_findings = [f for f in findings if f.get("rule", "").endswith(("week52", "week52-review", "duration"))]
+    from repigment.web.pages import photos
+
+    ctx = {
+        "p": patient,
+        "rec": rec,
+        "age": records.age_on(patient, rec.today),
+        "state": state,
+        "findings": findings,
+        "decision_findings": decision_findings,
+        "flags": records.attention(rec),
+        "flag_labels": FLAGS,
+        "timeline": records.timeline(rec),
+        "progress": prog,
+        "charts": charts_ctx,
+        "dose": _dose(request, rec),
+        "photos": photos.compare_pair(patient),
+        "photo_kinds": photos.KINDS,
+        "decision": extra.pop("decision", {"form": {"choice": "", "reason": "", "milestone": ""}, "errors": {}}),
+        "outcomes": OUTCOMES,
+        "causalities": CAUSALITIES,
+    }
+    ctx.update(extra)
+    return page(request, db, user, "clinic/patient.html", status_code=status_code, **ctx)
+
+
+def _charts(prog: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    base = prog["baseline"]
+    for key in ("f_vasi", "t_vasi"):
+        pts = [(pt["week"], pt[key]) for pt in prog["points"]]
+        out[key] = charts.series_chart(pts, getattr(base, key) if base else None)
+    return out
+
+
+# -- decisions ----------------------------------------------------------------------------------------
+@router.post("/clinic/patients/{patient_id}/decision")
+async def record_decision(request: Request, db: Db, patient_id: str) -> Response:
+    user = await clinician(request, db)
+    _ = translator(request)
+    ctx = context(db, user, parse_id(patient_id))
+    form = await request.form()
+    choice = str(form.get("choice", ""))
+    reason = str(form.get("reason", "")).strip()
+    milestone = str(form.get("milestone", ""))
+    values = {"choice": choice, "reason": reason, "milestone": milestone}
+    errors: dict[str, str] = {}
+    rec = records.load(ctx.db, ctx.patient)
+    course = rec.course
+    if course is None:
+        errors["form"] = _("There is no treatment course to decide on.")
+    if choice not in ("continue", "stop"):
+        errors["choice"] = _("Choose whether to continue or stop the treatment.")
+    if milestone not in ("week-24", "week-52"):
+        errors["milestone"] = _("Choose the review this decision belongs to.")
+    findings = records.course_findings(rec, "en") if course else []
+    against = [f for f in findings if f.get("severity") in ("warn", "block") and "week52" in f.get("rule", "")]
+    overriding = choice == "continue" and against
+    if (overriding or choice == "stop") and not reason:
+        errors["reason"] = (
+            _("Give the reason for continuing despite the finding.") if overriding else _("Give the reason for stopping.")
+        )
+    if not errors and course is not None:
+        try:
+            if choice == "stop":
+                api.update_course(
+                    CoursePatch(status="stopped", stopped_on=dt.date.today(), stop_reason=reason), ctx, course.id
+                )
+            rules = [f["rule"] for f in against] if overriding else [f"{records.DECISION_RULE_PREFIX}:{milestone}:{choice}"]
+            if overriding:
+                rules.append(f"{records.DECISION_RULE_PREFIX}:{milestone}:{choice}")
+            for rule in rules:
+                api.create_override(
+                    OverrideIn(rule=rule, reason=reason or _("Decision recorded at the review."), course_id=course.id),
+                    ctx,
+                    Response(),
+                )
+        except ValidationError as e:
+            errors.update(validation_errors(e, _))
+        except HTTPException as e:
+            errors.update(api_errors(e))
+    if errors:
+        return _patient_page(request, db, user, ctx.patient, status_code=422, decision={"form": values, "errors": errors})
+    return see_other(f"/clinic/patients/{ctx.patient.id}#decision")
+
+
+# -- visits -------------------------------------------------------------------------------------------
+def _visit_form(request: Request, db: Any, user: Any, patient: Patient, form: dict[str, Any], errors: dict[str, str],
+                drawing: Any = None, status_code: int = 200) -> Response:
+    _ = translator(request)
+    try:
+        on = dt.date.fromisoformat(str(form.get("visited_on")))
+    except ValueError:
+        on = dt.date.today()
+    age = records.age_on(patient, max(on, patient.birth_date))
+    variant = {"face_includes_eyelids": bool(form.get("face_includes_eyelids")), "t_vasi_includes_head_neck": bool(form.get("t_vasi_includes_head_neck"))}
+    bm = bodymap_page.context(age, variant, drawing, _, lang(request))
+    rec = records.load(db, patient)
+    return page(request, db, user, "clinic/visit_new.html", status_code=status_code, p=patient, bm=bm, form=form,
+                errors=errors, age=age, course=rec.course)
+
+
+@router.get("/clinic/patients/{patient_id}/visits/new")
+async def visit_new(request: Request, db: Db, patient_id: str) -> Response:
+    user = await clinician(request, db)
+    ctx = context(db, user, parse_id(patient_id))
+    rec = records.load(db, ctx.patient)
+    week = None
+    if rec.course is not None and dt.date.today() >= rec.course.started_on:
+        week = week_of(rec.course.started_on, dt.date.today())
+    form = {
+        "visited_on": dt.date.today().isoformat(),
+        "week": "" if week is None else str(week),
+        "repigmentation_percent": "",
+        "notes": "",
+        "face_includes_eyelids": False,
+        "t_vasi_includes_head_neck": True,
+    }
+    return _visit_form(request, db, user, ctx.patient, form, {})
+
+
+@router.post("/clinic/patients/{patient_id}/visits/new")
+async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
+    user = await clinician(request, db)
+    _ = translator(request)
+    ctx = context(db, user, parse_id(patient_id))
+    raw = await request.form()
+    variant = variant_from_form(raw)
+    form: dict[str, Any] = {k: str(raw.get(k, "")) for k in ("visited_on", "week", "repigmentation_percent", "notes")}
+    form.update(variant)
+    errors: dict[str, str] = {}
+    drawing = None
+    try:
+        drawing = bodymap.parse_drawing(raw.get("drawing", ""))
+    except bodymap.DrawingError as e:
+        errors["drawing"] = _("The drawing could not be read: %(reason)s") % {"reason": e.reason}
+    try:
+        visited_on = dt.date.fromisoformat(form["visited_on"])
+    except ValueError:
+        errors["visited_on"] = _("Enter the date of the visit.")
+        visited_on = None
+    body: dict[str, Any] = {"visited_on": form["visited_on"], "variant": variant, "notes": form["notes"] or None}
+    for key, label in (("week", "week"), ("repigmentation_percent", "repigmentation_percent")):
+        text = form[key].strip().replace(",", ".")
+        if text:
+            try:
+                body[label] = int(text) if key == "week" else float(text)
+            except ValueError:
+                errors[key] = _("Enter a whole number of weeks.") if key == "week" else _("Enter a percentage between 0 and 100.")
+    rec = records.load(db, ctx.patient)
+    if rec.course is not None and visited_on is not None and visited_on >= rec.course.started_on:
+        body["course_id"] = rec.course.id
+    if not errors and drawing is not None and visited_on is not None:
+        age = records.age_on(ctx.patient, max(visited_on, ctx.patient.birth_date))
+        try:
+            assessment = bodymap_page.assessment_json(bodymap_page.assessment(drawing, age, variant))
+            body["patches"] = assessment["patches"]
+            visit = api.create_visit(VisitIn.model_validate(body), ctx, Response())
+        except ValidationError as e:
+            errors.update(validation_errors(e, _, {"patches": "drawing", "variant": "drawing"}))
+        except HTTPException as e:
+            errors.update(api_errors(e, {"patches": "drawing", "variant": "drawing"}))
+        except ScoringError as e:
+            errors["drawing"] = f"{e.field}: {e.reason}"
+        else:
+            return see_other(f"/clinic/patients/{ctx.patient.id}/visits/{visit.id}?saved=1")
+    return _visit_form(request, db, user, ctx.patient, form, errors, drawing, status_code=422)
+
+
+@router.get("/clinic/patients/{patient_id}/visits/{visit_id}")
+async def visit_page(request: Request, db: Db, patient_id: str, visit_id: str) -> Response:
+    user = await clinician(request, db)
+    _ = translator(request)
+    ctx = context(db, user, parse_id(patient_id))
+    visit = db.get(Visit, parse_id(visit_id, "visit"))
+    if visit is None or visit.patient_id != ctx.patient.id:
+        raise access.PageError(404, "visit")
+    return _visit_page(request, db, user, ctx.patient, visit)
+
+
+def _visit_page(request: Request, db: Any, user: Any, patient: Patient, visit: Visit, status_code: int = 200, **extra: Any) -> Response:
+    _ = translator(request)
+    drawing = bodymap.drawing_from_patches(visit.patches, visit.age_years)
+    bm = bodymap_page.context(visit.age_years, visit.variant, drawing, _, lang(request), readonly=True)
+    from repigment.web.pages import photos
+
+    rec = records.load(db, patient)
+    course = next((c for c in rec.courses if c.id == visit.course_id), None)
+    ctx = {
+        "p": patient,
+        "visit": visit,
+        "week": records.visit_week(course, visit),
+        "bm": bm,
+        "saved": request.query_params.get("saved") == "1",
+        "photos": photos.list_photos(patient.id, visit.id),
+        "photo_kinds": photos.KINDS,
+        "upload": extra.pop("upload", {"errors": {}, "form": {"kind": ""}}),
+        "max_photo_mb": photos.MAX_BYTES // (1024 * 1024),
+    }
+    ctx.update(extra)
+    return page(request, db, user, "clinic/visit.html", status_code=status_code, **ctx)
+
+
+# -- adverse events -----------------------------------------------------------------------------------
+def ae_form_context(form: dict[str, Any] | None = None, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "form": form or {"term": "", "term_other": "", "onset_on": dt.date.today().isoformat(), "serious": False,
+                         "criteria": [], "outcome": "unknown", "causality": "not_assessed", "description": ""},
+        "errors": errors or {},
+        "terms": AE_TERMS,
+        "outcomes": OUTCOMES,
+        "causalities": CAUSALITIES,
+        "seriousness": SERIOUSNESS,
+    }
+
+
+def ae_from_form(raw: Any, gettext: Any, role: str) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, str]]:
+    """Form fields → (form values to show again, AdverseEventIn body or None, errors)."""
+    term = str(raw.get("term", ""))
+    other = str(raw.get("term_other", "")).strip()
+    form = {
+        "term": term,
+        "term_other": other,
+        "onset_on": str(raw.get("onset_on", "")),
+        "serious": raw.get("serious") == "1",
+        "criteria": [str(c) for c in raw.getlist("criteria")],
+        "outcome": str(raw.get("outcome", "unknown")),
+        "causality": str(raw.get("causality", "not_assessed")) if role == "clinician" else "not_assessed",
+        "description": str(raw.get("description", "")).strip(),
+    }
+    errors: dict[str, str] = {}
+    chosen = other if term == "other" else term
+    if term == "other" and not other:
+        errors["term_other"] = gettext("Describe the side effect in a few words.")
+    elif not chosen:
+        errors["term"] = gettext("Choose the side effect or describe it.")
+    if form["serious"] and not form["criteria"]:
+        errors["criteria"] = gettext("A serious event needs at least one seriousness criterion.")
+    if not form["serious"] and form["criteria"]:
+        errors["criteria"] = gettext("Seriousness criteria apply only to a serious event: tick “Serious” or clear them.")
+    try:
+        dt.date.fromisoformat(form["onset_on"])
+    except ValueError:
+        errors["onset_on"] = gettext("Enter the date it started.")
+    if errors:
+        return form, None, errors
+    body = {
+        "term": chosen,
+        "onset_on": form["onset_on"],
+        "serious": form["serious"],
+        "seriousness_criteria": form["criteria"],
+        "outcome": form["outcome"],
+        "causality": form["causality"],
+        "description": form["description"] or None,
+    }
+    return form, body, errors
+
+
+@router.get("/clinic/patients/{patient_id}/adverse-events/new")
+async def ae_new(request: Request, db: Db, patient_id: str) -> Response:
+    user = await clinician(request, db)
+    ctx = context(db, user, parse_id(patient_id))
+    return page(request, db, user, "clinic/adverse_event.html", p=ctx.patient, ae=ae_form_context())
+
+
+@router.post("/clinic/patients/{patient_id}/adverse-events/new")
+async def ae_create(request: Request, db: Db, patient_id: str) -> Response:
+    user = await clinician(request, db)
+    _ = translator(request)
+    ctx = context(db, user, parse_id(patient_id))
+    raw = await request.form()
+    form, body, errors = ae_from_form(raw, _, user.role)
+    if body is not None:
+        rec = records.load(db, ctx.patient)
+        if rec.course is not None:
+            body["course_id"] = rec.course.id
+        try:
+            api.create_adverse_event(AdverseEventIn.model_validate(body), ctx, Response())
+        except ValidationError as e:
+            errors.update(validation_errors(e, _, {"seriousness_criteria": "criteria"}))
+        except HTTPException as e:
+            errors.update(api_errors(e, {"seriousness_criteria": "criteria", "course_id": "form"}))
+        else:
+            return see_other(f"/clinic/patients/{ctx.patient.id}#adverse-events")
+    return page(request, db, user, "clinic/adverse_event.html", status_code=422, p=ctx.patient, ae=ae_form_context(form, errors))
+
+
+# -- scoring calculator ---------------------------------------------------------------------------------
+@router.get("/clinic/tools/bodymap")
+async def calculator(request: Request, db: Db) -> Response:
+    user = await clinician(request, db)
+    _ = translator(request)
+    form: dict[str, Any] = {"age_years": 34, "face_includes_eyelids": False, "t_vasi_includes_head_neck": True}
+    age: float = 34
+    if "age" in request.query_params:
+        parsed, err = parse_age(request.query_params["age"], _)
+        if err is None and parsed is not None:
+            age = form["age_years"] = parsed
+    frame = access.base_context(request, db, user)
+    from repigment.web.pages.common import nav
+
+    return calculator_page(request, form=form, age=age, nav=nav(request, user), **frame)
+
+
+@router.post("/clinic/tools/bodymap")
+async def calculator_post(request: Request, db: Db) -> Response:
+    user = await clinician(request, db)
+    _ = translator(request)
+    raw = await request.form()
+    variant = variant_from_form(raw)
+    form: dict[str, Any] = {"age_years": raw.get("age_years", ""), **variant}
+    errors: dict[str, str] = {}
+    age, age_error = parse_age(raw.get("age_years"), _)
+    if age_error:
+        errors["age_years"] = age_error
+    drawing = None
+    try:
+        drawing = bodymap.parse_drawing(raw.get("drawing", ""))
+    except bodymap.DrawingError as e:
+        errors["drawing"] = _("The drawing could not be read: %(reason)s") % {"reason": e.reason}
+    result = None
+    if not errors and drawing is not None and age is not None:
+        try:
+            result = bodymap_page.score(drawing, age, variant)
+        except ScoringError as e:
+            errors["drawing"] = f"{e.field}: {e.reason}"
+    frame = access.base_context(request, db, user)
+    from repigment.web.pages.common import nav
+
+    return calculator_page(request, form=form, age=age if age is not None else 34, drawing=drawing, errors=errors,
+                           result=result, nav=nav(request, user), **frame)

@@ -1,0 +1,110 @@
+"""Shared by the page modules: the page frame (user, menu, CSRF), form errors, ids from the path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from repigment.api.deps import PatientContext, Principal
+from repigment.web import access
+from repigment.web.render import render, request_locale, secure, translator
+
+CLINIC_ROLES = ("clinician",)
+PATIENT_ROLES = ("patient",)
+
+
+def parse_id(raw: str, what: str = "patient") -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise access.PageError(404, what) from None
+    if not 1 <= value <= 2**31 - 1:
+        raise access.PageError(404, what)
+    return value
+
+
+def nav(request: Request, user: Principal | None) -> list[dict[str, Any]]:
+    _ = translator(request)
+    path = request.url.path
+    if user is None:
+        return []
+    if user.role == "clinician":
+        items = [("/clinic", _("Patients")), ("/clinic/tools/bodymap", _("Body map scoring"))]
+    elif user.role == "patient" and user.patient_id is not None:
+        base = f"/patients/{user.patient_id}"
+        items = [(base, _("My diary")), (base + "/progress", _("My progress")), (base + "/side-effect", _("Report a side effect"))]
+    else:
+        items = []
+    return [{"href": h, "label": label, "current": path == h} for h, label in items]
+
+
+def page(request: Request, db: Session | None, user: Principal | None, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
+    frame = access.base_context(request, db, user) if db is not None else {"user": None, "csrf_token": ""}
+    frame["nav"] = nav(request, user)
+    frame.update(ctx)
+    return render(request, template, status_code=status_code, **frame)
+
+
+def see_other(location: str) -> RedirectResponse:
+    return secure(RedirectResponse(location, status_code=303))
+
+
+def context(db: Session, user: Principal, patient_id: int) -> PatientContext:
+    return PatientContext(user=user, patient=access.page_patient(db, user, patient_id), db=db)
+
+
+def _field_name(loc: Any) -> str:
+    parts = [str(p) for p in loc if not isinstance(p, int)]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return parts[0] if parts else "form"
+
+
+def validation_errors(e: ValidationError, gettext: Callable[[str], str], rename: dict[str, str] | None = None) -> dict[str, str]:
+    """Pydantic errors as {form field: message in the page's language}, first error per field."""
+    out: dict[str, str] = {}
+    for err in e.errors():
+        name = _field_name(err.get("loc", ()))
+        name = (rename or {}).get(name, name)
+        kind = str(err.get("type", ""))
+        ctx = err.get("ctx") or {}
+        if kind == "missing":
+            msg = gettext("This field is required.")
+        elif kind in ("string_too_short",) and ctx.get("min_length") == 1:
+            msg = gettext("This field is required.")
+        elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+            msg = gettext("The value is out of range (%(reason)s).") % {"reason": err.get("msg", "")}
+        elif kind.startswith(("float", "int", "decimal")):
+            msg = gettext("Enter a number.")
+        elif kind.startswith(("date", "datetime", "timezone")):
+            msg = gettext("Enter a valid date and time.")
+        else:
+            msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        out.setdefault(name, msg)
+    return out
+
+
+def api_errors(e: HTTPException, rename: dict[str, str] | None = None) -> dict[str, str]:
+    """An API 422 (``{"message", "errors": [{"field", "message"}]}``) as {form field: message}."""
+    detail = e.detail
+    out: dict[str, str] = {}
+    if isinstance(detail, dict):
+        for err in detail.get("errors", []):
+            field = str(err.get("field", "form"))
+            name = field.removeprefix("body.").split(".")[0].split("[")[0] or "form"
+            name = (rename or {}).get(name, name)
+            out.setdefault(name, str(err.get("message", "")))
+        if not out:
+            out["form"] = str(detail.get("message", ""))
+    else:
+        out["form"] = str(detail)
+    return out
+
+
+def lang(request: Request) -> str:
+    return request_locale(request)

@@ -1,0 +1,239 @@
+"""Reading a patient's record for the pages: the course with its milestones, attention flags, timeline.
+
+Only reads; every write goes through the API's route functions so that the pages and the API share
+one implementation of each rule (label checks on diary entries, scoring of visits, audit).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from repigment.api import clinical
+from repigment.course import Assessment, CourseError, milestones, week_of
+from repigment.course import Course as CourseState
+from repigment.label import LabelInputError, evaluate
+from repigment.store import AdverseEvent, Application, Course, Override, Patient, Prescription, Visit
+
+NEW_EVENT_DAYS: Final = 14  # an adverse event is "new" on the patient list for two weeks after it is reported
+RECENT_FLAG_DAYS: Final = 14  # a blocked diary entry needs attention for two weeks unless overridden
+DECISION_RULE_PREFIX: Final = "decision"  # overrides recording a week-24/52 decision: decision:week-52:continue
+
+
+@dataclass
+class Record:
+    patient: Patient
+    today: dt.date
+    courses: list[Course]
+    visits: list[Visit]
+    prescriptions: list[Prescription]
+    events: list[AdverseEvent]
+    overrides: list[Override]
+    applications: list[Application] = field(default_factory=list)
+
+    @property
+    def course(self) -> Course | None:
+        """The current course: the latest active one, else the latest."""
+        active = [c for c in self.courses if c.status == "active"]
+        pool = active or self.courses
+        return max(pool, key=lambda c: (c.started_on, c.id)) if pool else None
+
+    def course_visits(self, course: Course | None) -> list[Visit]:
+        if course is None:
+            return list(self.visits)
+        return [v for v in self.visits if v.course_id == course.id or (v.course_id is None and v.visited_on >= course.started_on)]
+
+    @property
+    def baseline(self) -> Visit | None:
+        vs = self.course_visits(self.course)
+        return vs[0] if vs else None
+
+    @property
+    def latest(self) -> Visit | None:
+        vs = self.course_visits(self.course)
+        return vs[-1] if vs else None
+
+
+def load(db: Session, patient: Patient, today: dt.date | None = None, diary_days: int | None = 60) -> Record:
+    today = today or dt.date.today()
+    pid = patient.id
+    apps_stmt = select(Application).where(Application.patient_id == pid)
+    if diary_days is not None:
+        since = dt.datetime.combine(today - dt.timedelta(days=diary_days), dt.time(), dt.UTC)
+        apps_stmt = apps_stmt.where(Application.applied_at >= since)
+    return Record(
+        patient=patient,
+        today=today,
+        courses=list(db.scalars(select(Course).where(Course.patient_id == pid).order_by(Course.started_on, Course.id))),
+        visits=list(db.scalars(select(Visit).where(Visit.patient_id == pid).order_by(Visit.visited_on, Visit.id))),
+        prescriptions=list(
+            db.scalars(select(Prescription).where(Prescription.patient_id == pid).order_by(Prescription.prescribed_on))
+        ),
+        events=list(db.scalars(select(AdverseEvent).where(AdverseEvent.patient_id == pid).order_by(AdverseEvent.onset_on))),
+        overrides=list(db.scalars(select(Override).where(Override.patient_id == pid).order_by(Override.created_at))),
+        applications=list(db.scalars(apps_stmt.order_by(Application.applied_at.desc()))),
+    )
+
+
+def age_on(patient: Patient, on: dt.date) -> float:
+    return clinical.age_years(patient.birth_date, on)
+
+
+def visit_week(course: Course | None, visit: Visit) -> int | None:
+    if visit.week is not None:
+        return visit.week
+    if course is None or visit.visited_on < course.started_on:
+        return None
+    return week_of(course.started_on, visit.visited_on)
+
+
+def course_state(rec: Record) -> CourseState | None:
+    """Week-24 review and week-52 decision of the current course (repigment.course)."""
+    course = rec.course
+    if course is None:
+        return None
+    assessments = []
+    for v in rec.course_visits(course):
+        w = visit_week(course, v)
+        if v.repigmentation_percent is not None and w is not None and v.visited_on >= course.started_on:
+            assessments.append(Assessment(v.visited_on, w, Decimal(str(v.repigmentation_percent))))
+    on = max(rec.today, course.started_on)
+    if course.stopped_on is not None:
+        on = max(course.started_on, min(on, course.stopped_on))
+    last_app = max((a.applied_at.date() for a in rec.applications), default=None)
+    try:
+        return milestones(course.started_on, on, assessments, last_app)
+    except CourseError:
+        return None
+
+
+def course_findings(rec: Record, lang: str) -> list[dict[str, Any]]:
+    """Label findings on the course (eligibility, plan, the week-24/52 rules) in the page's language."""
+    course = rec.course
+    if course is None:
+        return []
+    p = rec.patient
+    assessments = []
+    for v in rec.course_visits(course):
+        w = visit_week(course, v)
+        if v.repigmentation_percent is not None and v.visited_on >= course.started_on:
+            entry: dict[str, Any] = {"on": v.visited_on.isoformat(), "repigmentation_percent": v.repigmentation_percent}
+            if w is not None:
+                entry["week"] = w
+            assessments.append(entry)
+    on = max(rec.today, course.started_on)
+    request: dict[str, Any] = {
+        "ruleset": course.ruleset,
+        "on": on.isoformat(),
+        "timezone": p.timezone,
+        "patient": clinical.patient_facts(p),
+        "plan": course.plan,
+        "course": {"started_on": course.started_on.isoformat(), "assessments": assessments},
+    }
+    if course.stopped_on is not None:
+        request["course"]["stopped_on"] = course.stopped_on.isoformat()
+    try:
+        return [f.as_json() for f in evaluate(request, lang).findings]
+    except LabelInputError:
+        return list(course.findings)  # stored findings (English) when the record no longer validates
+
+
+def overridden_rules(rec: Record) -> set[str]:
+    course = rec.course
+    return {o.rule for o in rec.overrides if course is None or o.course_id in (None, course.id)}
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: str  # review_due, decision_due, blocking, new_event
+    severity: str  # block, warn, info
+
+
+def attention(rec: Record) -> list[Flag]:
+    flags: list[Flag] = []
+    state = course_state(rec)
+    course = rec.course
+    if state is not None and course is not None and course.status == "active":
+        decided = {o.rule.split(":")[1] for o in rec.overrides if o.rule.startswith(DECISION_RULE_PREFIX + ":")}
+        if state.review.status == "due" and f"week-{state.review.week}" not in decided:
+            flags.append(Flag("review_due", "warn"))
+        if state.decision.status == "due" and f"week-{state.decision.week}" not in decided:
+            flags.append(Flag("decision_due", "warn"))
+    over = overridden_rules(rec)
+    blocked_course = course is not None and any(
+        f.get("severity") == "block" and f.get("rule") not in over for f in (course.findings or [])
+    )
+    app_overrides = {o.application_id for o in rec.overrides if o.application_id}
+    since = dt.datetime.combine(rec.today - dt.timedelta(days=RECENT_FLAG_DAYS), dt.time(), dt.UTC)
+    blocked_diary = any(
+        a.verdict == "block" and a.applied_at >= since and a.id not in app_overrides for a in rec.applications
+    )
+    if blocked_course or blocked_diary:
+        flags.append(Flag("blocking", "block"))
+    new_since = dt.datetime.combine(rec.today - dt.timedelta(days=NEW_EVENT_DAYS), dt.time(), dt.UTC)
+    if any(e.created_at >= new_since or e.causality == "not_assessed" for e in rec.events):
+        flags.append(Flag("new_event", "block" if any(e.serious for e in rec.events) else "warn"))
+    return flags
+
+
+@dataclass(frozen=True)
+class Event:
+    on: dt.date
+    kind: str
+    data: dict[str, Any]
+
+
+def timeline(rec: Record) -> list[Event]:
+    """Everything that happened in the course, oldest first (start, visits, milestones, decisions, events)."""
+    out: list[Event] = []
+    for c in rec.courses:
+        out.append(Event(c.started_on, "course_start", {"course": c}))
+        if c.stopped_on is not None:
+            out.append(Event(c.stopped_on, "course_" + c.status, {"course": c}))
+    for v in rec.visits:
+        course = next((c for c in rec.courses if c.id == v.course_id), rec.course)
+        out.append(Event(v.visited_on, "visit", {"visit": v, "week": visit_week(course, v)}))
+    state = course_state(rec)
+    if state is not None:
+        for m in state.schedule:
+            out.append(Event(m.on, "milestone", {"milestone": m}))
+    for o in rec.overrides:
+        out.append(Event(o.created_at.date(), "decision" if o.rule.startswith(DECISION_RULE_PREFIX) else "override", {"override": o}))
+    for e in rec.events:
+        out.append(Event(e.onset_on, "adverse_event", {"event": e}))
+    order = {"course_start": 0, "visit": 1, "milestone": 2, "decision": 3, "override": 3, "adverse_event": 4}
+    out.sort(key=lambda e: (e.on, order.get(e.kind, 5)))
+    return out
+
+
+def progress(rec: Record) -> dict[str, Any]:
+    """F-VASI and T-VASI by week of the current course, with the baseline and percent change."""
+    course = rec.course
+    visits = rec.course_visits(course)
+    points = []
+    for v in visits:
+        w = visit_week(course, v)
+        points.append({"visit": v, "week": w if w is not None else 0, "f_vasi": v.f_vasi, "t_vasi": v.t_vasi})
+    base = visits[0] if visits else None
+    latest = visits[-1] if visits else None
+    change: dict[str, float | None] = {}
+    if base is not None and latest is not None:
+        from fractions import Fraction
+
+        from repigment.scoring import percent_change
+
+        for key in ("f_vasi", "t_vasi"):
+            b, c = Fraction(str(getattr(base, key))), Fraction(str(getattr(latest, key)))
+            pc = percent_change(b, c)
+            change[key] = None if pc is None else float(pc)
+    return {"points": points, "baseline": base, "latest": latest, "change": change}
+
+
+def sorted_desc(items: Sequence[Any], key: str) -> list[Any]:
+    return sorted(items, key=lambda x: getattr(x, key), reverse=True)
