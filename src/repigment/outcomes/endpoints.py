@@ -82,6 +82,8 @@ def _numeric(df: pd.DataFrame, column: str) -> npt.NDArray[np.float64]:
     s = df[column]
     if pd.api.types.is_bool_dtype(s.dtype):
         raise OutcomesError(column, "must be numeric, not true/false")
+    if s.dtype == np.float64:
+        return np.asarray(s.to_numpy(), dtype=np.float64)  # no copy
     if pd.api.types.is_numeric_dtype(s.dtype):
         return np.asarray(s.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
     coerced = pd.to_numeric(s.astype("object"), errors="coerce")
@@ -199,7 +201,7 @@ def derive(
     pid, pid_labels = _codes(df["patient_id"], "patient_id", compress=True)
     arm_codes, arm_labels = _codes(df["arm"], "arm")
     known = {treatment: 1, control: 0}
-    arm_map = np.array([known.get(str(lab), -1) for lab in arm_labels], dtype=np.int64)
+    arm_map = np.array([known.get(str(lab), -1) for lab in arm_labels], dtype=np.int8)
     row_arm = arm_map[arm_codes]
     if (row_arm < 0).any():
         i = _first(row_arm < 0)
@@ -254,8 +256,11 @@ def derive(
         strata_levels[s] = [str(v) for v in slab[used]]
 
     # visit selection: minimise (distance to target, earlier-first) per patient with one integer key
-    cand = (wk > 0) & (np.abs(wk - week) <= window + TIE_RESOLUTION_WEEKS) & np.isfinite(score)
-    rows = np.flatnonzero(cand)
+    in_window = np.abs(wk - week) <= window + TIE_RESOLUTION_WEEKS
+    if week - window - TIE_RESOLUTION_WEEKS <= 0:
+        in_window &= wk > 0
+    rows = np.flatnonzero(in_window)
+    rows = rows[np.isfinite(score[rows])]
     qd = np.rint(np.abs(wk[rows] - week) / TIE_RESOLUTION_WEEKS).astype(np.int64)
     key = (qd << 1) | (wk[rows] <= week).astype(np.int64)  # ties: the later visit (week > target) first
     best = np.full(n_pat, np.iinfo(np.int64).max, dtype=np.int64)

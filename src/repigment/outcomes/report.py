@@ -23,7 +23,7 @@ body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;m
 h1{font-size:1.5em} h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccd}
 table{border-collapse:collapse;font-size:.85em;width:100%}
 th,td{padding:.25em .5em;border-bottom:1px solid #e3e6ea;
-text-align:right} th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}
+text-align:right} th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left;white-space:nowrap}
 .note{color:#555;font-size:.85em} figure{margin:1em 0} svg{max-width:100%;height:auto}
 @media print{body{margin:0}h2{break-before:auto}figure{break-inside:avoid}}
 """
@@ -115,7 +115,7 @@ def build_report(
         parts += [
             f"<h2>Odds ratios by stratum: {endpoint}</h2><figure>",
             _forest(groups, endpoint, week, window, treatment, control, strata, missing),
-            "<figcaption class='note'>Woolf 95% CI per stratum level (Haldane 0.5 where a cell is zero); "
+            "<figcaption class='note'>Woolf 95% CI per stratum level († zero cell: Haldane 0.5 added); "
             "diamond: Mantel–Haenszel common OR over the cross-classified strata with the "
             "Robins–Breslow–Greenland CI.</figcaption></figure>",
         ]
@@ -204,7 +204,8 @@ def _forest(
                 if n1 == 0 or n0 == 0:
                     continue
                 e = stats.odds_ratio(x1, n1, x0, n0)
-                labels.append(f"{name}: {s} = {level} ({x1}/{n1} v {x0}/{n0})")
+                flag = " †" if e.note else ""
+                labels.append(f"{name}: {s} = {level} ({x1}/{n1} v {x0}/{n0}){flag}")
                 est.append(float(e.estimate or math.nan))
                 lo.append(float(e.ci[0] or math.nan))
                 hi.append(float(e.ci[1] or math.nan))
