@@ -23,7 +23,8 @@ body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;m
 h1{font-size:1.5em} h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccd}
 table{border-collapse:collapse;font-size:.85em;width:100%}
 th,td{padding:.25em .5em;border-bottom:1px solid #e3e6ea;
-text-align:right} th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left;white-space:nowrap}
+text-align:right}
+th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left;white-space:nowrap}
 .note{color:#555;font-size:.85em} figure{margin:1em 0} svg{max-width:100%;height:auto}
 @media print{body{margin:0}h2{break-before:auto}figure{break-inside:avoid}}
 """
