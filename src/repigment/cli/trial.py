@@ -180,7 +180,7 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="Random seed")] = 1,
     ) -> None:
         """Simulate two TRuE-V-like trials (long data), calibrated to the published week-24 rates."""
-        from repigment.outcomes import simulate
+        from repigment.outcomes import SimulationParameters, simulate
 
         if patients < 6:
             fail(f"--patients must be at least 6, got {patients}")
@@ -193,6 +193,9 @@ def register(app: typer.Typer) -> None:
         except OSError as e:
             fail(f"cannot write {out}: {e.strerror or e}")
         typer.echo(f"wrote {len(df)} visits of {patients} patients to {out}")
+        prm = SimulationParameters()
+        unpublished = {k: getattr(prm, k) for k in prm.__dataclass_fields__ if k.startswith("assumption_")}
+        typer.echo(f"unconfirmed region split {dict(prm.region_shares)}; unpublished shapes: {unpublished}")
 
     @app.command()
     def report(

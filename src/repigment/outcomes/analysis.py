@@ -135,7 +135,8 @@ def analyse(
         },
     }
     if missing == "mi":
-        return head | _mi(data, treatment, control, imputations, seed, tarone)
+        mi: dict[str, Any] = _json_safe(head | _mi(data, treatment, control, imputations, seed, tarone))
+        return mi
     pop = data.observed if missing == "observed" else ev
     resp = data.responder & data.observed
     tr = data.treated[pop]
@@ -147,7 +148,21 @@ def analyse(
     if st:
         out["cmh"] = _stratified(tr, r, st, data.strata_levels, tarone)
     out["logistic"] = stats.logistic_treatment(tr, r, list(st.values()), list(st)).as_json()
-    return out
+    safe: dict[str, Any] = _json_safe(out)
+    return safe
+
+
+def _json_safe(obj: Any) -> Any:
+    """NaN and infinities become None (undefined), so every result is valid JSON."""
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
 
 
 def _pooled(p: stats.Pooled, log: bool = False) -> dict[str, Any]:

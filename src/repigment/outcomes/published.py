@@ -130,6 +130,7 @@ def reconstruct(name: str = "true-v") -> dict[str, Any]:
         "dataset": name,
         "note": RECONSTRUCTION_NOTE,
         "statuses": data["statuses"],
+        "notes": data.get("notes", {}),
         "sources": data["sources"],
         "trials": rows,
         "pooled": pooled,
@@ -170,6 +171,10 @@ def render_text(rec: dict[str, Any]) -> str:
             f"{r['trial']:8} {r['endpoint']:9} {ct:>14} {cc:>14} {counts:>16} "
             f"{rd['estimate']:+.3f} ({_fmt_ci(rd['ci'], 3)}) {rr['estimate']:6.2f} ({_fmt_ci(rr['ci'])}) "
             f"{or_['estimate']:9.2f} {pub:>24}  {r['nnt']['text']}"
+        )
+    if "odds_ratio" in rec.get("notes", {}):
+        lines.append(
+            f"Note: {rec['notes']['odds_ratio']}; 'OR recon.' is Woolf's OR of the reconstructed counts."
         )
     lines += ["", "Pooled over trials (reconstructed counts summed; CMH odds ratio stratified by trial):"]
     for p in rec["pooled"]:
