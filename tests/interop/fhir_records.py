@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from repigment.api.clinical import age_years
 from repigment.interop.record import (
     AdverseEventData,
     ApplicationData,
@@ -21,8 +22,12 @@ from repigment.scoring import score_assessment
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
+BORN = dt.date(1991, 5, 2)
+
+
 def assessment(aid: str, day: dt.date, patches: list[dict[str, object]], week: int | None) -> AssessmentData:
-    result = score_assessment({"age_years": 34, "patches": patches})
+    # the age the store scores a visit at (repigment.api.clinical.age_years)
+    result = score_assessment({"age_years": age_years(BORN, day), "patches": patches})
     j = result.as_json()
     return AssessmentData(
         id=aid,
@@ -51,7 +56,7 @@ def full_record(pid: str = "7") -> PatientRecord:
             id=pid,
             given_name="Anna",
             family_name="Berg",
-            birth_date=dt.date(1991, 5, 2),
+            birth_date=BORN,
             sex="female",
             timezone="Europe/Stockholm",
             external_ref="MRN-0042",

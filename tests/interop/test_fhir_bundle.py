@@ -216,3 +216,26 @@ def test_any_assessment_round_trips(patches: list[dict[str, object]], week: int 
         patient=full_record().patient, assessments=(assessment("21", dt.date(2026, 3, 1), patches, week),)
     )
     assert import_bundle(export_bundle(record)).record == record
+
+
+def test_deidentified_bundle_has_no_names_or_free_text() -> None:
+    bundle = export_bundle(full_record(), deidentified=True)
+    (patient,) = _resources(bundle, "Patient")
+    assert "name" not in patient and "identifier" not in patient and patient["birthDate"] == "1991"
+    text = str(bundle)
+    for secret in ("Anna", "Berg", "MRN-0042", "Missed the hands", "Thin layer", "Admitted for two days"):
+        assert secret not in text
+    assert len(_resources(bundle, "Observation")) == 8  # the clinical content stays
+
+
+def test_patches_travel_with_t_vasi() -> None:
+    t_vasi = [o for o in _resources(export_bundle(full_record()), "Observation") if o["id"] == "t-vasi-11"][0]
+    patches = [
+        {e["url"]: next(v for k, v in e.items() if k.startswith("value")) for e in x["extension"]}
+        for x in t_vasi["extension"]
+    ]
+    assert patches == [
+        {"region": "face", "hand-units": 1.2, "depigmentation-percent": 100},
+        {"region": "hands", "hand-units": 2.0, "depigmentation-percent": 75},
+        {"region": "trunk", "hand-units": 3.0, "depigmentation-percent": 50},
+    ]
