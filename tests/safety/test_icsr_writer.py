@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -203,7 +205,7 @@ def test_naive_datetime_is_refused() -> None:
         write_case(repigment_case(), sender="S", receiver="R", now=datetime(2026, 4, 15, 7, 30))
 
 
-def test_non_xml_and_wrong_root_are_clear_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_non_xml_and_wrong_root_are_clear_errors(tmp_path: Path) -> None:
     from repigment.safety import IcsrParseError
 
     with pytest.raises(IcsrParseError, match="not well-formed XML"):
@@ -268,3 +270,13 @@ def test_generated_cases_round_trip(
         assert (theirs.results_in_death is True) == ("death" in mine.seriousness)
         assert (theirs.life_threatening is True) == ("life_threatening" in mine.seriousness)
         assert (theirs.congenital_anomaly is True) == ("congenital_anomaly" in mine.seriousness)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("E2BR3_SCHEMA_DIR"),
+    reason="ICH ICSR XSD set v2.5 not available (set E2BR3_SCHEMA_DIR to its folder to validate against it)",
+)
+def test_schema_validation_with_ich_xsd(tmp_path: Path) -> None:
+    path = tmp_path / "case.xml"
+    path.write_bytes(_xml(repigment_case()))
+    assert e2br3.validate(str(path)) == []
