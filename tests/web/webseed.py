@@ -82,7 +82,8 @@ def seed(store: Any, today: dt.date | None = None) -> Clinic_:
             (people[0], 30, ((0, {"face": (0.6, 100), "hand_left_front": (0.8, 75)}, None),
                              (12, {"face": (0.4, 75), "hand_left_front": (0.8, 50)}, 30.0))),
             (people[1], 53, ((0, {"face": (0.5, 90), "trunk_front": (0.2, 100)}, None),
-                             (24, {"face": (0.5, 75), "trunk_front": (0.2, 90)}, 10.0))),
+                             (24, {"face": (0.5, 75), "trunk_front": (0.2, 90)}, 10.0),
+                             (52, {"face": (0.5, 75), "trunk_front": (0.2, 75)}, 15.0))),
         ):
             started = today - dt.timedelta(weeks=weeks)
             verdict, findings = clinical.check_plan(s, p, clinical.DEFAULT_RULESET, started, plan, started)

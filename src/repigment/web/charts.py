@@ -21,7 +21,7 @@ def _nice_max(v: float) -> float:
     if v <= 0:
         return 1.0
     exp = 10 ** math.floor(math.log10(v))
-    for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+    for m in (1, 2, 4, 6, 8, 10):  # quarter steps stay short decimals
         if m * exp >= v:
             return float(m * exp)
     return float(10 * exp)  # pragma: no cover
@@ -49,6 +49,7 @@ def series_chart(points: Sequence[tuple[int, float]], baseline: float | None, mi
     step = 4 if max_week <= 56 else 8 if max_week <= 112 else 26
     xticks = [{"x": x(w), "week": w} for w in range(0, max_week + 1, step)]
     yticks = [{"y": y(top * i / 4), "value": top * i / 4} for i in range(5)]
+    digits = 0 if top >= 4 and top % 4 == 0 else 1 if top >= 2 else 2
     return {
         "w": W,
         "h": H,
@@ -61,4 +62,5 @@ def series_chart(points: Sequence[tuple[int, float]], baseline: float | None, mi
         "lines": lines,
         "xticks": xticks,
         "yticks": yticks,
+        "digits": digits,
     }

@@ -163,7 +163,8 @@ def attention(rec: Record) -> list[Flag]:
         decided = {o.rule.split(":")[1] for o in rec.overrides if o.rule.startswith(DECISION_RULE_PREFIX + ":")}
         if state.review.status == "due" and f"week-{state.review.week}" not in decided:
             flags.append(Flag("review_due", "warn"))
-        if state.decision.status == "due" and f"week-{state.decision.week}" not in decided:
+        # the week-52 decision stays due after the assessment until a decision is recorded
+        if state.decision.status in ("due", "done") and f"week-{state.decision.week}" not in decided:
             flags.append(Flag("decision_due", "warn"))
     over = overridden_rules(rec)
     blocked_course = course is not None and any(

@@ -1,0 +1,236 @@
+"""The record pages over real HTTP (no browser): errors next to the field, CSRF, access, photos, export."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from conftest import on_sqlite
+from PIL import Image
+
+from repigment.store import AdverseEvent, Application, Override, Store
+
+pytestmark = on_sqlite
+
+
+def _client(base_url: str, username: str, password: str) -> httpx.Client:
+    c = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
+    r = c.post("/login", data={"username": username, "password": password, "next": "/"})
+    assert r.status_code == 303, r.text
+    return c
+
+
+def _csrf(c: httpx.Client) -> str:
+    return str(c.cookies.get("repigment_csrf"))
+
+
+@pytest.fixture()
+def clin(base_url: str, clinic: Any) -> Iterator[httpx.Client]:
+    c = _client(base_url, clinic.clinician, clinic.password)
+    yield c
+    c.close()
+
+
+@pytest.fixture()
+def pat(base_url: str, clinic: Any) -> Iterator[httpx.Client]:
+    c = _client(base_url, clinic.patient_user, clinic.password)
+    yield c
+    c.close()
+
+
+def _field_error(html: str, field: str) -> str:
+    marker = f'id="err-{field}"'
+    assert marker in html, f"no error shown next to {field}"
+    return html.split(marker, 1)[1].split(">", 1)[1].split("</p>", 1)[0]
+
+
+def test_login_errors_are_shown_next_to_the_field(base_url: str, clinic: Any) -> None:
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        r = c.post("/login", data={"username": "", "password": ""})
+        assert r.status_code == 422
+        assert _field_error(r.text, "username") == "Enter your username."
+        assert _field_error(r.text, "password") == "Enter your password."
+        r = c.post("/login", data={"username": clinic.clinician, "password": "wrong password"}, headers={"Accept-Language": "sv"})
+        assert r.status_code == 422 and _field_error(r.text, "password") == "Fel användarnamn eller lösenord."
+        assert "Traceback" not in r.text
+        # an unsafe redirect target is ignored
+        r = c.post("/login", data={"username": clinic.clinician, "password": clinic.password, "next": "//evil.example/"},
+                   follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/"
+        assert r.cookies.get("repigment_session") and r.cookies.get("repigment_csrf")
+        assert c.get("/", follow_redirects=False).headers["location"] == "/clinic"
+
+
+def test_anonymous_visitors_are_sent_to_log_in(base_url: str, clinic: Any) -> None:
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        r = c.get(f"/clinic/patients/{clinic.patients[0]}?x=1", follow_redirects=False)
+        assert r.status_code == 303
+        assert r.headers["location"] == f"/login?next=%2Fclinic%2Fpatients%2F{clinic.patients[0]}%3Fx%3D1"
+
+
+def test_forms_without_the_csrf_token_are_refused_with_a_page(clin: httpx.Client, clinic: Any) -> None:
+    r = clin.post(f"/clinic/patients/{clinic.patients[0]}/adverse-events/new", data={"term": "Headache"})
+    assert r.status_code == 403
+    assert r.headers["content-type"].startswith("text/html")
+    assert "The form had expired" in r.text
+
+
+def test_visit_form_errors_keep_the_drawing(clin: httpx.Client, clinic: Any) -> None:
+    url = f"/clinic/patients/{clinic.patients[0]}/visits/new"
+    drawing = json.dumps({"front": [0, 100, 75, 300, 0, 21600]})
+    r = clin.post(url, data={"csrf_token": _csrf(clin), "visited_on": "not a date", "drawing": drawing,
+                             "t_vasi_includes_head_neck": "1"})
+    assert r.status_code == 422
+    assert _field_error(r.text, "visited_on") == "Enter the date of the visit."
+    assert '"front": [0, 100, 75, 300, 0, 21600]' in r.text.replace("&#34;", '"') or "[0,100,75,300" in r.text.replace(" ", "")
+    r = clin.post(url, data={"csrf_token": _csrf(clin), "visited_on": "2026-01-01", "drawing": '{"front": [33, 5]}'})
+    assert r.status_code == 422
+    assert "level 33" in _field_error(r.text, "drawing")
+    r = clin.post(url, data={"csrf_token": _csrf(clin), "visited_on": dt.date.today().isoformat(), "drawing": "",
+                             "repigmentation_percent": "150"})
+    assert r.status_code == 422
+    assert "repigmentation_percent" in r.text and "err-repigmentation_percent" in r.text
+
+
+def test_decision_against_a_finding_needs_a_reason(clin: httpx.Client, clinic: Any, api_server: Any) -> None:
+    bo = clinic.patients[1]
+    url = f"/clinic/patients/{bo}/decision"
+    page = clin.get(f"/clinic/patients/{bo}")
+    assert "Less than 25 % repigmentation at week 52" in page.text
+    assert 'data-flag="decision_due"' in page.text
+    r = clin.post(url, data={"csrf_token": _csrf(clin), "milestone": "week-52", "choice": "continue", "reason": ""})
+    assert r.status_code == 422
+    assert _field_error(r.text, "reason") == "Give the reason for continuing despite the finding."
+    r = clin.post(url, data={"csrf_token": _csrf(clin), "milestone": "week-52", "choice": "continue",
+                             "reason": "Facial repigmentation is starting; patient wishes to continue."})
+    assert r.status_code == 303
+    s = Store(api_server.db_url, migrate=False)
+    try:
+        with s.read() as db:
+            rules = sorted(o.rule for o in db.query(Override).filter(Override.patient_id == bo))
+    finally:
+        s.dispose()
+    assert rules == ["EU-4.2-week52", "decision:week-52:continue"]
+    page = clin.get(f"/clinic/patients/{bo}")
+    assert 'data-flag="decision_due"' not in page.text
+    assert "Facial repigmentation is starting" in page.text
+
+
+def test_adverse_event_pick_list_and_free_text(clin: httpx.Client, pat: httpx.Client, clinic: Any, api_server: Any) -> None:
+    ada = clinic.patients[0]
+    url = f"/clinic/patients/{ada}/adverse-events/new"
+    assert "Application site acne" in clin.get(url).text
+    r = clin.post(url, data={"csrf_token": _csrf(clin), "term": "other", "term_other": "", "onset_on": "2026-01-02"})
+    assert r.status_code == 422 and _field_error(r.text, "term_other")
+    r = clin.post(url, data={"csrf_token": _csrf(clin), "term": "Application site acne", "onset_on": "2026-01-02",
+                             "serious": "1"})
+    assert r.status_code == 422 and "seriousness criterion" in _field_error(r.text, "criteria")
+    r = clin.post(url, data={"csrf_token": _csrf(clin), "term": "Application site acne", "onset_on": dt.date.today().isoformat(),
+                             "causality": "possibly_related", "outcome": "recovering"})
+    assert r.status_code == 303
+    r = pat.post(f"/patients/{ada}/side-effect", data={"csrf_token": _csrf(pat), "term": "other",
+                                                       "term_other": "Stinging after use", "onset_on": dt.date.today().isoformat(),
+                                                       "causality": "related"})
+    assert r.status_code == 303
+    s = Store(api_server.db_url, migrate=False)
+    try:
+        with s.read() as db:
+            events = {e.term: e for e in db.query(AdverseEvent).filter(AdverseEvent.patient_id == ada)}
+    finally:
+        s.dispose()
+    assert events["Application site acne"].causality == "possibly_related"
+    assert events["Stinging after use"].causality == "not_assessed"  # patients do not assess causality
+    assert events["Stinging after use"].reporter_role == "patient"
+
+
+def test_diary_errors_and_idempotent_resubmission(pat: httpx.Client, clinic: Any, api_server: Any) -> None:
+    ada = clinic.patients[0]
+    url = f"/patients/{ada}/applications"
+    future = (dt.datetime.now(ZoneInfo("Europe/Stockholm")) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    r = pat.post(url, data={"csrf_token": _csrf(pat), "when": future, "hand_units": "2"})
+    assert r.status_code == 422 and _field_error(r.text, "when") == "The time is in the future."
+    r = pat.post(url, data={"csrf_token": _csrf(pat), "hand_units": "lots"})
+    assert r.status_code == 422 and "hand sizes" in _field_error(r.text, "hand_units")
+    entry = "3b0d3a4e-9e53-4e0f-8a55-0f6a0c0c1a11"
+    for _ in range(2):  # the same form sent twice (a double tap) stores one entry
+        r = pat.post(url, data={"csrf_token": _csrf(pat), "id": entry, "hand_units": "2", "sites": ["face"],
+                                "when": "2026-01-05T08:00"})
+        assert r.status_code == 303, r.text
+    s = Store(api_server.db_url, migrate=False)
+    try:
+        with s.read() as db:
+            assert db.query(Application).filter(Application.id == entry).count() == 1
+    finally:
+        s.dispose()
+    csv_text = pat.get(f"/patients/{ada}/export.csv?table=applications").text
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert [r["id"] for r in rows] == [entry] and rows[0]["sites"] == '["face"]'
+    data = pat.get(f"/patients/{ada}/export.json").json()
+    assert data["patient"]["id"] == ada and len(data["visits"]) == 2 and data["applications"][0]["id"] == entry
+
+
+def _jpeg_with_gps() -> bytes:
+    img = Image.new("RGB", (64, 48), (200, 150, 120))
+    exif = Image.Exif()
+    exif[0x010F] = "CameraMaker"  # Make
+    exif[0x0112] = 6  # orientation: rotate 90° to show upright
+    gps = {1: "N", 2: (59.0, 19.0, 48.0), 3: "E", 4: (18.0, 4.0, 6.0)}
+    exif[0x8825] = gps
+    out = io.BytesIO()
+    img.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def test_photos_are_cleaned_stored_with_checksum_and_served_only_to_the_record(
+    clin: httpx.Client, pat: httpx.Client, base_url: str, clinic: Any
+) -> None:
+    ada = clinic.patients[0]
+    visit_page = clin.get(f"/clinic/patients/{ada}").text
+    import re
+
+    visit_id = int(re.findall(rf"/clinic/patients/{ada}/visits/(\d+)", visit_page)[0])
+    url = f"/clinic/patients/{ada}/visits/{visit_id}/photos"
+    raw = _jpeg_with_gps()
+    assert Image.open(io.BytesIO(raw)).getexif().get(0x8825)
+    r = clin.post(url, data={"csrf_token": _csrf(clin), "kind": "face_front"}, files={"photo": ("p.jpg", raw, "image/jpeg")})
+    assert r.status_code == 303, r.text
+    gif = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(gif, format="GIF")
+    r = clin.post(url, data={"csrf_token": _csrf(clin), "kind": "hands"}, files={"photo": ("p.gif", gif.getvalue(), "image/gif")})
+    assert r.status_code == 422 and _field_error(r.text, "photo") == "Only JPEG and PNG photos can be uploaded."
+    r = clin.post(url, data={"csrf_token": _csrf(clin), "kind": "hands"}, files={"photo": ("p.png", b"not an image", "image/png")})
+    assert r.status_code == 422 and "not a readable" in _field_error(r.text, "photo")
+    r = clin.post(url, data={"csrf_token": _csrf(clin), "kind": ""}, files={"photo": ("p.jpg", raw, "image/jpeg")})
+    assert r.status_code == 422 and _field_error(r.text, "kind")
+
+    page = clin.get(f"/clinic/patients/{ada}/visits/{visit_id}").text
+    photo_url = page.split('<img src="', 1)[1].split('"', 1)[0]
+    sha = photo_url.rsplit("/", 1)[1]
+    served = clin.get(photo_url)
+    assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+    import hashlib
+
+    assert hashlib.sha256(served.content).hexdigest() == sha
+    clean = Image.open(io.BytesIO(served.content))
+    assert not clean.getexif()  # no GPS, no camera, no orientation tag left
+    assert clean.size == (48, 64)  # the orientation was applied to the pixels first
+    stored = Path(os.environ["REPIGMENT_PHOTO_DIR"]) / str(ada) / f"{sha}.jpg"
+    assert stored.read_bytes() == served.content
+    assert pat.get(photo_url).status_code == 200  # the patient's own photo
+    other = _client(base_url, clinic.other_patient_user, clinic.password)
+    try:
+        assert other.get(photo_url).status_code == 404
+    finally:
+        other.close()
+    with httpx.Client(base_url=base_url) as anon:
+        assert anon.get(photo_url, follow_redirects=False).status_code == 303
+    assert f'src="{photo_url}"' in clin.get(f"/clinic/patients/{ada}").text  # first/latest comparison
