@@ -205,7 +205,8 @@ class Case:
     method: str
     template: str
     caller: str  # a role of clinic A, or "anonymous"
-    target: str  # "A1" own patient, "A2" other patient of the clinic, "B1" other clinic, "A1/B1" item mismatch, "-"
+    # "A1" own patient, "A2" other patient of the clinic, "B1" other clinic, "A1/B1" item mismatch, "-"
+    target: str
 
     def __str__(self) -> str:
         return f"{self.caller} {self.method} {self.template} [{self.target}]"
