@@ -81,16 +81,18 @@ def resolve_columns(columns: list[str], strata: list[str] | None) -> tuple[str, 
         drug, event = lower["drug"], lower["event"]
         default_strata = []
     else:
-        raise SignalsError("columns", "need columns var1 and var2 (openEBGM) or drug and event; found: "
-                           + ", ".join(columns))
+        raise SignalsError(
+            "columns", "need columns var1 and var2 (openEBGM) or drug and event; found: " + ", ".join(columns)
+        )
     if strata is None:
         chosen = default_strata
     else:
         chosen = []
         for s in strata:
             if s not in columns and s.lower() not in lower:
-                raise SignalsError("strata", f"stratification column {s!r} not in the input "
-                                   f"(found: {', '.join(columns)})")
+                raise SignalsError(
+                    "strata", f"stratification column {s!r} not in the input (found: {', '.join(columns)})"
+                )
             chosen.append(s if s in columns else lower[s.lower()])
     return lower["id"], drug, event, chosen
 
@@ -133,15 +135,26 @@ def count_long(
             rel, where = db.from_arrow(source) if hasattr(source, "schema") else db.from_df(source), "input"
         idc, drugc, eventc, strat = resolve_columns(list(rel.columns), strata)
         db.register("src_rel", rel)
-        strat_expr = "''" if not strat else (
-            "concat_ws(chr(31), " + ", ".join(f"CAST({_quote(s)} AS VARCHAR)" for s in strat) + ")")
+        strat_expr = (
+            "''"
+            if not strat
+            else ("concat_ws(chr(31), " + ", ".join(f"CAST({_quote(s)} AS VARCHAR)" for s in strat) + ")")
+        )
         db.execute(
             f"""CREATE OR REPLACE TEMP TABLE sig_raw AS SELECT {_quote(idc)} AS id,
                 CAST({_quote(drugc)} AS VARCHAR) AS drug, CAST({_quote(eventc)} AS VARCHAR) AS event,
-                {strat_expr} AS stratum, {' OR '.join([f'{_quote(s)} IS NULL' for s in strat]) or 'false'}
-                AS strat_null FROM src_rel""")
-        return _count_table(db, "sig_raw", where=where, cols=(idc, drugc, eventc), strata=tuple(strat),
-                            semantics=sem, zeroes=zeroes)
+                {strat_expr} AS stratum, {" OR ".join([f"{_quote(s)} IS NULL" for s in strat]) or "false"}
+                AS strat_null FROM src_rel"""
+        )
+        return _count_table(
+            db,
+            "sig_raw",
+            where=where,
+            cols=(idc, drugc, eventc),
+            strata=tuple(strat),
+            semantics=sem,
+            zeroes=zeroes,
+        )
     except duckdb.Error as ex:
         raise SignalsError("input", str(ex).splitlines()[0]) from None
     finally:
@@ -149,13 +162,22 @@ def count_long(
             db.close()
 
 
-def _count_table(db: duckdb.DuckDBPyConnection, table: str, *, where: str, cols: tuple[str, str, str],
-                 strata: tuple[str, ...], semantics: Semantics, zeroes: bool) -> Counts:
+def _count_table(
+    db: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    where: str,
+    cols: tuple[str, str, str],
+    strata: tuple[str, ...],
+    semantics: Semantics,
+    zeroes: bool,
+) -> Counts:
     """Count from a table with columns id, drug, event, stratum (VARCHAR) and strat_null (BOOLEAN)."""
     row = db.execute(
         f"""SELECT count(*), count(*) FILTER (id IS NULL), count(*) FILTER (drug IS NULL OR trim(drug) = ''),
                count(*) FILTER (event IS NULL OR trim(event) = ''), count(*) FILTER (strat_null)
-            FROM {table}""").fetchone()
+            FROM {table}"""
+    ).fetchone()
     assert row is not None
     total, bad_id, bad_drug, bad_event, bad_strat = (int(v) for v in row)
     if total == 0:
@@ -164,69 +186,118 @@ def _count_table(db: duckdb.DuckDBPyConnection, table: str, *, where: str, cols:
         if nbad:
             raise SignalsError(where, f"column {col!r} is empty in {nbad} of {total} rows")
     if bad_strat:
-        raise SignalsError(where, f"a stratification column ({', '.join(strata)}) is empty in "
-                           f"{bad_strat} rows")
+        raise SignalsError(
+            where, f"a stratification column ({', '.join(strata)}) is empty in {bad_strat} rows"
+        )
     for col, code, tab in (("drug", "di", "sig_dr"), ("event", "ei", "sig_ev")):
         db.execute(f"""CREATE OR REPLACE TEMP TABLE {tab} AS SELECT {col},
                        (row_number() OVER (ORDER BY {col}) - 1)::INTEGER AS {code}
                        FROM (SELECT DISTINCT {col} FROM {table})""")
     drugs = np.asarray(db.execute("SELECT drug FROM sig_dr ORDER BY di").fetchnumpy()["drug"], dtype=object)
-    events = np.asarray(db.execute("SELECT event FROM sig_ev ORDER BY ei").fetchnumpy()["event"],
-                        dtype=object)
+    events = np.asarray(
+        db.execute("SELECT event FROM sig_ev ORDER BY ei").fetchnumpy()["event"], dtype=object
+    )
     stratified = bool(strata)
     distinct = "DISTINCT" if semantics is Semantics.UNIQUE else ""
     db.execute(f"""CREATE OR REPLACE TEMP TABLE sig_t AS SELECT {distinct} id, di, ei
-                   {', stratum' if stratified else ''}
+                   {", stratum" if stratified else ""}
                    FROM {table} JOIN sig_dr USING (drug) JOIN sig_ev USING (event)""")
     cnt = "count(DISTINCT id)" if semantics is Semantics.UNIQUE else "count(*)"
-    cells = db.execute(f"SELECT di, ei, {cnt} AS n FROM sig_t GROUP BY di, ei ORDER BY di, ei").fetchnumpy()
+    q = CountQueries(
+        cells=f"SELECT di, ei, {cnt} AS n FROM sig_t GROUP BY di, ei",
+        drug_margin=f"SELECT di, {cnt} AS k FROM sig_t GROUP BY di",
+        event_margin=f"SELECT ei, {cnt} AS k FROM sig_t GROUP BY ei",
+        total=f"SELECT {cnt} AS k FROM sig_t",
+        stratum_total=f"SELECT stratum, {cnt} AS k FROM sig_t GROUP BY stratum",
+        stratum_drug=f"SELECT stratum, di, {cnt} AS k FROM sig_t GROUP BY stratum, di",
+        stratum_event=f"SELECT stratum, ei, {cnt} AS k FROM sig_t GROUP BY stratum, ei",
+    )
+    return counts_from_queries(db, drugs, events, q, strata=strata, semantics=semantics, zeroes=zeroes)
+
+
+@dataclass(frozen=True)
+class CountQueries:
+    """SQL giving cell counts (di, ei, n), margins (code, k), the total (k) and per-stratum margins."""
+
+    cells: str
+    drug_margin: str
+    event_margin: str
+    total: str
+    stratum_total: str = ""
+    stratum_drug: str = ""
+    stratum_event: str = ""
+
+
+def counts_from_queries(
+    db: duckdb.DuckDBPyConnection,
+    drugs: npt.NDArray[np.object_],
+    events: npt.NDArray[np.object_],
+    q: CountQueries,
+    *,
+    strata: tuple[str, ...],
+    semantics: Semantics,
+    zeroes: bool = False,
+) -> Counts:
+    """Assemble :class:`Counts` from integer-coded count queries (shared by long and FAERS input)."""
+    cells = db.execute(q.cells + " ORDER BY di, ei").fetchnumpy()
     di = np.asarray(cells["di"], dtype=np.int64)
     ei = np.asarray(cells["ei"], dtype=np.int64)
     n = np.asarray(cells["n"], dtype=np.int64)
-    nd, ne, nt = _margins(db, "sig_t", semantics, drugs.size, events.size, group="")
+    nd = _margin(db, q.drug_margin, "di", drugs.size)
+    ne = _margin(db, q.event_margin, "ei", events.size)
+    total = db.execute(q.total).fetchone()
+    assert total is not None
+    nt = int(total[0])
     if zeroes:
         size = drugs.size * events.size
         if size > MAX_ZERO_CELLS:
-            raise SignalsError("zeroes", f"{drugs.size} drugs x {events.size} events = {size} cells "
-                               "is too many to list with zero counts")
+            raise SignalsError(
+                "zeroes",
+                f"{drugs.size} drugs x {events.size} events = {size} cells "
+                "is too many to list with zero counts",
+            )
         full = np.zeros(size, dtype=np.int64)
         full[di * events.size + ei] = n
         di, ei = np.divmod(np.arange(size, dtype=np.int64), events.size)
         n = full
-    if stratified:
-        e = _stratified_expected(db, semantics, di, ei, drugs.size, events.size)
-        n_strata = int(db.execute("SELECT count(DISTINCT stratum) FROM sig_t").fetchone()[0])  # type: ignore[index]
+    if strata:
+        e, n_strata = _stratified_expected(db, q, di, ei, drugs.size, events.size)
     else:
         e = (nd[di] / float(nt)) * ne[ei]
         n_strata = 1
-    return Counts(drugs, events, di, ei, n, np.asarray(e, dtype=np.float64), nd[di], ne[ei], nt,
-                  strata, n_strata, semantics)
+    return Counts(
+        drugs,
+        events,
+        di,
+        ei,
+        n,
+        np.asarray(e, dtype=np.float64),
+        nd[di],
+        ne[ei],
+        nt,
+        strata,
+        n_strata,
+        semantics,
+    )
 
 
-def _margins(db: duckdb.DuckDBPyConnection, table: str, semantics: Semantics, n_drugs: int, n_events: int,
-             group: str) -> tuple[IntArray, IntArray, int]:
-    cnt = "count(DISTINCT id)" if semantics is Semantics.UNIQUE else "count(*)"
-    d = db.execute(f"SELECT di, {cnt} AS k FROM {table} GROUP BY di").fetchnumpy()
-    ev = db.execute(f"SELECT ei, {cnt} AS k FROM {table} GROUP BY ei").fetchnumpy()
-    nd = np.zeros(n_drugs, dtype=np.int64)
-    nd[np.asarray(d["di"], dtype=np.int64)] = d["k"]
-    ne = np.zeros(n_events, dtype=np.int64)
-    ne[np.asarray(ev["ei"], dtype=np.int64)] = ev["k"]
-    total = db.execute(f"SELECT {cnt} FROM {table}").fetchone()
-    assert total is not None
-    return nd, ne, int(total[0])
+def _margin(db: duckdb.DuckDBPyConnection, sql: str, code: str, size: int) -> IntArray:
+    got = db.execute(sql).fetchnumpy()
+    out = np.zeros(size, dtype=np.int64)
+    out[np.asarray(got[code], dtype=np.int64)] = got["k"]
+    return out
 
 
-def _stratified_expected(db: duckdb.DuckDBPyConnection, semantics: Semantics, di: IntArray, ei: IntArray,
-                         n_drugs: int, n_events: int) -> FloatArray:
+def _stratified_expected(
+    db: duckdb.DuckDBPyConnection, q: CountQueries, di: IntArray, ei: IntArray, n_drugs: int, n_events: int
+) -> tuple[FloatArray, int]:
     """E = sum over strata of (N_drug,s / N_total,s) * N_event,s, strata in sorted order."""
-    cnt = "count(DISTINCT id)" if semantics is Semantics.UNIQUE else "count(*)"
-    st = db.execute(f"SELECT stratum, {cnt} AS k FROM sig_t GROUP BY stratum ORDER BY stratum").fetchnumpy()
+    st = db.execute(q.stratum_total + " ORDER BY stratum").fetchnumpy()
     names = list(st["stratum"])
     totals = np.asarray(st["k"], dtype=np.float64)
     code = {s: i for i, s in enumerate(names)}
-    d = db.execute(f"SELECT stratum, di, {cnt} AS k FROM sig_t GROUP BY stratum, di").fetchnumpy()
-    v = db.execute(f"SELECT stratum, ei, {cnt} AS k FROM sig_t GROUP BY stratum, ei").fetchnumpy()
+    d = db.execute(q.stratum_drug).fetchnumpy()
+    v = db.execute(q.stratum_event).fetchnumpy()
     ds = np.fromiter((code[s] for s in d["stratum"]), dtype=np.int64, count=len(d["stratum"]))
     vs = np.fromiter((code[s] for s in v["stratum"]), dtype=np.int64, count=len(v["stratum"]))
     dk, dd = np.asarray(d["k"], dtype=np.float64), np.asarray(d["di"], dtype=np.int64)
@@ -238,11 +309,11 @@ def _stratified_expected(db: duckdb.DuckDBPyConnection, semantics: Semantics, di
     dbuf = np.zeros(n_drugs)
     vbuf = np.zeros(n_events)
     for s in range(len(names)):  # a loop over strata; every step is vectorised over cells
-        dsel = d_order[d_bounds[s]:d_bounds[s + 1]]
-        vsel = v_order[v_bounds[s]:v_bounds[s + 1]]
+        dsel = d_order[d_bounds[s] : d_bounds[s + 1]]
+        vsel = v_order[v_bounds[s] : v_bounds[s + 1]]
         dbuf[dd[dsel]] = dk[dsel]
         vbuf[vv[vsel]] = vk[vsel]
         e += (dbuf[di] / totals[s]) * vbuf[ei]
         dbuf[dd[dsel]] = 0.0
         vbuf[vv[vsel]] = 0.0
-    return e
+    return e, len(names)

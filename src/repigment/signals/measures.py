@@ -37,8 +37,15 @@ def prr(n: FloatArray, n_drug: FloatArray, n_event: FloatArray, n_total: float) 
     return _div(num, den, math.inf)
 
 
-def disproportionality(n: npt.ArrayLike, n_drug: npt.ArrayLike, n_event: npt.ArrayLike, n_total: float,
-                       e: npt.ArrayLike, *, z: float = Z975) -> dict[str, FloatArray]:
+def disproportionality(
+    n: npt.ArrayLike,
+    n_drug: npt.ArrayLike,
+    n_event: npt.ArrayLike,
+    n_total: float,
+    e: npt.ArrayLike,
+    *,
+    z: float = Z975,
+) -> dict[str, FloatArray]:
     """PRR (CI, Yates chi2), ROR (CI) and IC (IC025/IC975); undefined values are NaN or Inf."""
     a = np.asarray(n, dtype=np.float64)
     nd = np.asarray(n_drug, dtype=np.float64)

@@ -219,12 +219,69 @@ def _in_bounds(t: Theta) -> bool:
 
 def _at_bound(t: Theta) -> list[str]:
     names = ("alpha1", "beta1", "alpha2", "beta2")
-    out = [f"{nm} ran to the upper bound {THETA_UPPER:g}" for nm, v in zip(names, t[:4], strict=True)
-           if v >= THETA_UPPER * 0.999]
+    out = [
+        f"{nm} ran to the upper bound {THETA_UPPER:g}"
+        for nm, v in zip(names, t[:4], strict=True)
+        if v >= THETA_UPPER * 0.999
+    ]
     out += [f"{nm} ran to zero" for nm, v in zip(names, t[:4], strict=True) if v < 1e-6]
     if t.p < 1e-6 or t.p > 1 - 1e-6:
         out.append("P ran to 0 or 1 (a single gamma component describes the data)")
     return out
+
+
+def _nll_grad(
+    t: Theta,
+    levels: FloatArray,
+    level_of: npt.NDArray[np.intp],
+    lgn1: FloatArray,
+    n: FloatArray,
+    e: FloatArray,
+    log_e: FloatArray,
+    w: FloatArray,
+    n_star: int,
+) -> tuple[float, FloatArray]:
+    """Truncated negative log-likelihood and its gradient in (ln a1, ln b1, ln a2, ln b2, logit P)."""
+    a1, b1, a2, b2, p = t
+    parts = []
+    for a, b in ((a1, b1), (a2, b2)):
+        lbe = np.log(b + e)
+        big_l = math.log(b) - lbe
+        lf = (
+            special.gammaln(levels + a)[level_of]
+            - special.gammaln(a)
+            - lgn1[level_of]
+            + a * big_l
+            + n * (log_e - lbe)
+        )
+        d_a = special.digamma(levels + a)[level_of] - special.digamma(a) + big_l
+        d_b = a / b - (a + n) / (b + e)
+        if n_star == 1:
+            p0 = np.exp(a * big_l)
+            tail = np.log(-np.expm1(a * big_l))
+            k = p0 / -np.expm1(a * big_l)
+            d_a = d_a + k * big_l
+            d_b = d_b + k * a * e / (b * (b + e))
+        else:
+            tail = _log_tail(e, a, b, n_star)
+        parts.append((lf - tail, d_a * a, d_b * b))
+    (l1, da1, db1), (l2, da2, db2) = parts
+    ll = np.logaddexp(math.log(p) + l1, math.log1p(-p) + l2)
+    r1 = np.exp(math.log(p) + l1 - ll)
+    r2 = 1.0 - r1
+    value = -float(np.dot(w, ll))
+    if n_star != 1:
+        return value, np.full(5, math.nan)
+    grad = -np.array(
+        [
+            np.dot(w, r1 * da1),
+            np.dot(w, r1 * db1),
+            np.dot(w, r2 * da2),
+            np.dot(w, r2 * db2),
+            np.dot(w, r1 * (1 - p) - r2 * p),
+        ]
+    )
+    return value, grad
 
 
 def fit_theta(
@@ -264,29 +321,52 @@ def fit_theta(
         w0 = np.asarray(np.bincount(inv.ravel(), weights=w0, minlength=pts.shape[1]), dtype=np.float64)
         nn, ee = pts[0], pts[1]
     if np.unique(nn).size < 2:
-        return FitResult(None, math.nan, False,
-                         "all cells have the same count N; two gamma components cannot be told apart "
-                         "(supply --theta or add data)", int(nn.size), squash)
+        return FitResult(
+            None,
+            math.nan,
+            False,
+            "all cells have the same count N; two gamma components cannot be told apart "
+            "(supply --theta or add data)",
+            int(nn.size),
+            squash,
+        )
 
-    def objective(u: FloatArray) -> float:
+    levels, level_of = np.unique(nn, return_inverse=True)
+    level_of = level_of.ravel()
+    log_e = np.log(ee)
+    lgn1 = special.gammaln(levels + 1.0)
+
+    def objective(u: FloatArray) -> tuple[float, FloatArray]:
         t = _from_u(u)
         with np.errstate(all="ignore"):
-            v = neg_log_lik(t, nn, ee, w0, n_star=n_star)
+            v, g = _nll_grad(t, levels, level_of, lgn1, nn, ee, log_e, w0, n_star)
+        if not math.isfinite(v) or not np.all(np.isfinite(g)):
+            return 1e300, np.zeros(5)
+        return v, g
+
+    def value_only(u: FloatArray) -> float:
+        with np.errstate(all="ignore"):
+            v = neg_log_lik(_from_u(u), nn, ee, w0, n_star=n_star)
         return v if math.isfinite(v) else 1e300
+
+    analytic = n_star == 1  # closed-form gradient; other truncation points use finite differences
 
     lo, hi = math.log(1e-8), math.log(THETA_UPPER)
     bounds = [(lo, hi)] * 4 + [(-25.0, 25.0)]
     results: list[StartResult] = []
     for st in starts:
         try:
-            r = optimize.minimize(objective, _to_u(st), method="L-BFGS-B", bounds=bounds,
-                                  options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9})
-            r2 = optimize.minimize(objective, r.x, method="Nelder-Mead",
-                                   options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000})
-            x = r2.x if r2.fun <= r.fun else r.x
-            fun = float(min(r.fun, r2.fun))
-            t = _from_u(np.clip(x, [b[0] for b in bounds], [b[1] for b in bounds]))
-            ok = bool(r.success or r2.success) and math.isfinite(fun) and fun < 1e299
+            r = optimize.minimize(
+                objective if analytic else value_only,
+                _to_u(st),
+                jac=analytic,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": 1000, "ftol": 1e-16, "gtol": 1e-10, "maxcor": 20},
+            )
+            t = _from_u(r.x)
+            fun = float(r.fun)
+            ok = math.isfinite(fun) and fun < 1e299 and (bool(r.success) or "ABNORMAL" in str(r.message))
             results.append(StartResult(st, t, fun, ok, str(r.message)))
         except (ValueError, FloatingPointError) as ex:  # pragma: no cover - optimiser breakdowns
             results.append(StartResult(st, None, math.nan, False, str(ex)))
@@ -294,26 +374,42 @@ def fit_theta(
         if len(good) >= min_agreeing:
             best = min(good, key=lambda s: s.nll)
             assert best.theta is not None
-            agree = [s for s in good if s.theta is not None and
-                     all(abs(x - y) <= tol for x, y, tol in zip(s.theta, best.theta, tolerance, strict=True))]
+            agree = [
+                s
+                for s in good
+                if s.theta is not None
+                and all(abs(x - y) <= tol for x, y, tol in zip(s.theta, best.theta, tolerance, strict=True))
+            ]
             if len(agree) >= min_agreeing:
                 return FitResult(best.theta, best.nll, True, "", int(nn.size), squash, tuple(results))
     ran = [s for s in results if s.theta is not None and math.isfinite(s.nll)]
     if not ran:
-        return FitResult(None, math.nan, False, "the optimiser failed from every starting point "
-                         "(check that E is positive and counts are plausible)", int(nn.size), squash,
-                         tuple(results))
+        return FitResult(
+            None,
+            math.nan,
+            False,
+            "the optimiser failed from every starting point "
+            "(check that E is positive and counts are plausible)",
+            int(nn.size),
+            squash,
+            tuple(results),
+        )
     best = min(ran, key=lambda s: s.nll)
     assert best.theta is not None
     bound = _at_bound(best.theta)
     if bound:
-        reason = ("the best estimate lies on the boundary of the parameter space: " + "; ".join(bound)
-                  + ". The two-component prior is not identifiable from these data; supply --theta "
-                  "from a larger database or use fewer strata")
+        reason = (
+            "the best estimate lies on the boundary of the parameter space: "
+            + "; ".join(bound)
+            + ". The two-component prior is not identifiable from these data; supply --theta "
+            "from a larger database or use fewer strata"
+        )
     else:
-        reason = (f"consistent convergence failed: no two of {len(results)} starting points agree within "
-                  "tolerance, so the likelihood is flat or has several optima; supply --theta, or fit "
-                  "on a larger database")
+        reason = (
+            f"consistent convergence failed: no two of {len(results)} starting points agree within "
+            "tolerance, so the likelihood is flat or has several optima; supply --theta, or fit "
+            "on a larger database"
+        )
     return FitResult(best.theta, best.nll, False, reason, int(nn.size), squash, tuple(results))
 
 
@@ -353,8 +449,9 @@ def posterior_cdf(theta: Theta, n: FloatArray, e: FloatArray, qn: FloatArray, x:
     return np.asarray(np.where(x < 0, 0.0, qn * c1 + (1 - qn) * c2), dtype=np.float64)
 
 
-def quantile_exact(theta: Theta, n: npt.ArrayLike, e: npt.ArrayLike, qn: FloatArray, prob: float,
-                   max_iter: int = 200) -> FloatArray:
+def quantile_exact(
+    theta: Theta, n: npt.ArrayLike, e: npt.ArrayLike, qn: FloatArray, prob: float, max_iter: int = 200
+) -> FloatArray:
     """True posterior quantile: safeguarded Newton iteration on u = ln(lambda), to full precision."""
     if not 0 < prob < 1:
         raise SignalsError("quantile", f"probability must lie in (0, 1), got {prob}")
@@ -375,11 +472,35 @@ def quantile_exact(theta: Theta, n: npt.ArrayLike, e: npt.ArrayLike, qn: FloatAr
     u = qq * wh(s1, r1) + (1 - qq) * wh(s2, r2)
     lo = np.full(u.size, -np.inf)
     hi = np.full(u.size, np.inf)
-    out = np.empty(u.size)
+    out = np.full(u.size, np.nan)
     idx = np.arange(u.size)
     for _ in range(max_iter):
         if idx.size == 0:
             break
+        _newton_step(idx, u, lo, hi, out, s1, r1, s2, r2, g1, g2, qq, prob)
+        idx = idx[np.isnan(out[idx])]
+    if idx.size:
+        out[idx] = np.exp(u[idx])
+    return out.reshape(np.shape(n))
+
+
+def _newton_step(
+    idx: npt.NDArray[np.intp],
+    u: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    out: FloatArray,
+    s1: FloatArray,
+    r1: FloatArray,
+    s2: FloatArray,
+    r2: FloatArray,
+    g1: FloatArray,
+    g2: FloatArray,
+    qq: FloatArray,
+    prob: float,
+) -> None:
+    """One safeguarded Newton step for the cells ``idx``; finished cells get their value in ``out``."""
+    with np.errstate(all="ignore"):
         uu = u[idx]
         x = np.exp(uu)
         c1 = special.gammainc(s1[idx], x * r1[idx])
@@ -394,23 +515,30 @@ def quantile_exact(theta: Theta, n: npt.ArrayLike, e: npt.ArrayLike, qn: FloatAr
         with np.errstate(divide="ignore", invalid="ignore"):
             un = uu - g / dg
         bad = ~np.isfinite(un) | (un <= lo_i) | (un >= hi_i)
-        fallback = np.where(np.isfinite(lo_i) & np.isfinite(hi_i), 0.5 * (lo_i + hi_i),
-                            np.where(np.isfinite(lo_i), lo_i + 1.0, hi_i - 1.0))
+        fallback = np.where(
+            np.isfinite(lo_i) & np.isfinite(hi_i),
+            0.5 * (lo_i + hi_i),
+            np.where(np.isfinite(lo_i), lo_i + 1.0, hi_i - 1.0),
+        )
         un = np.where(bad, fallback, un)
         done = (g == 0) | (np.abs(un - uu) <= 4e-16 * np.maximum(1.0, np.abs(uu))) | (hi_i - lo_i <= 1e-15)
         u[idx], lo[idx], hi[idx] = un, lo_i, hi_i
         out[idx[done]] = np.where(g[done] == 0, x[done], np.exp(un[done]))
-        idx = idx[~done]
-    if idx.size:
-        out[idx] = np.exp(u[idx])
-    return out.reshape(np.shape(n))
 
 
 COMPAT_LIMITS = (-100000.0, 100000.0)
 
 
-def _bisect_openebgm(theta: Theta, n: FloatArray, e: FloatArray, qn: FloatArray, prob: float,
-                     digits: int, limits: tuple[float, float], max_iter: int) -> FloatArray:
+def _bisect_openebgm(
+    theta: Theta,
+    n: FloatArray,
+    e: FloatArray,
+    qn: FloatArray,
+    prob: float,
+    digits: int,
+    limits: tuple[float, float],
+    max_iter: int,
+) -> FloatArray:
     """openEBGM's vectorised bisection evaluated literally (posterior CDF at every midpoint)."""
     tol = 0.5 * 10.0**-digits
     one = np.ones(n.size)
@@ -431,10 +559,19 @@ def _bisect_openebgm(theta: Theta, n: FloatArray, e: FloatArray, qn: FloatArray,
     return mid
 
 
-def quantile_openebgm(theta: Theta, n: npt.ArrayLike, e: npt.ArrayLike, qn: FloatArray, prob: float,
-                      *, digits: int = 2, limits: tuple[float, float] = COMPAT_LIMITS,
-                      max_iter: int = 2000, exact: FloatArray | None = None,
-                      literal: bool = False) -> FloatArray:
+def quantile_openebgm(
+    theta: Theta,
+    n: npt.ArrayLike,
+    e: npt.ArrayLike,
+    qn: FloatArray,
+    prob: float,
+    *,
+    digits: int = 2,
+    limits: tuple[float, float] = COMPAT_LIMITS,
+    max_iter: int = 2000,
+    exact: FloatArray | None = None,
+    literal: bool = False,
+) -> FloatArray:
     """openEBGM's quantile: the rounded midpoint of its bisection, stopped for all cells at once.
 
     The bisection's path depends only on whether each midpoint lies below the true quantile, so it is

@@ -31,8 +31,15 @@ def _unique_pairs(n: FloatArray, e: FloatArray) -> tuple[FloatArray, FloatArray,
     return un, ue, np.asarray(codes, dtype=np.intp)
 
 
-def ebgm_scores(theta: Theta, n: npt.ArrayLike, e: npt.ArrayLike, *, mode: Mode | str = Mode.EXACT,
-                quantiles: tuple[float, ...] = (0.05, 0.95), digits: int = 2) -> dict[str, FloatArray]:
+def ebgm_scores(
+    theta: Theta,
+    n: npt.ArrayLike,
+    e: npt.ArrayLike,
+    *,
+    mode: Mode | str = Mode.EXACT,
+    quantiles: tuple[float, ...] = (0.05, 0.95),
+    digits: int = 2,
+) -> dict[str, FloatArray]:
     """Qn, EBlog2, EBGM and posterior quantiles (QUANT_05 etc.) per cell."""
     md = Mode(mode)
     un, ue, inv = _unique_pairs(np.asarray(n, dtype=np.float64), np.asarray(e, dtype=np.float64))
@@ -43,15 +50,24 @@ def ebgm_scores(theta: Theta, n: npt.ArrayLike, e: npt.ArrayLike, *, mode: Mode 
     out = {"Qn": qn[inv], "EBlog2": log2[inv], "EBGM": shown[inv]}
     for p in quantiles:
         exact = mgps.quantile_exact(theta, un, ue, qn, p)
-        q = mgps.quantile_openebgm(theta, un, ue, qn, p, digits=digits, exact=exact) if md is Mode.OPENEBGM \
+        q = (
+            mgps.quantile_openebgm(theta, un, ue, qn, p, digits=digits, exact=exact)
+            if md is Mode.OPENEBGM
             else exact
+        )
         out[f"QUANT_{round(p * 100):02d}"] = q[inv]
     return out
 
 
-def score(counts: Counts, theta: Theta, *, mode: Mode | str = Mode.EXACT,
-          quantiles: tuple[float, ...] = (0.05, 0.95), ema_min_count: int = EMA_MIN_COUNT,
-          cells: npt.NDArray[np.bool_] | None = None) -> pd.DataFrame:
+def score(
+    counts: Counts,
+    theta: Theta,
+    *,
+    mode: Mode | str = Mode.EXACT,
+    quantiles: tuple[float, ...] = (0.05, 0.95),
+    ema_min_count: int = EMA_MIN_COUNT,
+    cells: npt.NDArray[np.bool_] | None = None,
+) -> pd.DataFrame:
     """One row per cell: drug, event, N, E, RR, PRR (+CI, chi2), ROR (+CI), IC (+limits), EBGM, quantiles."""
     md = Mode(mode)
     sel = np.ones(len(counts), dtype=bool) if cells is None else cells
@@ -59,11 +75,16 @@ def score(counts: Counts, theta: Theta, *, mode: Mode | str = Mode.EXACT,
     e = counts.e[sel]
     nd = counts.n_drug[sel].astype(np.float64)
     ne = counts.n_event[sel].astype(np.float64)
-    table = pd.DataFrame({
-        "drug": pd.Categorical.from_codes(counts.drug_code[sel], categories=pd.Index(counts.drugs)),
-        "event": pd.Categorical.from_codes(counts.event_code[sel], categories=pd.Index(counts.events)),
-        "N": counts.n[sel], "E": e, "n_drug": counts.n_drug[sel], "n_event": counts.n_event[sel],
-    })
+    table = pd.DataFrame(
+        {
+            "drug": pd.Categorical.from_codes(counts.drug_code[sel], categories=pd.Index(counts.drugs)),
+            "event": pd.Categorical.from_codes(counts.event_code[sel], categories=pd.Index(counts.events)),
+            "N": counts.n[sel],
+            "E": e,
+            "n_drug": counts.n_drug[sel],
+            "n_event": counts.n_event[sel],
+        }
+    )
     rr = relative_reporting_ratio(n, e)
     d = disproportionality(n, nd, ne, counts.n_total, e)
     if md is Mode.OPENEBGM:  # processRaw rounds RR and PRR with R's round(x, 2)

@@ -46,10 +46,15 @@ def _mhra(t: pd.DataFrame) -> np.ndarray:
 
 def presets(ema_min_count: int = EMA_MIN_COUNT) -> dict[str, Preset]:
     return {
-        "evans": Preset("evans", "PRR >= 2 and Yates chi2 >= 4 and N >= 3",
-                        "Evans, Waller & Davis 2001", _evans),
-        "ema": Preset("ema", f"ROR025 > 1 and N >= {ema_min_count} (ema_min_count, UNCONFIRMED)",
-                      "EMA EudraVigilance signal detection guideline", _ema(ema_min_count)),
+        "evans": Preset(
+            "evans", "PRR >= 2 and Yates chi2 >= 4 and N >= 3", "Evans, Waller & Davis 2001", _evans
+        ),
+        "ema": Preset(
+            "ema",
+            f"ROR025 > 1 and N >= {ema_min_count} (ema_min_count, UNCONFIRMED)",
+            "EMA EudraVigilance signal detection guideline",
+            _ema(ema_min_count),
+        ),
         "who_umc": Preset("who_umc", "IC025 > 0", "Noren et al. 2013 (WHO-UMC)", _who),
         "eb05": Preset("eb05", "EB05 >= 2", "Szarfman, Machado & O'Neill 2002 (FDA)", _eb05),
         "mhra": Preset("mhra", "EB05 >= 1.8 and N >= 3 and EBGM >= 2.5", "MHRA", _mhra),

@@ -1,0 +1,412 @@
+"""FAERS / legacy AERS quarterly ASCII extracts -> de-duplicated drug-event counts (DuckDB).
+
+Files are '$'-delimited with a header line and no quoting (FDA, "FAERS Quarterly Data Extract Files",
+ASC_NTS.pdf). Three historical layouts are recognised from the DEMO header: legacy AERS (to 2012Q3;
+ISR/CASE keys, GNDR_COD), FAERS 2012Q4-2014Q2 (primaryid/caseid, gndr_cod, no prod_ai) and FAERS
+2014Q3 on (sex, prod_ai). De-duplication keeps, per case id, the version with the latest fda_dt, then
+the highest primaryid (ISR), and drops case ids listed in the Deleted files.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from repigment.signals.counts import CountQueries, Counts, Semantics, counts_from_queries
+from repigment.signals.errors import SignalsError
+
+DEFAULT_ROLES = ("PS", "SS")  # primary and secondary suspect
+STRATA_COLUMNS = ("sex", "age_group", "year")
+# Age groups in years, lower edges (a named parameter: FDA's own groupings vary by analysis).
+AGE_GROUP_EDGES = (0.0, 18.0, 65.0)
+AGE_UNIT_YEARS = {"DEC": 10.0, "YR": 1.0, "MON": 1 / 12, "WK": 7 / 365.25, "DY": 1 / 365.25, "HR": 1 / 8766.0}
+
+_TABLE_RE = re.compile(r"^(DEMO|DRUG|REAC)(\d\d)Q([1-4])\.TXT$", re.IGNORECASE)
+_DELETE_RE = re.compile(r"DELETE", re.IGNORECASE)
+
+
+class Layout(StrEnum):
+    AERS = "aers"  # legacy AERS, to 2012Q3
+    FAERS_2012 = "faers-2012q4"  # 2012Q4 - 2014Q2
+    FAERS = "faers"  # 2014Q3 on
+
+
+REQUIRED = {
+    Layout.AERS: {
+        "DEMO": ("isr", "case", "fda_dt", "age", "age_cod", "gndr_cod"),
+        "DRUG": ("isr", "role_cod", "drugname"),
+        "REAC": ("isr", "pt"),
+    },
+    Layout.FAERS_2012: {
+        "DEMO": ("primaryid", "caseid", "fda_dt", "init_fda_dt", "age", "age_cod", "gndr_cod"),
+        "DRUG": ("primaryid", "role_cod", "drugname"),
+        "REAC": ("primaryid", "pt"),
+    },
+    Layout.FAERS: {
+        "DEMO": ("primaryid", "caseid", "fda_dt", "init_fda_dt", "age", "age_cod", "sex"),
+        "DRUG": ("primaryid", "role_cod", "drugname", "prod_ai"),
+        "REAC": ("primaryid", "pt"),
+    },
+}
+
+
+@dataclass
+class Quarter:
+    label: str  # e.g. 14Q3
+    files: dict[str, Path] = field(default_factory=dict)
+    layout: Layout | None = None
+    headers: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FaersSummary:
+    """What ingestion kept and dropped, for the report."""
+
+    quarters: tuple[str, ...]
+    layouts: dict[str, int]
+    demo_rows: int
+    cases: int
+    deleted_cases: int
+    reports: int  # de-duplicated reports with a kept drug and a reaction
+
+
+def read_header(path: Path) -> list[str]:
+    with path.open("rb") as fh:
+        line = fh.readline()
+    if not line.strip():
+        raise SignalsError(str(path), "the file is empty (no header line)")
+    text = line.decode("latin-1").rstrip("\r\n")
+    names = [c.strip().lower() for c in text.split("$")]
+    return names
+
+
+def detect_layout(demo_header: list[str], where: str) -> Layout:
+    h = set(demo_header)
+    if "isr" in h:
+        layout = Layout.AERS
+    elif "primaryid" in h and "sex" in h:
+        layout = Layout.FAERS
+    elif "primaryid" in h and "gndr_cod" in h:
+        layout = Layout.FAERS_2012
+    else:
+        raise SignalsError(
+            where,
+            "unknown FAERS layout: the DEMO header has neither ISR (legacy AERS) nor "
+            "primaryid with sex/gndr_cod (FAERS); header: " + "$".join(demo_header),
+        )
+    return layout
+
+
+@contextmanager
+def _materialise(inputs: Sequence[str | Path]) -> Iterator[list[Path]]:
+    """Yield the ASCII files of folders and zips; zip members are extracted to a temporary folder."""
+    tmp: Path | None = None
+    files: list[Path] = []
+    try:
+        for raw in inputs:
+            p = Path(raw)
+            if p.is_dir():
+                files.extend(f for f in sorted(p.rglob("*")) if f.is_file() and f.suffix.lower() != ".zip")
+                zips = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() == ".zip")
+            elif p.is_file() and p.suffix.lower() == ".zip":
+                zips = [p]
+            elif p.is_file():
+                files.append(p)
+                zips = []
+            else:
+                raise SignalsError(str(p), "no such file or folder")
+            for z in zips:
+                if tmp is None:
+                    tmp = Path(tempfile.mkdtemp(prefix="faers-"))
+                try:
+                    with zipfile.ZipFile(z) as zf:
+                        for k, info in enumerate(zf.infolist()):
+                            base = Path(info.filename).name
+                            if info.is_dir() or not (_TABLE_RE.match(base) or _DELETE_RE.search(base)):
+                                continue
+                            dest = (
+                                tmp
+                                / f"{z.stem}-{k}"
+                                / ("Deleted" if _DELETE_RE.search(info.filename) else "ASCII")
+                                / base
+                            )
+                            dest.parent.mkdir(parents=True, exist_ok=True)
+                            with zf.open(info) as src, dest.open("wb") as out:
+                                shutil.copyfileobj(src, out, 1 << 20)
+                            files.append(dest)
+                except zipfile.BadZipFile:
+                    raise SignalsError(str(z), "not a readable zip archive") from None
+        yield files
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def discover(files: Sequence[Path]) -> tuple[list[Quarter], list[Path]]:
+    """Group DEMO/DRUG/REAC files by quarter and collect the Deleted lists; check each quarter's layout."""
+    quarters: dict[str, Quarter] = {}
+    deleted: list[Path] = []
+    for f in files:
+        m = _TABLE_RE.match(f.name)
+        if m:
+            label = f"{m.group(2)}Q{m.group(3)}"
+            q = quarters.setdefault(label, Quarter(label))
+            kind = m.group(1).upper()
+            if kind in q.files:
+                raise SignalsError(str(f), f"quarter {label} has two {kind} files ({q.files[kind]} and {f})")
+            q.files[kind] = f
+        elif _DELETE_RE.search(f.name) and f.suffix.lower() == ".txt":
+            deleted.append(f)
+    if not quarters:
+        raise SignalsError(
+            "input", "no FAERS files found (expected DEMOyyQq.txt, DRUGyyQq.txt, REACyyQq.txt)"
+        )
+    out = []
+    for label in sorted(quarters, key=lambda s: (int(s[:2]) < 60, s)):
+        q = quarters[label]
+        for kind in ("DEMO", "DRUG", "REAC"):
+            if kind not in q.files:
+                raise SignalsError(f"quarter {label}", f"the {kind} file is missing")
+            q.headers[kind] = read_header(q.files[kind])
+        q.layout = detect_layout(q.headers["DEMO"], str(q.files["DEMO"]))
+        for kind, cols in REQUIRED[q.layout].items():
+            missing = [c for c in cols if c not in q.headers[kind]]
+            if missing:
+                raise SignalsError(
+                    str(q.files[kind]),
+                    f"unknown FAERS layout: {q.layout.value} {kind} file lacks "
+                    f"column(s) {', '.join(missing)}; header: " + "$".join(q.headers[kind]),
+                )
+        out.append(q)
+    return out, deleted
+
+
+def _scan(files: list[Path], header: list[str]) -> str:
+    names = [n if n else f"_empty{i}" for i, n in enumerate(header)]
+    cols = ", ".join(f"'{n}': 'VARCHAR'" for n in names)
+    flist = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    return (
+        f"read_csv([{flist}], delim='$', header=true, quote='', escape='', auto_detect=false, "
+        f"columns={{{cols}}}, encoding='latin-1', filename=true)"
+    )
+
+
+def _union(quarters: list[Quarter], kind: str, select: dict[Layout, str]) -> str:
+    groups: dict[tuple[Layout, tuple[str, ...]], list[Path]] = {}
+    for q in quarters:
+        assert q.layout is not None
+        groups.setdefault((q.layout, tuple(q.headers[kind])), []).append(q.files[kind])
+    parts = [f"SELECT {select[layout]} FROM {_scan(fs, list(h))}" for (layout, h), fs in groups.items()]
+    return " UNION ALL ".join(parts)
+
+
+def _age_group_sql(edges: tuple[float, ...]) -> str:
+    unit = " ".join(f"WHEN '{k}' THEN {v!r}" for k, v in AGE_UNIT_YEARS.items())
+    years = f"(TRY_CAST(age AS DOUBLE) * CASE upper(trim(age_cod)) {unit} ELSE NULL END)"
+    labels = [f"{int(lo)}-{int(hi) - 1}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    labels.append(f"{int(edges[-1])}+")
+    whens = " ".join(
+        f"WHEN {years} >= {lo!r} THEN '{lab}'"
+        for lo, lab in zip(reversed(edges), reversed(labels), strict=True)
+    )
+    return f"CASE WHEN {years} IS NULL OR {years} < 0 THEN 'UNK' {whens} ELSE 'UNK' END"
+
+
+def ingest(
+    inputs: Sequence[str | Path],
+    *,
+    roles: Sequence[str] = DEFAULT_ROLES,
+    strata: Sequence[str] = (),
+    semantics: Semantics | str = Semantics.UNIQUE,
+    age_group_edges: tuple[float, ...] = AGE_GROUP_EDGES,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> tuple[Counts, FaersSummary]:
+    """Read FAERS folders/zips (any mix of quarters and layouts) and count drug-event pairs.
+
+    Drugs are linked to every reaction of their report (FAERS does not link them); names are the active
+    ingredient (prod_ai) when present, else the reported drug name, trimmed and upper-cased; reactions
+    are MedDRA PT text, trimmed and upper-cased.
+    """
+    bad = [s for s in strata if s not in STRATA_COLUMNS]
+    if bad:
+        raise SignalsError(
+            "strata", f"FAERS strata must be among {', '.join(STRATA_COLUMNS)}; got {', '.join(bad)}"
+        )
+    role_list = sorted({r.strip().upper() for r in roles})
+    if not role_list or any(r not in ("PS", "SS", "C", "I") for r in role_list):
+        raise SignalsError("roles", f"drug roles must be among PS, SS, C, I; got {', '.join(roles)}")
+    sem = Semantics(semantics)
+    with _materialise(inputs) as files:
+        quarters, deleted = discover(files)
+        db = duckdb.connect(
+            config={k: v for k, v in (("memory_limit", memory_limit), ("threads", threads)) if v is not None}
+        )
+        try:
+            return _ingest(db, quarters, deleted, role_list, tuple(strata), sem, age_group_edges)
+        except duckdb.Error as ex:
+            raise SignalsError("FAERS input", str(ex).splitlines()[0]) from None
+        finally:
+            db.close()
+
+
+def _ingest(
+    db: duckdb.DuckDBPyConnection,
+    quarters: list[Quarter],
+    deleted: list[Path],
+    roles: list[str],
+    strata: tuple[str, ...],
+    sem: Semantics,
+    edges: tuple[float, ...],
+) -> tuple[Counts, FaersSummary]:
+    demo_sel = {
+        Layout.AERS: 'TRY_CAST(isr AS BIGINT) AS primaryid, TRY_CAST("case" AS BIGINT) AS caseid, fda_dt, '
+        "fda_dt AS init_dt, gndr_cod AS sex, age, age_cod, filename",
+        Layout.FAERS_2012: "TRY_CAST(primaryid AS BIGINT), TRY_CAST(caseid AS BIGINT), fda_dt, init_fda_dt, "
+        "gndr_cod, age, age_cod, filename",
+        Layout.FAERS: "TRY_CAST(primaryid AS BIGINT), TRY_CAST(caseid AS BIGINT), fda_dt, init_fda_dt, "
+        "sex, age, "
+        "age_cod, filename",
+    }
+    db.execute(f"CREATE TEMP TABLE demo_raw AS {_union(quarters, 'DEMO', demo_sel)}")
+    bad = db.execute(
+        "SELECT filename, count(*) FROM demo_raw WHERE primaryid IS NULL OR caseid IS NULL "
+        "GROUP BY filename LIMIT 1"
+    ).fetchone()
+    if bad:
+        raise SignalsError(str(bad[0]), f"{bad[1]} rows have a missing or non-numeric report/case id")
+    # Latest version per case: latest fda_dt, then highest primaryid (packed into one sortable integer).
+    db.execute("""CREATE TEMP TABLE latest AS SELECT caseid,
+                    max(COALESCE(TRY_CAST(fda_dt AS BIGINT), 0) * 100000000000 + primaryid) AS k
+                  FROM demo_raw GROUP BY caseid""")
+    n_deleted = 0
+    db.execute("CREATE TEMP TABLE deleted (caseid BIGINT)")
+    for f in deleted:
+        ids = _read_deleted(f)
+        if ids.size:
+            db.register("del_ids", {"caseid": ids})
+            db.execute("INSERT INTO deleted SELECT caseid FROM del_ids")
+            db.unregister("del_ids")
+    n_deleted = int(db.execute("SELECT count(*) FROM latest SEMI JOIN deleted USING (caseid)").fetchone()[0])  # type: ignore[index]
+    age_group = _age_group_sql(edges)
+    db.execute(f"""CREATE TEMP TABLE rep AS
+        SELECT d.primaryid AS id,
+               CASE upper(trim(d.sex)) WHEN 'M' THEN 'M' WHEN 'F' THEN 'F' ELSE 'UNK' END AS sex,
+               {age_group} AS age_group,
+               COALESCE(substr(COALESCE(NULLIF(trim(d.init_dt), ''), d.fda_dt), 1, 4), 'UNK') AS year
+        FROM demo_raw d JOIN latest l ON l.caseid = d.caseid AND l.k % 100000000000 = d.primaryid
+        WHERE d.caseid NOT IN (SELECT caseid FROM deleted)
+        QUALIFY row_number() OVER (PARTITION BY d.primaryid) = 1""")
+    role_in = ", ".join(f"'{r}'" for r in roles)
+    drug_sel = {
+        Layout.AERS: "TRY_CAST(isr AS BIGINT) AS id, role_cod, drugname AS name",
+        Layout.FAERS_2012: "TRY_CAST(primaryid AS BIGINT), role_cod, drugname",
+        Layout.FAERS: "TRY_CAST(primaryid AS BIGINT), role_cod, "
+        "COALESCE(NULLIF(trim(prod_ai), ''), drugname)",
+    }
+    reac_sel = {
+        Layout.AERS: "TRY_CAST(isr AS BIGINT) AS id, pt",
+        Layout.FAERS_2012: "TRY_CAST(primaryid AS BIGINT), pt",
+        Layout.FAERS: "TRY_CAST(primaryid AS BIGINT), pt",
+    }
+    db.execute(f"""CREATE TEMP TABLE drug_n AS SELECT DISTINCT id, upper(trim(name)) AS name
+        FROM ({_union(quarters, "DRUG", drug_sel)}) SEMI JOIN rep USING (id)
+        WHERE upper(trim(role_cod)) IN ({role_in}) AND trim(name) <> ''""")
+    db.execute(f"""CREATE TEMP TABLE reac_n AS SELECT DISTINCT id, upper(trim(pt)) AS name
+        FROM ({_union(quarters, "REAC", reac_sel)}) SEMI JOIN rep USING (id) WHERE trim(pt) <> ''""")
+    # Keep reports that have both a kept drug and a reaction.
+    db.execute("""CREATE TEMP TABLE both_ids AS SELECT id FROM (SELECT DISTINCT id FROM drug_n)
+                  SEMI JOIN (SELECT DISTINCT id FROM reac_n) USING (id)""")
+    for tab, code in (("drug_n", "di"), ("reac_n", "ei")):
+        db.execute(f"""CREATE TEMP TABLE {tab}_codes AS SELECT name,
+                       (row_number() OVER (ORDER BY name) - 1)::INTEGER AS {code}
+                       FROM (SELECT DISTINCT name FROM {tab} SEMI JOIN both_ids USING (id))""")
+        db.execute(f"""CREATE TEMP TABLE {tab}_c AS SELECT id, {code} FROM {tab} SEMI JOIN both_ids USING (id)
+                       JOIN {tab}_codes USING (name)""")
+    drugs = np.asarray(
+        db.execute("SELECT name FROM drug_n_codes ORDER BY di").fetchnumpy()["name"], dtype=object
+    )
+    events = np.asarray(
+        db.execute("SELECT name FROM reac_n_codes ORDER BY ei").fetchnumpy()["name"], dtype=object
+    )
+    strat_expr = "concat_ws('|', " + ", ".join(strata) + ")" if strata else "''"
+    db.execute(
+        f"CREATE TEMP TABLE rep_s AS SELECT id, {strat_expr} AS stratum FROM rep "
+        "SEMI JOIN both_ids USING (id)"
+    )
+    # Each report lists each drug and each reaction once, so every (report, drug, reaction) row of the
+    # product is distinct and count(*) counts unique reports. Pair semantics count the same rows.
+    cnt = "count(*)"
+    q = CountQueries(
+        cells=f"SELECT di, ei, {cnt} AS n FROM drug_n_c JOIN reac_n_c USING (id) GROUP BY di, ei",
+        drug_margin=(
+            f"SELECT di, {cnt} AS k FROM drug_n_c GROUP BY di"
+            if sem is Semantics.UNIQUE
+            else "SELECT di, sum(m)::BIGINT AS k FROM drug_n_c JOIN (SELECT id, count(*) AS m FROM reac_n_c "
+            "GROUP BY id) USING (id) GROUP BY di"
+        ),
+        event_margin=(
+            f"SELECT ei, {cnt} AS k FROM reac_n_c GROUP BY ei"
+            if sem is Semantics.UNIQUE
+            else "SELECT ei, sum(m)::BIGINT AS k FROM reac_n_c JOIN (SELECT id, count(*) AS m FROM drug_n_c "
+            "GROUP BY id) USING (id) GROUP BY ei"
+        ),
+        total=(
+            "SELECT count(*) AS k FROM both_ids"
+            if sem is Semantics.UNIQUE
+            else "SELECT sum(a.m * b.m)::BIGINT AS k "
+            "FROM (SELECT id, count(*) AS m FROM drug_n_c GROUP BY id) a "
+            "JOIN (SELECT id, count(*) AS m FROM reac_n_c GROUP BY id) b USING (id)"
+        ),
+    )
+    if strata:
+        if sem is not Semantics.UNIQUE:
+            raise SignalsError(
+                "strata", "stratified FAERS counting is available with unique-report counting only"
+            )
+        q = CountQueries(
+            q.cells,
+            q.drug_margin,
+            q.event_margin,
+            q.total,
+            stratum_total="SELECT stratum, count(*) AS k FROM rep_s GROUP BY stratum",
+            stratum_drug="SELECT stratum, di, count(*) AS k FROM drug_n_c JOIN rep_s USING (id) GROUP BY ALL",
+            stratum_event="SELECT stratum, ei, count(*) AS k FROM reac_n_c JOIN rep_s USING (id) "
+            "GROUP BY ALL",
+        )
+    counts = counts_from_queries(db, drugs, events, q, strata=strata, semantics=sem)
+    layouts: dict[str, int] = {}
+    for qq in quarters:
+        assert qq.layout is not None
+        layouts[qq.layout.value] = layouts.get(qq.layout.value, 0) + 1
+    row = db.execute(
+        "SELECT (SELECT count(*) FROM demo_raw), (SELECT count(*) FROM latest), "
+        "(SELECT count(*) FROM both_ids)"
+    ).fetchone()
+    assert row is not None
+    summary = FaersSummary(
+        tuple(q.label for q in quarters), layouts, int(row[0]), int(row[1]), n_deleted, int(row[2])
+    )
+    return counts, summary
+
+
+def _read_deleted(path: Path) -> np.ndarray:
+    """Case ids, one a line; a non-numeric first line is a header."""
+    lines = [ln.strip().rstrip("$").strip() for ln in path.read_text(encoding="latin-1").splitlines()]
+    lines = [ln for ln in lines if ln]
+    if lines and not lines[0].isdigit():
+        lines = lines[1:]
+    for k, ln in enumerate(lines):
+        if not ln.isdigit():
+            raise SignalsError(str(path), f"line {k + 1}: {ln!r} is not a case id")
+    return np.asarray([int(x) for x in lines], dtype=np.int64)
