@@ -129,7 +129,7 @@ def test_adverse_event_case(store: Any) -> None:
     assert (source.qualification, source.country, source.family_name) == ("1", "SE", "Dr Lund")
     (reaction,) = case.reactions
     assert reaction.seriousness == {"disabling"} and reaction.outcome == "4"
-    assert reaction.start == "20260328"
+    assert reaction.start == "20260328" and reaction.reported_language == "eng"
     (drug,) = case.drugs
     assert drug.product_name == "Opzelura 15 mg/g cream" and drug.role == "1"
     assert [c.result for c in case.causality] == ["Related"]

@@ -349,6 +349,7 @@ class IcsrOptions:
     meddra_code: str | None = None  # E.i.2.1b
     receiver: str = DEFAULT_RECEIVER  # N.1.4 / N.2.r.3
     sender_type: str = DEFAULT_SENDER_TYPE  # C.3.1
+    language: str = "eng"  # E.i.1.1b, ISO 639-2 language of the reported term (E.i.1.1a)
 
     def resolved_country(self) -> str | None:
         return self.country or os.environ.get(ICSR_COUNTRY_ENV) or None
@@ -432,6 +433,7 @@ def case_of(db: Session, ae: AdverseEvent, options: IcsrOptions, now: dt.datetim
                 meddra_version=options.meddra_version,
                 meddra_code=options.meddra_code,
                 reported_term=ae.term,
+                reported_language=options.language,
                 start=hl7_ts(ae.onset_on),
                 seriousness=frozenset(CRITERION[c] for c in ae.seriousness_criteria if c in CRITERION),
                 outcome=ICH_OUTCOME.get(ae.outcome, "0"),
