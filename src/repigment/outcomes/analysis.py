@@ -41,7 +41,7 @@ def stratum_codes(
     """
     names = list(strata)
     if not names:
-        raise OutcomesError("strata", "no stratification columns")
+        raise OutcomesError("strata", "no stratification columns", kind="option")
     combined = np.zeros(len(strata[names[0]]), dtype=np.int64)
     labs: list[list[str]] = []
     for k in names:
@@ -112,7 +112,9 @@ def analyse(
     """The full analysis as a JSON-ready dict (keys as in the ``repigment trial --json`` contract)."""
     if missing not in MISSING_STRATEGIES:
         raise OutcomesError(
-            "missing", f"unknown strategy {missing!r}; choose one of {', '.join(MISSING_STRATEGIES)}"
+            "missing",
+            f"unknown strategy {missing!r}; choose one of {', '.join(MISSING_STRATEGIES)}",
+            kind="option",
         )
     ev = data.evaluable
     head: dict[str, Any] = {

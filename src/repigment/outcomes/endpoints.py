@@ -46,7 +46,9 @@ def normalise_endpoint(name: str) -> str:
     for known in VASI_ENDPOINTS:
         if key == known or key == known.replace("-", ""):
             return known
-    raise OutcomesError("endpoint", f"unknown endpoint {name!r}; choose one of {', '.join(ENDPOINT_NAMES)}")
+    raise OutcomesError(
+        "endpoint", f"unknown endpoint {name!r}; choose one of {', '.join(ENDPOINT_NAMES)}", kind="option"
+    )
 
 
 def score_column(endpoint: str) -> str:
@@ -64,9 +66,11 @@ def read_long(path: str | Path, categorical: tuple[str, ...] = ()) -> pd.DataFra
             head = pd.read_csv(p, nrows=0)
             df = pd.read_csv(p, dtype={c: "category" for c in cats if c in head.columns}, low_memory=False)
     except FileNotFoundError:
-        raise OutcomesError("file", f"{p} not found") from None
+        raise OutcomesError("file", f"{p} not found", kind="input") from None
     except (OSError, ValueError, pd.errors.ParserError) as e:
-        raise OutcomesError("file", f"cannot read {p}: {str(e).strip().splitlines()[0]}") from None
+        raise OutcomesError(
+            "file", f"cannot read {p}: {str(e).strip().splitlines()[0]}", kind="input"
+        ) from None
     for c in cats:
         if c in df.columns and not isinstance(df[c].dtype, pd.CategoricalDtype):
             df[c] = df[c].astype("category")
@@ -186,17 +190,17 @@ def derive(
     endpoint = normalise_endpoint(endpoint)
     col = score_column(endpoint)
     if not week > 0:
-        raise OutcomesError("week", f"target week must be after baseline (> 0), got {week}")
+        raise OutcomesError("week", f"target week must be after baseline (> 0), got {week}", kind="option")
     if not window >= 0:
-        raise OutcomesError("window", f"must be ≥ 0 weeks, got {window}")
+        raise OutcomesError("window", f"must be ≥ 0 weeks, got {window}", kind="option")
     if treatment == control:
-        raise OutcomesError("arm", "treatment and control labels must differ")
+        raise OutcomesError("treatment", "treatment and control labels must differ", kind="option")
     needed = (*REQUIRED_COLUMNS, *(("vns",) if col == "vns" else ()), *strata)
     for c in needed:
         if c not in df.columns:
             raise OutcomesError(c, f"required column missing (have: {', '.join(map(str, df.columns))})")
     if len(df) == 0:
-        raise OutcomesError("file", "no rows")
+        raise OutcomesError("file", "no rows", kind="input")
 
     pid, pid_labels = _codes(df["patient_id"], "patient_id", compress=True)
     arm_codes, arm_labels = _codes(df["arm"], "arm")

@@ -43,10 +43,12 @@ def impute(
     """``m`` completed copies of ``data.value`` (shape m × patients); observed values are kept."""
     if data.threshold is None:
         raise OutcomesError(
-            "missing", "multiple imputation models continuous VASI scores; use observed or nri for VNS"
+            "missing",
+            "multiple imputation models continuous VASI scores; use observed or nri for VNS",
+            kind="option",
         )
     if m < 2:
-        raise OutcomesError("imputations", f"need at least 2 imputations, got {m}")
+        raise OutcomesError("imputations", f"need at least 2 imputations, got {m}", kind="option")
     rng = np.random.default_rng(seed)
     out = np.repeat(data.value[None, :], m, axis=0)
     for arm in (True, False):
@@ -62,7 +64,9 @@ def impute(
             label = "treatment" if arm else "control"
             raise OutcomesError(
                 "missing",
-                f"too few observed patients in the {label} arm for the imputation model ({int(obs.sum())})",
+                f"the imputation model cannot be fitted in the {label} arm: {int(obs.sum())} observed "
+                f"patients for {p} parameters, or collinear baseline/strata",
+                kind="input",
             )
         xtx_inv = np.linalg.inv(xo.T @ xo)
         beta = xtx_inv @ (xo.T @ yo)

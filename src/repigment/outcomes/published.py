@@ -52,7 +52,9 @@ def _num(d: dict[str, Any]) -> Number:
 def load(name: str = "true-v") -> dict[str, Any]:
     """The raw data file as a dict (cached)."""
     if name not in DATASETS:
-        raise OutcomesError("published", f"unknown data set {name!r}; available: {', '.join(DATASETS)}")
+        raise OutcomesError(
+            "published", f"unknown data set {name!r}; available: {', '.join(DATASETS)}", kind="option"
+        )
     text = resources.files("repigment.outcomes").joinpath("data", DATASETS[name]).read_text(encoding="utf-8")
     return tomllib.loads(text)
 

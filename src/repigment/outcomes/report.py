@@ -90,9 +90,7 @@ def build_report(
         f"<th>{html.escape(treatment)}: x/n (%; Wilson 95% CI)</th>"
         f"<th>{html.escape(control)}: x/n (%; Wilson 95% CI)</th>"
         "<th>RD, points (Newcombe 95% CI)</th><th>OR (Woolf 95% CI)</th><th>NNT (95% CI)</th>"
-        "</tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table>"
+        "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",

@@ -42,7 +42,7 @@ def _finite(v: float) -> float | None:
 def wilson_ci(x: float, n: float, conf: float = CONF_LEVEL) -> tuple[float, float]:
     """Wilson score interval (Wilson 1927), the interval of R's ``prop.test(x, n, correct = FALSE)``."""
     if n <= 0:
-        raise OutcomesError("n", "a proportion needs at least one patient")
+        raise OutcomesError("n", "a proportion needs at least one patient", kind="input")
     z = _z(conf)
     p = x / n
     centre = (x + z * z / 2.0) / (n + z * z)
@@ -55,7 +55,7 @@ def wilson_ci(x: float, n: float, conf: float = CONF_LEVEL) -> tuple[float, floa
 def clopper_pearson_ci(x: float, n: float, conf: float = CONF_LEVEL) -> tuple[float, float]:
     """Exact (Clopper & Pearson 1934) interval from beta quantiles, as R's ``binom.test``."""
     if n <= 0:
-        raise OutcomesError("n", "a proportion needs at least one patient")
+        raise OutcomesError("n", "a proportion needs at least one patient", kind="input")
     alpha = 1.0 - conf
     lo = 0.0 if x <= 0 else float(sps.beta.ppf(alpha / 2.0, x, n - x + 1.0))
     hi = 1.0 if x >= n else float(sps.beta.ppf(1.0 - alpha / 2.0, x + 1.0, n - x))
@@ -208,9 +208,9 @@ def number_needed_to_treat(rd: float | None, ci: Interval) -> dict[str, Any]:
 def as_tables(tables: npt.ArrayLike) -> npt.NDArray[np.float64]:
     t = np.asarray(tables, dtype=np.float64)
     if t.ndim != 3 or t.shape[1:] != (2, 2):
-        raise OutcomesError("tables", "expected K×2×2 counts")
+        raise OutcomesError("tables", "expected K×2×2 counts", kind="input")
     if (t < 0).any() or not np.isfinite(t).all():
-        raise OutcomesError("tables", "counts must be finite and non-negative")
+        raise OutcomesError("tables", "counts must be finite and non-negative", kind="input")
     return t
 
 
@@ -311,7 +311,9 @@ def _expected_a(n1: float, n0: float, m1: float, psi: float) -> float:
     for root in roots:
         if lo - tol <= root <= hi + tol:
             return min(max(root, lo), hi)
-    raise OutcomesError("tables", "no admissible expected count in a stratum")  # cannot happen for psi > 0
+    raise OutcomesError(
+        "tables", "no admissible expected count in a stratum", kind="input"
+    )  # cannot happen for psi > 0
 
 
 @dataclass(frozen=True)
