@@ -8,7 +8,10 @@ one suspected reaction. The element-level ICH conformance is checked on the mess
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
 
 from repigment.safety.codes import (
     ACTIONS_TAKEN,
@@ -21,6 +24,29 @@ from repigment.safety.codes import (
     SUSPECT_ROLES,
 )
 from repigment.safety.model import IcsrCase, Null, is_hl7_ts
+
+# Characters XML 1.0 cannot carry (XML 1.0 §2.2 Char production).
+_NOT_XML: Final = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _texts(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _texts(getattr(value, f.name), f"{path}.{f.name}" if path else f.name)
+    elif isinstance(value, tuple):
+        for i, item in enumerate(value):
+            yield from _texts(item, f"{path}[{i}]")
+
+
+def xml_text_problems(value: Any, path: str = "") -> list[str]:
+    """Every text in ``value`` (a case, a batch) holding a character XML cannot carry, by field path."""
+    return [
+        f"{where}: character U+{ord(m.group()):04X} cannot be sent in XML"
+        for where, text in _texts(value, path)
+        if (m := _NOT_XML.search(text))
+    ]
 
 
 class IcsrIncomplete(ValueError):
@@ -45,7 +71,7 @@ def _ts_problem(element: str, where: str, value: str | None) -> list[str]:
 
 def minimum_case_problems(case: IcsrCase) -> list[str]:
     """Everything that stops ``case`` from being a minimum valid, well-formed case (empty when none)."""
-    problems: list[str] = []
+    problems = xml_text_problems(case)
     # Identifiable reporter.
     if not case.primary_sources:
         problems.append(

@@ -7,13 +7,14 @@ whole message or raises :class:`IcsrIncomplete` listing everything that is missi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from lxml import etree
 
-from repigment.safety.checks import IcsrIncomplete, minimum_case_problems
+from repigment.safety.checks import IcsrIncomplete, minimum_case_problems, xml_text_problems
 from repigment.safety.codes import (
     HL7_NS,
     OBS_ADDITIONAL_DOCS,
@@ -605,6 +606,12 @@ def write_icsr(batch: IcsrBatch) -> bytes:
         for i, m in enumerate(batch.messages, start=1)
         for p in minimum_case_problems(m.case)
     ]
+    problems += xml_text_problems(dataclasses.replace(batch, messages=()), "batch")
+    for i, m in enumerate(batch.messages):
+        for name in ("message_id", "sender", "receiver", "created"):
+            problems += xml_text_problems(getattr(m, name), f"messages[{i}].{name}")
+    if any("cannot be sent in XML" in p for p in problems):
+        raise IcsrIncomplete(tuple(problems))
     tree = build_tree(batch)
     problems.extend(str(p) for p in check_message(tree))
     if problems:
