@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from repigment.outcomes import OutcomesError, analyse, derive, normalise_endpoint, read_long
 from repigment.scoring import is_responder, percent_change
@@ -175,3 +177,47 @@ def test_integer_ids_and_subsets_of_categoricals() -> None:
     cat = df.astype({"patient_id": "category"})
     sub = cat[cat["patient_id"] == 10]
     assert derive(sub, "F-VASI75", 24).n_patients == 1
+
+
+def _reference_visit(rows: list[tuple[float, float]], week: float, window: float) -> float | None:
+    """Slow, obvious version of the visit rule: nearest in window with a score, ties to the later week."""
+    cands = [(abs(w - week), -w) for w, v in rows if w > 0 and abs(w - week) <= window and not np.isnan(v)]
+    return -min(cands)[1] if cands else None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([R, V]),
+            st.lists(
+                st.tuples(
+                    st.sampled_from([1, 2, 4, 20, 21.5, 22, 23, 23.5, 24, 24.5, 25, 26, 26.5, 30]),
+                    st.one_of(st.just(np.nan), st.floats(0, 3).map(lambda x: round(x, 2))),
+                ),
+                max_size=6,
+                unique_by=lambda t: t[0],
+            ),
+            st.floats(0.01, 3).map(lambda x: round(x, 2)),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from([0, 0.5, 1, 2, 3]),
+)
+def test_visit_rule_matches_a_slow_reference(patients: list, window: float) -> None:  # type: ignore[type-arg]
+    rows = []
+    for i, (arm, visits, base) in enumerate(patients):
+        rows.append((f"p{i}", arm, 0.0, base, 5.0))
+        rows.extend((f"p{i}", arm, float(w), v, 5.0) for w, v in visits)
+    d = derive(long(rows), "F-VASI50", 24, window)
+    order = {p: k for k, p in enumerate(d.patient_id)}
+    for i, (_, visits, base) in enumerate(patients):
+        k = order[f"p{i}"]
+        ref = _reference_visit([(float(w), v) for w, v in visits], 24, window)
+        if ref is None:
+            assert np.isnan(d.visit_week[k]) and not d.observed[k]
+        else:
+            value = dict(visits)[ref]
+            assert d.visit_week[k] == ref and d.value[k] == value
+            assert d.responder[k] == is_responder(Fraction(str(base)), Fraction(str(value)), 50)
