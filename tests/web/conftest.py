@@ -52,7 +52,9 @@ def tools_server() -> Iterator[str]:
         yield url
 
 
-def _new_page(browser: Any, viewport: dict[str, int] = DESKTOP, locale: str = "en-GB") -> tuple[Any, Any, list[str]]:
+def _new_page(
+    browser: Any, viewport: dict[str, int] = DESKTOP, locale: str = "en-GB"
+) -> tuple[Any, Any, list[str]]:
     context = browser.new_context(viewport=viewport, locale=locale, timezone_id="Europe/Stockholm")
     p = context.new_page()
     p.set_default_timeout(int(os.environ.get("REPIGMENT_BROWSER_TIMEOUT_MS", "15000")))
@@ -102,4 +104,3 @@ def clinic(api_server: Any) -> Any:
 @pytest.fixture()
 def base_url(api_server: Any) -> str:
     return str(api_server.base_url)
-

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from typing import Any
@@ -37,7 +36,10 @@ def _choose_level(page: Any, level: int) -> None:
 
 
 def _core_scores(drawing: dict[str, list[int]], age: float, variant: dict[str, bool]) -> dict[str, float]:
-    levels = {name: bm.unrle(rle, len(bm.raster(name)), name, frozenset(range(101))) for name, rle in drawing.items()}
+    levels = {
+        name: bm.unrle(rle, len(bm.raster(name)), name, frozenset(range(101)))
+        for name, rle in drawing.items()
+    }
     result = score_assessment(bodymap_page.assessment(levels, age, variant))
     return {k: float(getattr(result, k)) for k in ("f_vasi", "t_vasi", "f_bsa_percent", "t_bsa_percent")}
 
@@ -46,7 +48,14 @@ def test_preview_equals_core_and_saved_scores(page: Any, tools_server: str) -> N
     page.goto(tools_server + "/tools/bodymap?age=7")
     assert_accessible(page)
     rng = random.Random(5)
-    for view, level in (("front", 100), ("back", 50), ("face", 75), ("front", 25), ("face", 10), ("back", 90)):
+    for view, level in (
+        ("front", 100),
+        ("back", 50),
+        ("face", 75),
+        ("front", 25),
+        ("face", 10),
+        ("back", 90),
+    ):
         _choose_level(page, level)
         strokes = [[(rng.uniform(0.2, 0.8), rng.uniform(0.1, 0.9)) for _ in range(4)] for _ in range(2)]
         _paint(page, view, strokes)

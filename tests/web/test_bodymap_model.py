@@ -46,7 +46,11 @@ def test_hand_units_are_share_of_area_times_its_weight_not_pixels() -> None:
     p = patches[0]
     share = Fraction(len(thigh) // 4, len(thigh))
     assert p["hand_units"] == share * Fraction("4.0")  # B at age 5
-    assert (p["area"], p["region"], p["depigmentation_percent"]) == ("thigh_left_front", "lower_extremities", 75)
+    assert (p["area"], p["region"], p["depigmentation_percent"]) == (
+        "thigh_left_front",
+        "lower_extremities",
+        75,
+    )
     # an unpaintable cell (outside every area) never counts
     outside = front.index(-1)
     drawing["front"][outside] = 100
@@ -87,7 +91,12 @@ def test_drawing_rebuilt_from_saved_patches_scores_the_same() -> None:
     rebuilt = bm.drawing_from_patches(saved["patches"], age)
     a = score_assessment(bodymap_page.assessment(drawing, age, {}))
     b = score_assessment(bodymap_page.assessment(rebuilt, age, {}))
-    assert (a.f_vasi, a.t_vasi, a.f_bsa_percent, a.t_bsa_percent) == (b.f_vasi, b.t_vasi, b.f_bsa_percent, b.t_bsa_percent)
+    assert (a.f_vasi, a.t_vasi, a.f_bsa_percent, a.t_bsa_percent) == (
+        b.f_vasi,
+        b.t_vasi,
+        b.f_bsa_percent,
+        b.t_bsa_percent,
+    )
 
 
 def test_page_config_serves_the_core_weights() -> None:

@@ -22,8 +22,18 @@ PLACEHOLDER = re.compile(r"%\([a-z_]+\)s|%%")
 def _extracted(tmp_path: Path) -> set[str]:
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [str(Path(sys.executable).with_name("pybabel")), "extract", "-F", str(WEB / "babel.cfg"), "-k", "N_",
-         "--no-location", "-o", str(pot), str(WEB)],
+        [
+            str(Path(sys.executable).with_name("pybabel")),
+            "extract",
+            "-F",
+            str(WEB / "babel.cfg"),
+            "-k",
+            "N_",
+            "--no-location",
+            "-o",
+            str(pot),
+            str(WEB),
+        ],
         check=True,
         capture_output=True,
     )

@@ -9,10 +9,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import on_sqlite
 from webharness import DESKTOP, PHONE, assert_accessible, login, screenshot
 from webseed import drawing_scores
 
+from conftest import on_sqlite
 from repigment.api import clinical
 from repigment.store import Patient, Store, Visit
 
@@ -33,7 +33,9 @@ def _paint(page: Any, view: str, strokes: list[list[tuple[float, float]]]) -> No
         page.mouse.up()
 
 
-def test_clinician_paints_saves_visit_and_sees_core_scores(page: Any, base_url: str, clinic: Any, api_server: Any) -> None:
+def test_clinician_paints_saves_visit_and_sees_core_scores(
+    page: Any, base_url: str, clinic: Any, api_server: Any
+) -> None:
     login(page, base_url, clinic.clinician, clinic.password)
     assert page.url.endswith("/clinic")
     ada = clinic.patients[0]
@@ -54,7 +56,11 @@ def test_clinician_paints_saves_visit_and_sees_core_scores(page: Any, base_url: 
     rng = random.Random(24)
     for view, level in (("front", 75), ("face", 100), ("back", 50), ("face", 25)):
         page.check(f'input[name="bm-tool"][value="{level}"]')
-        _paint(page, view, [[(rng.uniform(0.25, 0.75), rng.uniform(0.15, 0.85)) for _ in range(3)] for _ in range(2)])
+        _paint(
+            page,
+            view,
+            [[(rng.uniform(0.25, 0.75), rng.uniform(0.15, 0.85)) for _ in range(3)] for _ in range(2)],
+        )
     page.fill("#repigmentation_percent", "35")
     preview = page.evaluate("window.repigmentBodymap.totals()")
     drawing = page.evaluate("window.repigmentBodymap.drawing()")

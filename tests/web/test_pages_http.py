@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from conftest import on_sqlite
 from PIL import Image
 
+from conftest import on_sqlite
 from repigment.store import AdverseEvent, Application, Override, Store
 
 pytestmark = on_sqlite
@@ -59,12 +59,19 @@ def test_login_errors_are_shown_next_to_the_field(base_url: str, clinic: Any) ->
         assert r.status_code == 422
         assert _field_error(r.text, "username") == "Enter your username."
         assert _field_error(r.text, "password") == "Enter your password."
-        r = c.post("/login", data={"username": clinic.clinician, "password": "wrong password"}, headers={"Accept-Language": "sv"})
+        r = c.post(
+            "/login",
+            data={"username": clinic.clinician, "password": "wrong password"},
+            headers={"Accept-Language": "sv"},
+        )
         assert r.status_code == 422 and _field_error(r.text, "password") == "Fel användarnamn eller lösenord."
         assert "Traceback" not in r.text
         # an unsafe redirect target is ignored
-        r = c.post("/login", data={"username": clinic.clinician, "password": clinic.password, "next": "//evil.example/"},
-                   follow_redirects=False)
+        r = c.post(
+            "/login",
+            data={"username": clinic.clinician, "password": clinic.password, "next": "//evil.example/"},
+            follow_redirects=False,
+        )
         assert r.status_code == 303 and r.headers["location"] == "/"
         assert r.cookies.get("repigment_session") and r.cookies.get("repigment_csrf")
         assert c.get("/", follow_redirects=False).headers["location"] == "/clinic"
@@ -87,16 +94,34 @@ def test_forms_without_the_csrf_token_are_refused_with_a_page(clin: httpx.Client
 def test_visit_form_errors_keep_the_drawing(clin: httpx.Client, clinic: Any) -> None:
     url = f"/clinic/patients/{clinic.patients[0]}/visits/new"
     drawing = json.dumps({"front": [0, 100, 75, 300, 0, 21600]})
-    r = clin.post(url, data={"csrf_token": _csrf(clin), "visited_on": "not a date", "drawing": drawing,
-                             "t_vasi_includes_head_neck": "1"})
+    r = clin.post(
+        url,
+        data={
+            "csrf_token": _csrf(clin),
+            "visited_on": "not a date",
+            "drawing": drawing,
+            "t_vasi_includes_head_neck": "1",
+        },
+    )
     assert r.status_code == 422
     assert _field_error(r.text, "visited_on") == "Enter the date of the visit."
-    assert '"front": [0, 100, 75, 300, 0, 21600]' in r.text.replace("&#34;", '"') or "[0,100,75,300" in r.text.replace(" ", "")
-    r = clin.post(url, data={"csrf_token": _csrf(clin), "visited_on": "2026-01-01", "drawing": '{"front": [33, 5]}'})
+    assert '"front": [0, 100, 75, 300, 0, 21600]' in r.text.replace(
+        "&#34;", '"'
+    ) or "[0,100,75,300" in r.text.replace(" ", "")
+    r = clin.post(
+        url, data={"csrf_token": _csrf(clin), "visited_on": "2026-01-01", "drawing": '{"front": [33, 5]}'}
+    )
     assert r.status_code == 422
     assert "level 33" in _field_error(r.text, "drawing")
-    r = clin.post(url, data={"csrf_token": _csrf(clin), "visited_on": dt.date.today().isoformat(), "drawing": "",
-                             "repigmentation_percent": "150"})
+    r = clin.post(
+        url,
+        data={
+            "csrf_token": _csrf(clin),
+            "visited_on": dt.date.today().isoformat(),
+            "drawing": "",
+            "repigmentation_percent": "150",
+        },
+    )
     assert r.status_code == 422
     assert "repigmentation_percent" in r.text and "err-repigmentation_percent" in r.text
 
@@ -107,11 +132,20 @@ def test_decision_against_a_finding_needs_a_reason(clin: httpx.Client, clinic: A
     page = clin.get(f"/clinic/patients/{bo}")
     assert "Less than 25 % repigmentation at week 52" in page.text
     assert 'data-flag="decision_due"' in page.text
-    r = clin.post(url, data={"csrf_token": _csrf(clin), "milestone": "week-52", "choice": "continue", "reason": ""})
+    r = clin.post(
+        url, data={"csrf_token": _csrf(clin), "milestone": "week-52", "choice": "continue", "reason": ""}
+    )
     assert r.status_code == 422
     assert _field_error(r.text, "reason") == "Give the reason for continuing despite the finding."
-    r = clin.post(url, data={"csrf_token": _csrf(clin), "milestone": "week-52", "choice": "continue",
-                             "reason": "Facial repigmentation is starting; patient wishes to continue."})
+    r = clin.post(
+        url,
+        data={
+            "csrf_token": _csrf(clin),
+            "milestone": "week-52",
+            "choice": "continue",
+            "reason": "Facial repigmentation is starting; patient wishes to continue.",
+        },
+    )
     assert r.status_code == 303
     s = Store(api_server.db_url, migrate=False)
     try:
@@ -125,21 +159,47 @@ def test_decision_against_a_finding_needs_a_reason(clin: httpx.Client, clinic: A
     assert "Facial repigmentation is starting" in page.text
 
 
-def test_adverse_event_pick_list_and_free_text(clin: httpx.Client, pat: httpx.Client, clinic: Any, api_server: Any) -> None:
+def test_adverse_event_pick_list_and_free_text(
+    clin: httpx.Client, pat: httpx.Client, clinic: Any, api_server: Any
+) -> None:
     ada = clinic.patients[0]
     url = f"/clinic/patients/{ada}/adverse-events/new"
     assert "Application site acne" in clin.get(url).text
-    r = clin.post(url, data={"csrf_token": _csrf(clin), "term": "other", "term_other": "", "onset_on": "2026-01-02"})
+    r = clin.post(
+        url, data={"csrf_token": _csrf(clin), "term": "other", "term_other": "", "onset_on": "2026-01-02"}
+    )
     assert r.status_code == 422 and _field_error(r.text, "term_other")
-    r = clin.post(url, data={"csrf_token": _csrf(clin), "term": "Application site acne", "onset_on": "2026-01-02",
-                             "serious": "1"})
+    r = clin.post(
+        url,
+        data={
+            "csrf_token": _csrf(clin),
+            "term": "Application site acne",
+            "onset_on": "2026-01-02",
+            "serious": "1",
+        },
+    )
     assert r.status_code == 422 and "seriousness criterion" in _field_error(r.text, "criteria")
-    r = clin.post(url, data={"csrf_token": _csrf(clin), "term": "Application site acne", "onset_on": dt.date.today().isoformat(),
-                             "causality": "possibly_related", "outcome": "recovering"})
+    r = clin.post(
+        url,
+        data={
+            "csrf_token": _csrf(clin),
+            "term": "Application site acne",
+            "onset_on": dt.date.today().isoformat(),
+            "causality": "possibly_related",
+            "outcome": "recovering",
+        },
+    )
     assert r.status_code == 303
-    r = pat.post(f"/patients/{ada}/side-effect", data={"csrf_token": _csrf(pat), "term": "other",
-                                                       "term_other": "Stinging after use", "onset_on": dt.date.today().isoformat(),
-                                                       "causality": "related"})
+    r = pat.post(
+        f"/patients/{ada}/side-effect",
+        data={
+            "csrf_token": _csrf(pat),
+            "term": "other",
+            "term_other": "Stinging after use",
+            "onset_on": dt.date.today().isoformat(),
+            "causality": "related",
+        },
+    )
     assert r.status_code == 303
     s = Store(api_server.db_url, migrate=False)
     try:
@@ -162,8 +222,16 @@ def test_diary_errors_and_idempotent_resubmission(pat: httpx.Client, clinic: Any
     assert r.status_code == 422 and "hand sizes" in _field_error(r.text, "hand_units")
     entry = "3b0d3a4e-9e53-4e0f-8a55-0f6a0c0c1a11"
     for _ in range(2):  # the same form sent twice (a double tap) stores one entry
-        r = pat.post(url, data={"csrf_token": _csrf(pat), "id": entry, "hand_units": "2", "sites": ["face"],
-                                "when": "2026-01-05T08:00"})
+        r = pat.post(
+            url,
+            data={
+                "csrf_token": _csrf(pat),
+                "id": entry,
+                "hand_units": "2",
+                "sites": ["face"],
+                "when": "2026-01-05T08:00",
+            },
+        )
         assert r.status_code == 303, r.text
     s = Store(api_server.db_url, migrate=False)
     try:
@@ -175,7 +243,9 @@ def test_diary_errors_and_idempotent_resubmission(pat: httpx.Client, clinic: Any
     rows = list(csv.DictReader(io.StringIO(csv_text)))
     assert [r["id"] for r in rows] == [entry] and rows[0]["sites"] == '["face"]'
     data = pat.get(f"/patients/{ada}/export.json").json()
-    assert data["patient"]["id"] == ada and len(data["visits"]) == 2 and data["applications"][0]["id"] == entry
+    assert (
+        data["patient"]["id"] == ada and len(data["visits"]) == 2 and data["applications"][0]["id"] == entry
+    )
 
 
 def _jpeg_with_gps() -> bytes:
@@ -201,15 +271,31 @@ def test_photos_are_cleaned_stored_with_checksum_and_served_only_to_the_record(
     url = f"/clinic/patients/{ada}/visits/{visit_id}/photos"
     raw = _jpeg_with_gps()
     assert Image.open(io.BytesIO(raw)).getexif().get(0x8825)
-    r = clin.post(url, data={"csrf_token": _csrf(clin), "kind": "face_front"}, files={"photo": ("p.jpg", raw, "image/jpeg")})
+    r = clin.post(
+        url,
+        data={"csrf_token": _csrf(clin), "kind": "face_front"},
+        files={"photo": ("p.jpg", raw, "image/jpeg")},
+    )
     assert r.status_code == 303, r.text
     gif = io.BytesIO()
     Image.new("RGB", (4, 4)).save(gif, format="GIF")
-    r = clin.post(url, data={"csrf_token": _csrf(clin), "kind": "hands"}, files={"photo": ("p.gif", gif.getvalue(), "image/gif")})
-    assert r.status_code == 422 and _field_error(r.text, "photo") == "Only JPEG and PNG photos can be uploaded."
-    r = clin.post(url, data={"csrf_token": _csrf(clin), "kind": "hands"}, files={"photo": ("p.png", b"not an image", "image/png")})
+    r = clin.post(
+        url,
+        data={"csrf_token": _csrf(clin), "kind": "hands"},
+        files={"photo": ("p.gif", gif.getvalue(), "image/gif")},
+    )
+    assert (
+        r.status_code == 422 and _field_error(r.text, "photo") == "Only JPEG and PNG photos can be uploaded."
+    )
+    r = clin.post(
+        url,
+        data={"csrf_token": _csrf(clin), "kind": "hands"},
+        files={"photo": ("p.png", b"not an image", "image/png")},
+    )
     assert r.status_code == 422 and "not a readable" in _field_error(r.text, "photo")
-    r = clin.post(url, data={"csrf_token": _csrf(clin), "kind": ""}, files={"photo": ("p.jpg", raw, "image/jpeg")})
+    r = clin.post(
+        url, data={"csrf_token": _csrf(clin), "kind": ""}, files={"photo": ("p.jpg", raw, "image/jpeg")}
+    )
     assert r.status_code == 422 and _field_error(r.text, "kind")
 
     page = clin.get(f"/clinic/patients/{ada}/visits/{visit_id}").text

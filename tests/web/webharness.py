@@ -38,7 +38,9 @@ def free_port() -> int:
 def live_server(app: Any) -> Iterator[str]:
     """Serve ``app`` over real HTTP on a free local port for the duration of the block."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -53,14 +55,17 @@ def live_server(app: Any) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def axe_violations(page: Any, impacts: tuple[str, ...] = ("minor", "moderate", "serious", "critical")) -> list[str]:
+def axe_violations(
+    page: Any, impacts: tuple[str, ...] = ("minor", "moderate", "serious", "critical")
+) -> list[str]:
     """Run the vendored axe-core (served by the app itself) on the page; violations as readable lines."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(url="/assets/vendor/axe.min.js")
     result = page.evaluate(
         """async () => {
-            const r = await axe.run(document, {resultTypes: ['violations'],
-                runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
+            const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+            const options = {resultTypes: ['violations'], runOnly: {type: 'tag', values: tags}};
+            const r = await axe.run(document, options);
             return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                 nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
         }"""

@@ -16,8 +16,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
-from typing import Any, Final
+from functools import cache
+from typing import Any, Final, cast
 
 from repigment.body import CHART_AREAS, CHART_AREAS_BY_NAME, drawn_hand_units
 from repigment.scoring import DEPIGMENTATION_LADDER
@@ -119,8 +119,18 @@ _FRONT = View(
             "trunk_front",
             _f(
                 (
-                    (64, 80), (88, 76), (112, 76), (136, 80), (138, 140), (132, 196),
-                    (138, 236), (110, 246), (90, 246), (62, 236), (68, 196), (62, 140),
+                    (64, 80),
+                    (88, 76),
+                    (112, 76),
+                    (136, 80),
+                    (138, 140),
+                    (132, 196),
+                    (138, 236),
+                    (110, 246),
+                    (90, 246),
+                    (62, 236),
+                    (68, 196),
+                    (62, 140),
                 )
             ),
         ),
@@ -139,8 +149,16 @@ _BACK = View(
             "trunk_back",
             _f(
                 (
-                    (64, 80), (88, 76), (112, 76), (136, 80), (138, 140), (132, 196),
-                    (136, 222), (64, 222), (68, 196), (62, 140),
+                    (64, 80),
+                    (88, 76),
+                    (112, 76),
+                    (136, 80),
+                    (138, 140),
+                    (132, 196),
+                    (136, 222),
+                    (64, 222),
+                    (68, 196),
+                    (62, 140),
                 )
             ),
         ),
@@ -185,7 +203,7 @@ def _inside(x: float, y: float, pts: Sequence[Point]) -> bool:
     return inside
 
 
-@lru_cache(maxsize=None)
+@cache
 def raster(view_name: str) -> tuple[int, ...]:
     """Area index (into ``AREA_NAMES``) of every cell of a view, row by row; -1 outside any area."""
     view = VIEWS_BY_NAME[view_name]
@@ -205,7 +223,7 @@ def raster(view_name: str) -> tuple[int, ...]:
     return tuple(-1 if v == -2 else v for v in cells)
 
 
-@lru_cache(maxsize=None)
+@cache
 def area_cell_counts() -> dict[str, int]:
     """How many cells each chart area has, over all views."""
     counts = dict.fromkeys(AREA_NAMES, 0)
@@ -289,7 +307,9 @@ def drawing_patches(drawing: Mapping[str, Sequence[int]], age_years: float) -> l
     counts = painted_counts(drawing)
     for name in AREA_NAMES:
         for level in sorted(counts.get(name, {}), reverse=True):
-            hu = drawn_hand_units(name, Fraction(counts[name][level], totals[name]), age_years)
+            # the core takes the painted share exactly, as a Fraction (annotated float)
+            share = cast(float, Fraction(counts[name][level], totals[name]))
+            hu = drawn_hand_units(name, share, age_years)
             patches.append(
                 {
                     "area": name,
@@ -321,7 +341,10 @@ def drawing_from_patches(patches: Sequence[Mapping[str, Any]], age_years: float)
     drawing = {v.name: [0] * (v.cols * v.rows) for v in VIEWS}
     for view in VIEWS:
         cells = raster(view.name)
-        queues = {AREA_INDEX[k]: [lv for lv, n in sorted(v, reverse=True) for _ in range(n)] for k, v in todo.items()}
+        queues = {
+            AREA_INDEX[k]: [lv for lv, n in sorted(v, reverse=True) for _ in range(n)]
+            for k, v in todo.items()
+        }
         for k, a in enumerate(cells):
             q = queues.get(a)
             if q:
@@ -329,7 +352,7 @@ def drawing_from_patches(patches: Sequence[Mapping[str, Any]], age_years: float)
     return drawing
 
 
-@lru_cache(maxsize=None)
+@cache
 def map_view(area: str) -> str:
     """The view an area is painted on (the head front is painted on the zoomed face view)."""
     i = AREA_INDEX[area]
@@ -370,6 +393,7 @@ def page_config(age_years: float, variant: Mapping[str, bool]) -> dict[str, Any]
             for a in CHART_AREAS
         ],
         "views": {
-            v.name: {"cols": v.cols, "rows": v.rows, "cell": CELL_UNITS, "grid": rle(raster(v.name))} for v in VIEWS
+            v.name: {"cols": v.cols, "rows": v.rows, "cell": CELL_UNITS, "grid": rle(raster(v.name))}
+            for v in VIEWS
         },
     }

@@ -40,9 +40,15 @@ def context(
     return {"config": config, "views": views, "labels": labels, "view_labels": VIEW_LABELS}
 
 
-def assessment(drawing: Mapping[str, Sequence[int]], age_years: float, variant: Mapping[str, bool]) -> dict[str, Any]:
+def assessment(
+    drawing: Mapping[str, Sequence[int]], age_years: float, variant: Mapping[str, bool]
+) -> dict[str, Any]:
     """The ``score_assessment`` input for a drawing; hand units exact (fractions)."""
-    return {"age_years": age_years, "variant": dict(variant), "patches": bm.drawing_patches(drawing, age_years)}
+    return {
+        "age_years": age_years,
+        "variant": dict(variant),
+        "patches": bm.drawing_patches(drawing, age_years),
+    }
 
 
 def assessment_json(data: Mapping[str, Any]) -> dict[str, Any]:

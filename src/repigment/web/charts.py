@@ -27,7 +27,9 @@ def _nice_max(v: float) -> float:
     return float(10 * exp)  # pragma: no cover
 
 
-def series_chart(points: Sequence[tuple[int, float]], baseline: float | None, min_weeks: int = 52) -> dict[str, Any]:
+def series_chart(
+    points: Sequence[tuple[int, float]], baseline: float | None, min_weeks: int = 52
+) -> dict[str, Any]:
     """Coordinates for one score over weeks: the line, dots, baseline and threshold lines, axis ticks."""
     max_week = max([min_weeks, *(w for w, _ in points)])
     top = _nice_max(max([baseline or 0, *(v for _, v in points)]) * 1.05)

@@ -14,9 +14,10 @@ import sys
 from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
@@ -37,7 +38,7 @@ def N_(message: str) -> str:
     return message
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(lang: str) -> NullTranslations:
     if lang not in LOCALES:
         raise ValueError(f"unsupported locale {lang!r}")
@@ -71,7 +72,11 @@ def choose_locale(query_lang: str | None, cookie_lang: str | None, accept_langua
 
 def round_half_up(value: float | Fraction | Decimal | int, digits: int) -> Decimal:
     """Round for display, ties away from zero, from the exact value (the page's script does the same)."""
-    f = value if isinstance(value, Fraction) else Fraction(Decimal(str(value)) if isinstance(value, float) else value)
+    f = (
+        value
+        if isinstance(value, Fraction)
+        else Fraction(Decimal(str(value)) if isinstance(value, float) else value)
+    )
     scaled = abs(f) * 10**digits
     n = math.floor(scaled + Fraction(1, 2)) * (-1 if f < 0 else 1)
     return Decimal(n).scaleb(-digits)
@@ -85,33 +90,41 @@ def number(value: float | Fraction | Decimal | int | None, lang: str, digits: in
     return format_decimal(q, format=fmt, locale=lang, decimal_quantization=False)
 
 
-def date(value: dt.date | dt.datetime | str | None, lang: str, fmt: str = "medium") -> str:
+def _parse_day(text: str) -> dt.date | None:
+    try:
+        return dt.datetime.fromisoformat(text).date()
+    except ValueError:
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            return None
+
+
+def date(value: dt.date | str | None, lang: str, fmt: str = "medium") -> str:
     if value is None or value == "":
         return "–"
     if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            try:
-                value = dt.date.fromisoformat(value)
-            except ValueError:
-                return value
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    return format_date(value, format=fmt, locale=lang)
+        day = _parse_day(value)
+        if day is None:
+            return value
+    else:
+        day = value.date() if isinstance(value, dt.datetime) else value
+    return str(format_date(day, format=fmt, locale=lang))
 
 
 def datetime(value: dt.datetime | str | None, lang: str, fmt: str = "short", tz: str | None = None) -> str:
+    """A date and time in the locale's format, in the time zone ``tz`` (IANA name) or its own."""
     if value is None or value == "":
         return "–"
     if isinstance(value, str):
         try:
-            value = dt.datetime.fromisoformat(value)
+            moment = dt.datetime.fromisoformat(value)
         except ValueError:
             return value
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return date(value, lang)
-    return format_datetime(value, format=fmt, tzinfo=tz, locale=lang)
+    else:
+        moment = value
+    zone = ZoneInfo(tz) if tz else None
+    return str(format_datetime(moment, format=fmt, tzinfo=zone, locale=lang))
 
 
 def compile_catalogs(check_only: bool = False) -> list[str]:

@@ -23,7 +23,9 @@ from repigment.store import AdverseEvent, Application, Course, Override, Patient
 
 NEW_EVENT_DAYS: Final = 14  # an adverse event is "new" on the patient list for two weeks after it is reported
 RECENT_FLAG_DAYS: Final = 14  # a blocked diary entry needs attention for two weeks unless overridden
-DECISION_RULE_PREFIX: Final = "decision"  # overrides recording a week-24/52 decision: decision:week-52:continue
+DECISION_RULE_PREFIX: Final = (
+    "decision"  # overrides recording a week-24/52 decision: decision:week-52:continue
+)
 
 
 @dataclass
@@ -47,7 +49,11 @@ class Record:
     def course_visits(self, course: Course | None) -> list[Visit]:
         if course is None:
             return list(self.visits)
-        return [v for v in self.visits if v.course_id == course.id or (v.course_id is None and v.visited_on >= course.started_on)]
+        return [
+            v
+            for v in self.visits
+            if v.course_id == course.id or (v.course_id is None and v.visited_on >= course.started_on)
+        ]
 
     @property
     def baseline(self) -> Visit | None:
@@ -70,13 +76,27 @@ def load(db: Session, patient: Patient, today: dt.date | None = None, diary_days
     return Record(
         patient=patient,
         today=today,
-        courses=list(db.scalars(select(Course).where(Course.patient_id == pid).order_by(Course.started_on, Course.id))),
-        visits=list(db.scalars(select(Visit).where(Visit.patient_id == pid).order_by(Visit.visited_on, Visit.id))),
-        prescriptions=list(
-            db.scalars(select(Prescription).where(Prescription.patient_id == pid).order_by(Prescription.prescribed_on))
+        courses=list(
+            db.scalars(select(Course).where(Course.patient_id == pid).order_by(Course.started_on, Course.id))
         ),
-        events=list(db.scalars(select(AdverseEvent).where(AdverseEvent.patient_id == pid).order_by(AdverseEvent.onset_on))),
-        overrides=list(db.scalars(select(Override).where(Override.patient_id == pid).order_by(Override.created_at))),
+        visits=list(
+            db.scalars(select(Visit).where(Visit.patient_id == pid).order_by(Visit.visited_on, Visit.id))
+        ),
+        prescriptions=list(
+            db.scalars(
+                select(Prescription)
+                .where(Prescription.patient_id == pid)
+                .order_by(Prescription.prescribed_on)
+            )
+        ),
+        events=list(
+            db.scalars(
+                select(AdverseEvent).where(AdverseEvent.patient_id == pid).order_by(AdverseEvent.onset_on)
+            )
+        ),
+        overrides=list(
+            db.scalars(select(Override).where(Override.patient_id == pid).order_by(Override.created_at))
+        ),
         applications=list(db.scalars(apps_stmt.order_by(Application.applied_at.desc()))),
     )
 
@@ -123,7 +143,10 @@ def course_findings(rec: Record, lang: str) -> list[dict[str, Any]]:
     for v in rec.course_visits(course):
         w = visit_week(course, v)
         if v.repigmentation_percent is not None and v.visited_on >= course.started_on:
-            entry: dict[str, Any] = {"on": v.visited_on.isoformat(), "repigmentation_percent": v.repigmentation_percent}
+            entry: dict[str, Any] = {
+                "on": v.visited_on.isoformat(),
+                "repigmentation_percent": v.repigmentation_percent,
+            }
             if w is not None:
                 entry["week"] = w
             assessments.append(entry)
@@ -160,7 +183,9 @@ def attention(rec: Record) -> list[Flag]:
     state = course_state(rec)
     course = rec.course
     if state is not None and course is not None and course.status == "active":
-        decided = {o.rule.split(":")[1] for o in rec.overrides if o.rule.startswith(DECISION_RULE_PREFIX + ":")}
+        decided = {
+            o.rule.split(":")[1] for o in rec.overrides if o.rule.startswith(DECISION_RULE_PREFIX + ":")
+        }
         if state.review.status == "due" and f"week-{state.review.week}" not in decided:
             flags.append(Flag("review_due", "warn"))
         # the week-52 decision stays due after the assessment until a decision is recorded
@@ -205,7 +230,13 @@ def timeline(rec: Record) -> list[Event]:
         for m in state.schedule:
             out.append(Event(m.on, "milestone", {"milestone": m}))
     for o in rec.overrides:
-        out.append(Event(o.created_at.date(), "decision" if o.rule.startswith(DECISION_RULE_PREFIX) else "override", {"override": o}))
+        out.append(
+            Event(
+                o.created_at.date(),
+                "decision" if o.rule.startswith(DECISION_RULE_PREFIX) else "override",
+                {"override": o},
+            )
+        )
     for e in rec.events:
         out.append(Event(e.onset_on, "adverse_event", {"event": e}))
     order = {"course_start": 0, "visit": 1, "milestone": 2, "decision": 3, "override": 3, "adverse_event": 4}

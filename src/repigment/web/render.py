@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from repigment.web import i18n
@@ -26,7 +26,7 @@ CSP: Final = (
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _asset_version(path: str) -> str:
     f = STATIC / path
     return hashlib.sha256(f.read_bytes()).hexdigest()[:10] if f.is_file() else "0"
@@ -37,7 +37,7 @@ def asset(path: str) -> str:
     return f"{ASSET_PREFIX}/{path}?v={_asset_version(path)}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def environment(lang: str) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -73,7 +73,10 @@ def translator(request: Request) -> Any:
     return i18n.translations(request_locale(request)).gettext
 
 
-def secure(resp: Any) -> Any:
+R = TypeVar("R", bound=Response)
+
+
+def secure(resp: R) -> R:
     resp.headers.setdefault("Content-Security-Policy", CSP)
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     resp.headers.setdefault("Referrer-Policy", "same-origin")

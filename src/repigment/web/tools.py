@@ -49,7 +49,11 @@ def variant_from_form(form: Any) -> dict[str, bool]:
 
 def calculator_page(request: Request, **extra: Any) -> Response:
     gettext = translator(request)
-    form = extra.pop("form", None) or {"age_years": 34, "face_includes_eyelids": False, "t_vasi_includes_head_neck": True}
+    form = extra.pop("form", None) or {
+        "age_years": 34,
+        "face_includes_eyelids": False,
+        "t_vasi_includes_head_neck": True,
+    }
     age = extra.pop("age", 34)
     variant = {k: bool(form[k]) for k in ("face_includes_eyelids", "t_vasi_includes_head_neck")}
     drawing = extra.pop("drawing", None)
@@ -65,7 +69,11 @@ def register_calculator(router: APIRouter, path: str, dependencies: list[Any] | 
     @router.get(path, include_in_schema=False, dependencies=dependencies or [])
     def calculator(request: Request) -> Response:
         gettext = translator(request)
-        form: dict[str, Any] = {"age_years": 34, "face_includes_eyelids": False, "t_vasi_includes_head_neck": True}
+        form: dict[str, Any] = {
+            "age_years": 34,
+            "face_includes_eyelids": False,
+            "t_vasi_includes_head_neck": True,
+        }
         age: float = 34
         if "age" in request.query_params:
             parsed, err = parse_age(request.query_params["age"], gettext)
@@ -96,5 +104,10 @@ def register_calculator(router: APIRouter, path: str, dependencies: list[Any] | 
             except ScoringError as e:
                 errors["drawing"] = f"{e.field}: {e.reason}"
         return calculator_page(
-            request, form=form, age=age if age is not None else 34, drawing=drawing, errors=errors, result=result
+            request,
+            form=form,
+            age=age if age is not None else 34,
+            drawing=drawing,
+            errors=errors,
+            result=result,
         )

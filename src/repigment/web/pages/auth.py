@@ -55,14 +55,16 @@ async def login_submit(request: Request) -> Response:
         errors["password"] = _("Enter your password.")
     if not errors:
         try:
-            token, expires = await api_auth.login(request, LoginIn(username=username, password=password), "session")
+            token, expires = await api_auth.login(
+                request, LoginIn(username=username, password=password), "session"
+            )
         except ValidationError:
             errors["username"] = _("Wrong username or password.")
         except HTTPException as e:
             if e.status_code == 429:
-                errors["password"] = _("Too many failed attempts. Wait %(seconds)s seconds and try again.") % {
-                    "seconds": (e.headers or {}).get("Retry-After", "60")
-                }
+                errors["password"] = _(
+                    "Too many failed attempts. Wait %(seconds)s seconds and try again."
+                ) % {"seconds": (e.headers or {}).get("Retry-After", "60")}
             else:
                 errors["password"] = _("Wrong username or password.")
         else:
@@ -70,8 +72,14 @@ async def login_submit(request: Request) -> Response:
             api_auth.set_session_cookies(request, resp, token, expires)
             return resp
     return page(
-        request, None, None, "login.html", status_code=422 if errors else 200,
-        form={"username": username}, errors=errors, next=target,
+        request,
+        None,
+        None,
+        "login.html",
+        status_code=422 if errors else 200,
+        form={"username": username},
+        errors=errors,
+        next=target,
     )
 
 

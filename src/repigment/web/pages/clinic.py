@@ -94,13 +94,34 @@ async def clinician(request: Request, db: Any) -> Any:
 async def patient_list(request: Request, db: Db) -> Response:
     user = await clinician(request, db)
     today = dt.date.today()
-    rows = []
-    for p in db.scalars(select(Patient).where(Patient.clinic_id == user.clinic_id).order_by(Patient.family_name, Patient.given_name, Patient.id)):
+    rows: list[dict[str, Any]] = []
+    for p in db.scalars(
+        select(Patient)
+        .where(Patient.clinic_id == user.clinic_id)
+        .order_by(Patient.family_name, Patient.given_name, Patient.id)
+    ):
         rec = records.load(db, p, today, diary_days=records.RECENT_FLAG_DAYS)
         state = records.course_state(rec)
-        rows.append({"patient": p, "flags": records.attention(rec), "course": rec.course, "state": state, "latest": rec.latest})
+        rows.append(
+            {
+                "patient": p,
+                "flags": records.attention(rec),
+                "course": rec.course,
+                "state": state,
+                "latest": rec.latest,
+            }
+        )
     rows.sort(key=lambda r: (-len(r["flags"]), r["patient"].family_name))
-    return page(request, db, user, "clinic/patients.html", rows=rows, flag_labels=FLAGS, today=today, statuses=STATUSES)
+    return page(
+        request,
+        db,
+        user,
+        "clinic/patients.html",
+        rows=rows,
+        flag_labels=FLAGS,
+        today=today,
+        statuses=STATUSES,
+    )
 
 
 # -- patient page ----------------------------------------------------------------------------------
@@ -116,19 +137,31 @@ def _dose(request: Request, rec: records.Record) -> dict[str, Any]:
     rx = rec.prescriptions[-1] if rec.prescriptions else None
     form = {
         "bsa_percent": q.get("bsa_percent", f"{round(default_bsa, 2):g}"),
-        "applications_per_day": q.get("applications_per_day", str((course.plan.get("applications_per_day") if course else None) or 2)),
+        "applications_per_day": q.get(
+            "applications_per_day", str((course.plan.get("applications_per_day") if course else None) or 2)
+        ),
         "dispensed_grams": q.get("dispensed_grams", f"{rx.grams:g}" if rx else ""),
-        "start": q.get("start", (rx.opened_on or rx.dispensed_on or rx.prescribed_on).isoformat() if rx else rec.today.isoformat()),
+        "start": q.get(
+            "start",
+            (rx.opened_on or rx.dispensed_on or rx.prescribed_on).isoformat()
+            if rx
+            else rec.today.isoformat(),
+        ),
     }
     errors: dict[str, str] = {}
     result = None
     if p.sex not in ("female", "male"):
-        errors["form"] = _("The fingertip-unit amounts are given for women and men; record the patient's sex to use the calculator.")
+        errors["form"] = _(
+            "The fingertip-unit amounts are given for women and men; "
+            "record the patient's sex to use the calculator."
+        )
         return {"form": form, "errors": errors, "result": None}
     try:
         bsa = Decimal(form["bsa_percent"].replace(",", "."))
     except ArithmeticError:
-        errors["bsa_percent"] = _("Enter the treated area as a percentage of the body surface, for example 4.5.")
+        errors["bsa_percent"] = _(
+            "Enter the treated area as a percentage of the body surface, for example 4.5."
+        )
     try:
         per_day = int(form["applications_per_day"])
     except ValueError:
@@ -158,13 +191,17 @@ async def patient_page(request: Request, db: Db, patient_id: str) -> Response:
     return _patient_page(request, db, user, ctx.patient)
 
 
-def _patient_page(request: Request, db: Any, user: Any, patient: Patient, status_code: int = 200, **extra: Any) -> Response:
+def _patient_page(
+    request: Request, db: Any, user: Any, patient: Patient, status_code: int = 200, **extra: Any
+) -> Response:
     rec = records.load(db, patient)
     prog = records.progress(rec)
     charts_ctx = _charts(prog)
     state = records.course_state(rec)
     findings = records.course_findings(rec, lang(request))
-    decision_findings = [f for f in findings if f.get("rule", "").endswith(("week52", "week52-review", "duration"))]
+    decision_findings = [
+        f for f in findings if f.get("rule", "").endswith(("week52", "week52-review", "duration"))
+    ]
     from repigment.web.pages import photos
 
     ctx = {
@@ -182,7 +219,9 @@ def _patient_page(request: Request, db: Any, user: Any, patient: Patient, status
         "dose": _dose(request, rec),
         "photos": photos.compare_pair(patient),
         "photo_kinds": photos.KINDS,
-        "decision": extra.pop("decision", {"form": {"choice": "", "reason": "", "milestone": ""}, "errors": {}}),
+        "decision": extra.pop(
+            "decision", {"form": {"choice": "", "reason": "", "milestone": ""}, "errors": {}}
+        ),
         "outcomes": OUTCOMES,
         "causalities": CAUSALITIES,
     }
@@ -220,24 +259,36 @@ async def record_decision(request: Request, db: Db, patient_id: str) -> Response
     if milestone not in ("week-24", "week-52"):
         errors["milestone"] = _("Choose the review this decision belongs to.")
     findings = records.course_findings(rec, "en") if course else []
-    against = [f for f in findings if f.get("severity") in ("warn", "block") and "week52" in f.get("rule", "")]
+    against = [
+        f for f in findings if f.get("severity") in ("warn", "block") and "week52" in f.get("rule", "")
+    ]
     overriding = choice == "continue" and against
     if (overriding or choice == "stop") and not reason:
         errors["reason"] = (
-            _("Give the reason for continuing despite the finding.") if overriding else _("Give the reason for stopping.")
+            _("Give the reason for continuing despite the finding.")
+            if overriding
+            else _("Give the reason for stopping.")
         )
     if not errors and course is not None:
         try:
             if choice == "stop":
                 api.update_course(
-                    CoursePatch(status="stopped", stopped_on=dt.date.today(), stop_reason=reason), ctx, course.id
+                    CoursePatch(status="stopped", stopped_on=dt.date.today(), stop_reason=reason),
+                    ctx,
+                    course.id,
                 )
-            rules = [f["rule"] for f in against] if overriding else [f"{records.DECISION_RULE_PREFIX}:{milestone}:{choice}"]
+            rules = (
+                [f["rule"] for f in against]
+                if overriding
+                else [f"{records.DECISION_RULE_PREFIX}:{milestone}:{choice}"]
+            )
             if overriding:
                 rules.append(f"{records.DECISION_RULE_PREFIX}:{milestone}:{choice}")
             for rule in rules:
                 api.create_override(
-                    OverrideIn(rule=rule, reason=reason or _("Decision recorded at the review."), course_id=course.id),
+                    OverrideIn(
+                        rule=rule, reason=reason or _("Decision recorded at the review."), course_id=course.id
+                    ),
                     ctx,
                     Response(),
                 )
@@ -246,24 +297,48 @@ async def record_decision(request: Request, db: Db, patient_id: str) -> Response
         except HTTPException as e:
             errors.update(api_errors(e))
     if errors:
-        return _patient_page(request, db, user, ctx.patient, status_code=422, decision={"form": values, "errors": errors})
+        return _patient_page(
+            request, db, user, ctx.patient, status_code=422, decision={"form": values, "errors": errors}
+        )
     return see_other(f"/clinic/patients/{ctx.patient.id}#decision")
 
 
 # -- visits -------------------------------------------------------------------------------------------
-def _visit_form(request: Request, db: Any, user: Any, patient: Patient, form: dict[str, Any], errors: dict[str, str],
-                drawing: Any = None, status_code: int = 200) -> Response:
+def _visit_form(
+    request: Request,
+    db: Any,
+    user: Any,
+    patient: Patient,
+    form: dict[str, Any],
+    errors: dict[str, str],
+    drawing: Any = None,
+    status_code: int = 200,
+) -> Response:
     _ = translator(request)
     try:
         on = dt.date.fromisoformat(str(form.get("visited_on")))
     except ValueError:
         on = dt.date.today()
     age = records.age_on(patient, max(on, patient.birth_date))
-    variant = {"face_includes_eyelids": bool(form.get("face_includes_eyelids")), "t_vasi_includes_head_neck": bool(form.get("t_vasi_includes_head_neck"))}
+    variant = {
+        "face_includes_eyelids": bool(form.get("face_includes_eyelids")),
+        "t_vasi_includes_head_neck": bool(form.get("t_vasi_includes_head_neck")),
+    }
     bm = bodymap_page.context(age, variant, drawing, _, lang(request))
     rec = records.load(db, patient)
-    return page(request, db, user, "clinic/visit_new.html", status_code=status_code, p=patient, bm=bm, form=form,
-                errors=errors, age=age, course=rec.course)
+    return page(
+        request,
+        db,
+        user,
+        "clinic/visit_new.html",
+        status_code=status_code,
+        p=patient,
+        bm=bm,
+        form=form,
+        errors=errors,
+        age=age,
+        course=rec.course,
+    )
 
 
 @router.get("/clinic/patients/{patient_id}/visits/new")
@@ -292,7 +367,9 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
     ctx = context(db, user, parse_id(patient_id))
     raw = await request.form()
     variant = variant_from_form(raw)
-    form: dict[str, Any] = {k: str(raw.get(k, "")) for k in ("visited_on", "week", "repigmentation_percent", "notes")}
+    form: dict[str, Any] = {
+        k: str(raw.get(k, "")) for k in ("visited_on", "week", "repigmentation_percent", "notes")
+    }
     form.update(variant)
     errors: dict[str, str] = {}
     drawing = None
@@ -305,14 +382,22 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
     except ValueError:
         errors["visited_on"] = _("Enter the date of the visit.")
         visited_on = None
-    body: dict[str, Any] = {"visited_on": form["visited_on"], "variant": variant, "notes": form["notes"] or None}
+    body: dict[str, Any] = {
+        "visited_on": form["visited_on"],
+        "variant": variant,
+        "notes": form["notes"] or None,
+    }
     for key, label in (("week", "week"), ("repigmentation_percent", "repigmentation_percent")):
         text = form[key].strip().replace(",", ".")
         if text:
             try:
                 body[label] = int(text) if key == "week" else float(text)
             except ValueError:
-                errors[key] = _("Enter a whole number of weeks.") if key == "week" else _("Enter a percentage between 0 and 100.")
+                errors[key] = (
+                    _("Enter a whole number of weeks.")
+                    if key == "week"
+                    else _("Enter a percentage between 0 and 100.")
+                )
     rec = records.load(db, ctx.patient)
     if rec.course is not None and visited_on is not None and visited_on >= rec.course.started_on:
         body["course_id"] = rec.course.id
@@ -344,7 +429,9 @@ async def visit_page(request: Request, db: Db, patient_id: str, visit_id: str) -
     return _visit_page(request, db, user, ctx.patient, visit)
 
 
-def _visit_page(request: Request, db: Any, user: Any, patient: Patient, visit: Visit, status_code: int = 200, **extra: Any) -> Response:
+def _visit_page(
+    request: Request, db: Any, user: Any, patient: Patient, visit: Visit, status_code: int = 200, **extra: Any
+) -> Response:
     _ = translator(request)
     drawing = bodymap.drawing_from_patches(visit.patches, visit.age_years)
     bm = bodymap_page.context(visit.age_years, visit.variant, drawing, _, lang(request), readonly=True)
@@ -368,10 +455,21 @@ def _visit_page(request: Request, db: Any, user: Any, patient: Patient, visit: V
 
 
 # -- adverse events -----------------------------------------------------------------------------------
-def ae_form_context(form: dict[str, Any] | None = None, errors: dict[str, str] | None = None) -> dict[str, Any]:
+def ae_form_context(
+    form: dict[str, Any] | None = None, errors: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {
-        "form": form or {"term": "", "term_other": "", "onset_on": dt.date.today().isoformat(), "serious": False,
-                         "criteria": [], "outcome": "unknown", "causality": "not_assessed", "description": ""},
+        "form": form
+        or {
+            "term": "",
+            "term_other": "",
+            "onset_on": dt.date.today().isoformat(),
+            "serious": False,
+            "criteria": [],
+            "outcome": "unknown",
+            "causality": "not_assessed",
+            "description": "",
+        },
         "errors": errors or {},
         "terms": AE_TERMS,
         "outcomes": OUTCOMES,
@@ -380,7 +478,9 @@ def ae_form_context(form: dict[str, Any] | None = None, errors: dict[str, str] |
     }
 
 
-def ae_from_form(raw: Any, gettext: Any, role: str) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, str]]:
+def ae_from_form(
+    raw: Any, gettext: Any, role: str
+) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, str]]:
     """Form fields → (form values to show again, AdverseEventIn body or None, errors)."""
     term = str(raw.get("term", ""))
     other = str(raw.get("term_other", "")).strip()
@@ -403,7 +503,9 @@ def ae_from_form(raw: Any, gettext: Any, role: str) -> tuple[dict[str, Any], dic
     if form["serious"] and not form["criteria"]:
         errors["criteria"] = gettext("A serious event needs at least one seriousness criterion.")
     if not form["serious"] and form["criteria"]:
-        errors["criteria"] = gettext("Seriousness criteria apply only to a serious event: tick “Serious” or clear them.")
+        errors["criteria"] = gettext(
+            "Seriousness criteria apply only to a serious event: tick “Serious” or clear them."
+        )
     try:
         dt.date.fromisoformat(form["onset_on"])
     except ValueError:
@@ -448,7 +550,15 @@ async def ae_create(request: Request, db: Db, patient_id: str) -> Response:
             errors.update(api_errors(e, {"seriousness_criteria": "criteria", "course_id": "form"}))
         else:
             return see_other(f"/clinic/patients/{ctx.patient.id}#adverse-events")
-    return page(request, db, user, "clinic/adverse_event.html", status_code=422, p=ctx.patient, ae=ae_form_context(form, errors))
+    return page(
+        request,
+        db,
+        user,
+        "clinic/adverse_event.html",
+        status_code=422,
+        p=ctx.patient,
+        ae=ae_form_context(form, errors),
+    )
 
 
 # -- scoring calculator ---------------------------------------------------------------------------------
@@ -456,7 +566,11 @@ async def ae_create(request: Request, db: Db, patient_id: str) -> Response:
 async def calculator(request: Request, db: Db) -> Response:
     user = await clinician(request, db)
     _ = translator(request)
-    form: dict[str, Any] = {"age_years": 34, "face_includes_eyelids": False, "t_vasi_includes_head_neck": True}
+    form: dict[str, Any] = {
+        "age_years": 34,
+        "face_includes_eyelids": False,
+        "t_vasi_includes_head_neck": True,
+    }
     age: float = 34
     if "age" in request.query_params:
         parsed, err = parse_age(request.query_params["age"], _)
@@ -493,5 +607,13 @@ async def calculator_post(request: Request, db: Db) -> Response:
     frame = access.base_context(request, db, user)
     from repigment.web.pages.common import nav
 
-    return calculator_page(request, form=form, age=age if age is not None else 34, drawing=drawing, errors=errors,
-                           result=result, nav=nav(request, user), **frame)
+    return calculator_page(
+        request,
+        form=form,
+        age=age if age is not None else 34,
+        drawing=drawing,
+        errors=errors,
+        result=result,
+        nav=nav(request, user),
+        **frame,
+    )

@@ -37,14 +37,27 @@ def nav(request: Request, user: Principal | None) -> list[dict[str, Any]]:
         items = [("/clinic", _("Patients")), ("/clinic/tools/bodymap", _("Body map scoring"))]
     elif user.role == "patient" and user.patient_id is not None:
         base = f"/patients/{user.patient_id}"
-        items = [(base, _("My diary")), (base + "/progress", _("My progress")), (base + "/side-effect", _("Report a side effect"))]
+        items = [
+            (base, _("My diary")),
+            (base + "/progress", _("My progress")),
+            (base + "/side-effect", _("Report a side effect")),
+        ]
     else:
         items = []
     return [{"href": h, "label": label, "current": path == h} for h, label in items]
 
 
-def page(request: Request, db: Session | None, user: Principal | None, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
-    frame = access.base_context(request, db, user) if db is not None else {"user": None, "csrf_token": ""}
+def page(
+    request: Request,
+    db: Session | None,
+    user: Principal | None,
+    template: str,
+    status_code: int = 200,
+    **ctx: Any,
+) -> HTMLResponse:
+    frame: dict[str, Any] = (
+        access.base_context(request, db, user) if db is not None else {"user": None, "csrf_token": ""}
+    )
     frame["nav"] = nav(request, user)
     frame.update(ctx)
     return render(request, template, status_code=status_code, **frame)
@@ -65,7 +78,9 @@ def _field_name(loc: Any) -> str:
     return parts[0] if parts else "form"
 
 
-def validation_errors(e: ValidationError, gettext: Callable[[str], str], rename: dict[str, str] | None = None) -> dict[str, str]:
+def validation_errors(
+    e: ValidationError, gettext: Callable[[str], str], rename: dict[str, str] | None = None
+) -> dict[str, str]:
     """Pydantic errors as {form field: message in the page's language}, first error per field."""
     out: dict[str, str] = {}
     for err in e.errors():
@@ -73,9 +88,7 @@ def validation_errors(e: ValidationError, gettext: Callable[[str], str], rename:
         name = (rename or {}).get(name, name)
         kind = str(err.get("type", ""))
         ctx = err.get("ctx") or {}
-        if kind == "missing":
-            msg = gettext("This field is required.")
-        elif kind in ("string_too_short",) and ctx.get("min_length") == 1:
+        if kind == "missing" or kind in ("string_too_short",) and ctx.get("min_length") == 1:
             msg = gettext("This field is required.")
         elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
             msg = gettext("The value is out of range (%(reason)s).") % {"reason": err.get("msg", "")}

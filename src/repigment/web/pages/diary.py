@@ -35,7 +35,15 @@ from repigment.web import access, records
 from repigment.web.i18n import N_
 from repigment.web.labels import REGIONS
 from repigment.web.pages.clinic import _charts, ae_form_context, ae_from_form
-from repigment.web.pages.common import PATIENT_ROLES, api_errors, lang, page, parse_id, see_other, validation_errors
+from repigment.web.pages.common import (
+    PATIENT_ROLES,
+    api_errors,
+    lang,
+    page,
+    parse_id,
+    see_other,
+    validation_errors,
+)
 from repigment.web.render import secure, translator
 
 router = APIRouter(include_in_schema=False)
@@ -67,11 +75,19 @@ def _defaults(rec: records.Record) -> dict[str, Any]:
     """The usual areas and amount: the last entry's, else the course plan's."""
     last = rec.applications[0] if rec.applications else None
     if last is not None:
-        return {"hand_units": f"{last.hand_units:g}", "sites": list(last.sites), "grams": "" if last.grams is None else f"{last.grams:g}"}
+        return {
+            "hand_units": f"{last.hand_units:g}",
+            "sites": list(last.sites),
+            "grams": "" if last.grams is None else f"{last.grams:g}",
+        }
     course = rec.course
     areas = course.plan.get("areas", []) if course else []
     hu = sum(float(a.get("hand_units", 0)) for a in areas)
-    return {"hand_units": f"{hu:g}" if hu else "1", "sites": [a["region"] for a in areas if "region" in a], "grams": ""}
+    return {
+        "hand_units": f"{hu:g}" if hu else "1",
+        "sites": [a["region"] for a in areas if "region" in a],
+        "grams": "",
+    }
 
 
 def feedback(db: Any, ctx: PatientContext, app: Application, lang_code: str) -> list[dict[str, Any]]:
@@ -119,10 +135,21 @@ def _diary(request: Request, db: Any, ctx: PatientContext, status_code: int = 20
             logged = {"app": app, "findings": feedback(db, ctx, app, lang(request))}
     form = extra.pop("form", None) or {**_defaults(rec), "when": "", "id": str(uuid.uuid4())}
     return page(
-        request, db, ctx.user, "patient/diary.html", status_code=status_code,
-        p=ctx.patient, rec=rec, zone=ctx.patient.timezone, logged=logged, form=form,
-        errors=extra.pop("errors", {}), regions=[(r, REGIONS[r]) for r in VASI_REGIONS],
-        local=lambda t: t.astimezone(zone), headline=headline, **extra,
+        request,
+        db,
+        ctx.user,
+        "patient/diary.html",
+        status_code=status_code,
+        p=ctx.patient,
+        rec=rec,
+        zone=ctx.patient.timezone,
+        logged=logged,
+        form=form,
+        errors=extra.pop("errors", {}),
+        regions=[(r, REGIONS[r]) for r in VASI_REGIONS],
+        local=lambda t: t.astimezone(zone),
+        headline=headline,
+        **extra,
     )
 
 
@@ -137,7 +164,7 @@ async def log_application(request: Request, db: Db, patient_id: str) -> Response
     ctx = await own_record(request, db, patient_id)
     _ = translator(request)
     raw = await request.form()
-    form = {
+    form: dict[str, Any] = {
         "id": str(raw.get("id", "")) or str(uuid.uuid4()),
         "when": str(raw.get("when", "")).strip(),
         "hand_units": str(raw.get("hand_units", "")).strip(),
@@ -184,14 +211,30 @@ async def progress(request: Request, db: Db, patient_id: str) -> Response:
     ctx = await own_record(request, db, patient_id)
     rec = records.load(db, ctx.patient)
     prog = records.progress(rec)
-    return page(request, db, ctx.user, "patient/progress.html", p=ctx.patient, progress=prog, charts=_charts(prog),
-                state=records.course_state(rec))
+    return page(
+        request,
+        db,
+        ctx.user,
+        "patient/progress.html",
+        p=ctx.patient,
+        progress=prog,
+        charts=_charts(prog),
+        state=records.course_state(rec),
+    )
 
 
 @router.get("/patients/{patient_id}/side-effect")
 async def side_effect_form(request: Request, db: Db, patient_id: str) -> Response:
     ctx = await own_record(request, db, patient_id)
-    return page(request, db, ctx.user, "patient/side_effect.html", p=ctx.patient, ae=ae_form_context(), sent=request.query_params.get("sent") == "1")
+    return page(
+        request,
+        db,
+        ctx.user,
+        "patient/side_effect.html",
+        p=ctx.patient,
+        ae=ae_form_context(),
+        sent=request.query_params.get("sent") == "1",
+    )
 
 
 @router.post("/patients/{patient_id}/side-effect")
@@ -209,8 +252,16 @@ async def side_effect_submit(request: Request, db: Db, patient_id: str) -> Respo
             errors.update(api_errors(e, {"seriousness_criteria": "criteria"}))
         else:
             return see_other(f"/patients/{ctx.patient.id}/side-effect?sent=1")
-    return page(request, db, ctx.user, "patient/side_effect.html", status_code=422, p=ctx.patient,
-                ae=ae_form_context(form, errors), sent=False)
+    return page(
+        request,
+        db,
+        ctx.user,
+        "patient/side_effect.html",
+        status_code=422,
+        p=ctx.patient,
+        ae=ae_form_context(form, errors),
+        sent=False,
+    )
 
 
 # -- own data --------------------------------------------------------------------------------------------
@@ -225,10 +276,19 @@ def export(db: Any, ctx: PatientContext) -> dict[str, Any]:
         "exported_at": dt.datetime.now(dt.UTC).isoformat(),
         "patient": PatientOut.model_validate(ctx.patient).model_dump(mode="json"),
         "courses": [CourseOut.model_validate(c).model_dump(mode="json") for c in rows(Course, Course.id)],
-        "prescriptions": [PrescriptionOut.model_validate(p).model_dump(mode="json") for p in rows(Prescription, Prescription.id)],
+        "prescriptions": [
+            PrescriptionOut.model_validate(p).model_dump(mode="json")
+            for p in rows(Prescription, Prescription.id)
+        ],
         "visits": [VisitOut.model_validate(v).model_dump(mode="json") for v in rows(Visit, Visit.visited_on)],
-        "applications": [api.application_out(a, user).model_dump(mode="json") for a in rows(Application, Application.applied_at)],
-        "adverse_events": [AdverseEventOut.model_validate(e).model_dump(mode="json") for e in rows(AdverseEvent, AdverseEvent.id)],
+        "applications": [
+            api.application_out(a, user).model_dump(mode="json")
+            for a in rows(Application, Application.applied_at)
+        ],
+        "adverse_events": [
+            AdverseEventOut.model_validate(e).model_dump(mode="json")
+            for e in rows(AdverseEvent, AdverseEvent.id)
+        ],
     }
 
 
@@ -236,8 +296,15 @@ def export(db: Any, ctx: PatientContext) -> dict[str, Any]:
 async def export_json(request: Request, db: Db, patient_id: str) -> Response:
     ctx = await own_record(request, db, patient_id)
     body = json.dumps(export(db, ctx), ensure_ascii=False, indent=1)
-    return secure(Response(body, media_type="application/json", headers={
-        "Content-Disposition": f'attachment; filename="repigment-patient-{ctx.patient.id}.json"'}))
+    return secure(
+        Response(
+            body,
+            media_type="application/json",
+            headers={
+                "Content-Disposition": f'attachment; filename="repigment-patient-{ctx.patient.id}.json"'
+            },
+        )
+    )
 
 
 CSV_TABLES: Final = ("applications", "visits", "adverse_events")
@@ -255,8 +322,17 @@ async def export_csv(request: Request, db: Db, patient_id: str, table: str = "ap
     writer.writerow(columns)
     for row in data:
         writer.writerow([_cell(row[c]) for c in columns])
-    return secure(Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="repigment-patient-{ctx.patient.id}-{table}.csv"'}))
+    return secure(
+        Response(
+            buf.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{_export_name(ctx, table)}.csv"'},
+        )
+    )
+
+
+def _export_name(ctx: PatientContext, table: str) -> str:
+    return f"repigment-patient-{ctx.patient.id}-{table}"
 
 
 def _cell(v: Any) -> str:

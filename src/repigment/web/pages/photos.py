@@ -139,7 +139,8 @@ def compare_pair(patient: Any) -> list[dict[str, Any]]:
     for m in list_photos(patient.id):
         by_kind.setdefault(m["kind"], []).append(m)
     return [
-        {"kind": k, "first": v[0], "last": v[-1]} for k, v in sorted(by_kind.items(), key=lambda kv: list(KINDS).index(kv[0]) if kv[0] in KINDS else 99)
+        {"kind": k, "first": v[0], "last": v[-1]}
+        for k, v in sorted(by_kind.items(), key=lambda kv: list(KINDS).index(kv[0]) if kv[0] in KINDS else 99)
     ]
 
 
@@ -170,7 +171,15 @@ async def upload(request: Request, db: Db, patient_id: str, visit_id: str) -> Re
         except PhotoError as e:
             errors["photo"] = _(e.reason)
     if errors:
-        return _visit_page(request, db, user, patient, visit, status_code=422, upload={"errors": errors, "form": {"kind": kind}})
+        return _visit_page(
+            request,
+            db,
+            user,
+            patient,
+            visit,
+            status_code=422,
+            upload={"errors": errors, "form": {"kind": kind}},
+        )
     return see_other(f"/clinic/patients/{patient.id}/visits/{visit.id}#photos")
 
 
@@ -191,6 +200,9 @@ async def serve(request: Request, db: Db, patient_id: str, sha: str) -> Response
     return Response(
         data,
         media_type=meta["content_type"],
-        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
-                 "Content-Security-Policy": "default-src 'none'"},
+        headers={
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+        },
     )
