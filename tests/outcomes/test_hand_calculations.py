@@ -37,6 +37,7 @@ def test_nnt_notation_altman_1998() -> None:
     assert harm["kind"] == "NNTH" and harm["ci"] == [5.0, 20.0] and harm["ci_text"] == "NNTH 5.0 to 20.0"
     cross = st.number_needed_to_treat(0.1, (-0.05, 0.25))
     assert cross["crosses_zero"] and cross["ci_text"] == "NNTB 4.0 to ∞ to NNTH 20.0"
+    assert cross["ci"] is None and cross["ci_through_infinity"] == {"NNTB": 4.0, "NNTH": 20.0}
     zero = st.number_needed_to_treat(0.0, (-0.1, 0.1))
     assert zero["estimate"] is None and zero["ci_text"] == "NNTB 10.0 to ∞ to NNTH 10.0"
 

@@ -179,7 +179,7 @@ def number_needed_to_treat(rd: float | None, ci: Interval) -> dict[str, Any]:
     if not crosses:
         a, b = sorted((_nn(lo), _nn(hi)))
         text = f"{kind} {a:.1f} to {b:.1f}"
-        ci_out: list[Any] = [a, b]
+        ci_out: list[Any] | None = [a, b]
     else:
         nntb = None if hi == 0 else _nn(hi)
         nnth = None if lo == 0 else _nn(lo)
@@ -190,9 +190,9 @@ def number_needed_to_treat(rd: float | None, ci: Interval) -> dict[str, Any]:
         if nnth is not None:
             parts.append(f"NNTH {nnth:.1f}")
         text = " to ".join(parts)
-        ci_out = [{"NNTB": nntb}, {"NNTH": nnth}]
+        ci_out = None  # no finite interval: it runs from NNTB through ∞ to NNTH
     est_text = "∞" if est is None else f"{kind} {est:.1f}"
-    return {
+    out: dict[str, Any] = {
         "estimate": est,
         "kind": kind,
         "ci": ci_out,
@@ -200,6 +200,9 @@ def number_needed_to_treat(rd: float | None, ci: Interval) -> dict[str, Any]:
         "crosses_zero": crosses,
         "text": f"{est_text} (95% CI {text})",
     }
+    if crosses:
+        out["ci_through_infinity"] = {"NNTB": nntb, "NNTH": nnth}
+    return out
 
 
 # --- stratified ----------------------------------------------------------------------------------------
