@@ -84,3 +84,22 @@ def test_bad_tables_rejected() -> None:
         st.as_tables(np.zeros((2, 3, 2)))
     with pytest.raises(st.OutcomesError):
         st.as_tables(-np.ones((1, 2, 2)))
+
+
+def test_sas_proc_freq_migraine_example() -> None:
+    """SAS/STAT User's Guide, PROC FREQ example "Cochran-Mantel-Haenszel Statistics" (Migraine data).
+
+    Treatment (Active, Placebo) × Response (Better, Same) by Gender. Printed there: CMH statistic (no
+    continuity correction) 8.3052, p 0.0040; MH common odds ratio 3.3132 (95% CI 1.4456–7.5934);
+    Breslow–Day 1.4929, df 1, p 0.2218.
+    """
+    t = [[[16, 11], [5, 20]], [[12, 16], [7, 19]]]
+    c = st.cmh(t, correct=False)
+    assert c.statistic is not None and c.p_value is not None and c.odds_ratio is not None
+    assert round(c.statistic, 4) == 8.3052 and round(c.p_value, 4) == 0.0040
+    assert round(c.odds_ratio, 4) == 3.3132
+    assert c.ci[0] is not None and c.ci[1] is not None
+    assert (round(c.ci[0], 4), round(c.ci[1], 4)) == (1.4456, 7.5934)
+    bd = st.breslow_day(t)
+    assert bd.statistic is not None and bd.p_value is not None
+    assert (round(bd.statistic, 4), bd.df, round(bd.p_value, 4)) == (1.4929, 1, 0.2218)
