@@ -168,10 +168,11 @@ def _simulate_trial(
 
     keep = np.ones(n * k, dtype=bool)
     post = nominal > 0
-    # dropout: a patient who drops out misses every visit from a uniformly chosen post-baseline visit on
+    # dropout: a patient who drops out misses every visit from a uniformly chosen visit in weeks (0, 24] on
     drops = rng.random(n) < prm.dropout_by_week24
-    n_post = int((sched > 0).sum())
-    drop_from = np.where(drops, rng.integers(1, n_post + 1, n), k + 1)
+    first_post = int((sched <= 0).sum())
+    n_post24 = int(((sched > 0) & (sched <= 24)).sum())
+    drop_from = np.where(drops, rng.integers(first_post, first_post + n_post24, n), k + 1)
     visit_index = np.tile(np.arange(k), n)
     keep &= ~(post & (visit_index >= drop_from[pid]))
     keep &= ~(post & (rng.random(n * k) < prm.missed_visit))
