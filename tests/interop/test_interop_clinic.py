@@ -5,17 +5,47 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fhir_records import full_record
 from sqlalchemy import func, select
 
-from conftest import seed_clinic
 from repigment.interop.clinic import IcsrOptions, InteropError, case_of, import_record, record_of
 from repigment.interop.fhir import export_bundle, import_bundle
 from repigment.safety import Null, write_case
 from repigment.store import Actor, AdverseEvent, Patient, User
+from repigment.store import Clinic as ClinicRow
+
+
+@dataclass
+class Clinic:
+    clinic_id: int
+    clinician_id: int
+    patients: list[int]
+
+
+def seed_clinic(store: Any) -> Clinic:
+    """A clinic with a clinician and one patient, straight into the store."""
+    tag = uuid.uuid4().hex[:8]
+    with store.write(Actor("test-setup")) as s:
+        clinic = ClinicRow(name=f"interop-{tag}")
+        s.add(clinic)
+        s.flush()
+        clinician = User(clinic_id=clinic.id, username=f"clin-{tag}", password_hash="-", role="clinician")
+        patient = Patient(
+            clinic_id=clinic.id,
+            given_name="Ada",
+            family_name=f"Test-{tag}",
+            birth_date=dt.date(1985, 2, 3),
+            sex="female",
+            timezone="Europe/Stockholm",
+        )
+        s.add_all([clinician, patient])
+        s.commit()
+        return Clinic(clinic.id, clinician.id, [patient.id])
 
 
 def _patients(store: Any) -> int:
@@ -103,7 +133,7 @@ def test_bundle_from_the_store_imports_into_another_clinic(store: Any) -> None:
 def test_adverse_event_case(store: Any) -> None:
     clinic = seed_clinic(store)
     with store.write(Actor("test")) as s:
-        clinician = s.scalars(select(User).where(User.username == clinic.users["clinician"])).one()
+        clinician = s.get(User, clinic.clinician_id)
         clinician.display_name = "Dr Lund"
         ae = AdverseEvent(
             patient_id=clinic.patients[0],

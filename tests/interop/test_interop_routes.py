@@ -15,10 +15,13 @@ from fhir.resources.R4B import get_fhir_model_class
 from lxml import etree
 from typer.testing import CliRunner
 
-from conftest import Seeded, Server
 from repigment.cli import app as cli_app
 from repigment.interop.fhir import SID_ASSESSMENT
 from repigment.safety import check_message, parse_icsr
+
+# The shared fixtures (tests/conftest.py) give these: a seeded clinic and a running server.
+Seeded = Any
+Server = Any
 
 e2br3 = pytest.importorskip("e2br3", reason="the independent reader e2br3 (PyPI) is not installed")
 
