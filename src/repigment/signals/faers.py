@@ -272,10 +272,10 @@ def _ingest(
     demo_sel = {
         Layout.AERS: 'TRY_CAST(isr AS BIGINT) AS primaryid, TRY_CAST("case" AS BIGINT) AS caseid, fda_dt, '
         "fda_dt AS init_dt, gndr_cod AS sex, age, age_cod, filename",
-        Layout.FAERS_2012: "TRY_CAST(primaryid AS BIGINT), TRY_CAST(caseid AS BIGINT), fda_dt, init_fda_dt, "
-        "gndr_cod, age, age_cod, filename",
-        Layout.FAERS: "TRY_CAST(primaryid AS BIGINT), TRY_CAST(caseid AS BIGINT), fda_dt, init_fda_dt, "
-        "sex, age, "
+        Layout.FAERS_2012: "TRY_CAST(primaryid AS BIGINT) AS primaryid, TRY_CAST(caseid AS BIGINT) AS caseid, "
+        "fda_dt, init_fda_dt AS init_dt, gndr_cod AS sex, age, age_cod, filename",
+        Layout.FAERS: "TRY_CAST(primaryid AS BIGINT) AS primaryid, TRY_CAST(caseid AS BIGINT) AS caseid, "
+        "fda_dt, init_fda_dt AS init_dt, sex, age, "
         "age_cod, filename",
     }
     db.execute(f"CREATE TEMP TABLE demo_raw AS {_union(quarters, 'DEMO', demo_sel)}")
@@ -310,14 +310,14 @@ def _ingest(
     role_in = ", ".join(f"'{r}'" for r in roles)
     drug_sel = {
         Layout.AERS: "TRY_CAST(isr AS BIGINT) AS id, role_cod, drugname AS name",
-        Layout.FAERS_2012: "TRY_CAST(primaryid AS BIGINT), role_cod, drugname",
-        Layout.FAERS: "TRY_CAST(primaryid AS BIGINT), role_cod, "
-        "COALESCE(NULLIF(trim(prod_ai), ''), drugname)",
+        Layout.FAERS_2012: "TRY_CAST(primaryid AS BIGINT) AS id, role_cod, drugname AS name",
+        Layout.FAERS: "TRY_CAST(primaryid AS BIGINT) AS id, role_cod, "
+        "COALESCE(NULLIF(trim(prod_ai), ''), drugname) AS name",
     }
     reac_sel = {
         Layout.AERS: "TRY_CAST(isr AS BIGINT) AS id, pt",
-        Layout.FAERS_2012: "TRY_CAST(primaryid AS BIGINT), pt",
-        Layout.FAERS: "TRY_CAST(primaryid AS BIGINT), pt",
+        Layout.FAERS_2012: "TRY_CAST(primaryid AS BIGINT) AS id, pt",
+        Layout.FAERS: "TRY_CAST(primaryid AS BIGINT) AS id, pt",
     }
     db.execute(f"""CREATE TEMP TABLE drug_n AS SELECT DISTINCT id, upper(trim(name)) AS name
         FROM ({_union(quarters, "DRUG", drug_sel)}) SEMI JOIN rep USING (id)
