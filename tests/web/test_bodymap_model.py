@@ -107,3 +107,17 @@ def test_page_config_serves_the_core_weights() -> None:
         assert area["weight"] == float(weights[area["name"]])
     assert cfg["variant"] == {"face_includes_eyelids": True}
     assert cfg["levels"] == [100, 90, 75, 50, 25, 10]
+
+
+def test_region_only_patches_are_spread_over_the_region_areas() -> None:
+    """Patches entered without an area (API clients, the demo) still show on the map, scoring the same."""
+    age = 40
+    patches = [
+        {"region": "hands", "hand_units": 2.0, "depigmentation_percent": 75},
+        {"region": "trunk", "hand_units": 13.0, "depigmentation_percent": 50},
+    ]
+    drawing = bm.drawing_from_patches(patches, age)
+    redrawn = score_assessment(bodymap_page.assessment(drawing, age, {}))
+    entered = score_assessment({"age_years": age, "patches": patches})
+    assert float(redrawn.t_vasi) == pytest.approx(float(entered.t_vasi), abs=0.02)  # cell rounding only
+    assert float(redrawn.regions["hands"].hand_units) == pytest.approx(2.0, abs=0.02)

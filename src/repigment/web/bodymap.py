@@ -322,33 +322,45 @@ def drawing_patches(drawing: Mapping[str, Sequence[int]], age_years: float) -> l
 
 
 def drawing_from_patches(patches: Sequence[Mapping[str, Any]], age_years: float) -> dict[str, list[int]]:
-    """Rebuild a drawing from saved area patches: each area filled in scan order to its saved fraction.
+    """Rebuild a drawing from saved patches: each area filled in scan order to its saved share.
 
     The shape drawn is not kept, only how much of each area was painted at which level, which is what
-    the scores depend on; reloading and saving again gives the same scores.
+    the scores depend on; reloading and saving again gives the same scores. A patch entered by region
+    only (no ``area``, as the API allows) is spread over that region's areas in proportion to their
+    weights, so its hand units are shown too.
     """
-    from repigment.body import area_weight
+    from repigment.body import area_weight, region_capacities
 
     totals = area_cell_counts()
-    todo: dict[str, list[tuple[int, int]]] = {}
+    caps = region_capacities(age_years)
+    todo: dict[str, list[tuple[int, Fraction]]] = {}
     for p in patches:
-        name = p.get("area")
-        if name not in AREA_INDEX:
+        try:
+            hu = Fraction(str(p["hand_units"]))
+            level = int(p["depigmentation_percent"])
+        except (KeyError, TypeError, ValueError):
             continue
-        frac = Fraction(str(p["hand_units"])) / area_weight(name, age_years)
-        n = min(totals[name], round(frac * totals[name]))
-        todo.setdefault(name, []).append((int(p["depigmentation_percent"]), n))
+        name = p.get("area")
+        if name in AREA_INDEX:
+            todo.setdefault(str(name), []).append((level, hu / area_weight(str(name), age_years)))
+        elif p.get("region") in caps and caps[p["region"]] > 0:
+            share = hu / caps[p["region"]]
+            for a in CHART_AREAS:
+                if a.region == p["region"]:
+                    todo.setdefault(a.name, []).append((level, share))
     drawing = {v.name: [0] * (v.cols * v.rows) for v in VIEWS}
     for view in VIEWS:
         cells = raster(view.name)
-        queues = {
-            AREA_INDEX[k]: [lv for lv, n in sorted(v, reverse=True) for _ in range(n)]
-            for k, v in todo.items()
-        }
-        for k, a in enumerate(cells):
-            q = queues.get(a)
-            if q:
-                drawing[view.name][k] = q.pop(0)
+        queues: dict[int, list[int]] = {}
+        for name, items in todo.items():
+            q: list[int] = []
+            for level, share in sorted(items, reverse=True):
+                q += [level] * min(totals[name] - len(q), round(share * totals[name]))
+            queues[AREA_INDEX[name]] = q[::-1]
+        for k, area_index in enumerate(cells):
+            queue = queues.get(area_index)
+            if queue:
+                drawing[view.name][k] = queue.pop()
     return drawing
 
 

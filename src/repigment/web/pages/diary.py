@@ -48,6 +48,8 @@ from repigment.web.render import secure, translator
 
 router = APIRouter(include_in_schema=False)
 
+HISTORY_DAYS: Final = 30  # the diary page lists this much history; the download has everything
+
 # A plain headline for each kind of label rule a diary entry can break (the rule's own message follows).
 HEADLINES: Final = {
     "interval": N_("Too soon after your last application"),
@@ -125,7 +127,7 @@ def feedback(db: Any, ctx: PatientContext, app: Application, lang_code: str) -> 
 
 
 def _diary(request: Request, db: Any, ctx: PatientContext, status_code: int = 200, **extra: Any) -> Response:
-    rec = records.load(db, ctx.patient, diary_days=90)
+    rec = records.load(db, ctx.patient, diary_days=HISTORY_DAYS)
     zone = ZoneInfo(ctx.patient.timezone)
     logged = None
     logged_id = request.query_params.get("logged")
@@ -148,6 +150,7 @@ def _diary(request: Request, db: Any, ctx: PatientContext, status_code: int = 20
         errors=extra.pop("errors", {}),
         regions=[(r, REGIONS[r]) for r in VASI_REGIONS],
         local=lambda t: t.astimezone(zone),
+        history_days=HISTORY_DAYS,
         headline=headline,
         **extra,
     )
