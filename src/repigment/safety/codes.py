@@ -113,7 +113,7 @@ SEXES: Final = {"1": "Male", "2": "Female"}
 
 # Route of administration: E2B(R3) G.k.4.r.10.2b takes a term id; until ISO IDMP route terms are in use
 # the ICH route list (E2B(R2) codes, OID …1.1.14, the code system the data-element sheet's XPath
-# names) is the one to send. 003 = Cutaneous in that list.
+# names) is the one to send. 003 = Cutaneous in that list (the E2B(R2) list FAERS/openFDA also decode).
 OID_ROUTE: Final = ich_list(14)
 ROUTE_CUTANEOUS: Final = Coded(code="003", system=OID_ROUTE, display="Cutaneous", text="Cutaneous")
 
@@ -123,6 +123,8 @@ RUXOLITINIB_SUBSTANCE: Final = Substance(
     name="Ruxolitinib", strength_value="15", strength_unit="mg", per_unit="g"
 )
 RUXOLITINIB_EU_AUTHORISATION: Final = "EU/1/23/1726/001"
+# EDQM Standard Terms 10502000 "Cream": UNCONFIRMED (not in shared/reference; checked against no copy of
+# the EDQM database here). The free text "Cream" goes with it, so a receiver can read it either way.
 DOSE_FORM_CREAM: Final = Coded(code="10502000", system=OID_EDQM_DOSE_FORM, display="Cream", text="Cream")
 VITILIGO_INDICATION_TEXT: Final = "Non-segmental vitiligo with facial involvement"
 
