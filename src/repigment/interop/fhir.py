@@ -96,10 +96,13 @@ CAUSALITIES: Final = {
     "not_assessed": "Not assessed",
 }
 VNS_QUESTION: Final = "Compared to before treatment, how noticeable is the vitiligo now?"
-_ROUTE: Final = {
+# EDQM Standard Terms 20003000 "Cutaneous use": UNCONFIRMED (not in shared/reference; no copy of the EDQM
+# database checked here); the text "Cutaneous" goes with it.
+ROUTE_CUTANEOUS_EDQM: Final = {
     "coding": [{"system": EDQM, "code": "20003000", "display": "Cutaneous use"}],
     "text": "Cutaneous",
 }
+_ROUTE: Final = ROUTE_CUTANEOUS_EDQM
 _MEDICATION: Final = {
     "coding": [
         {"system": CS_MEDICATION, "code": "ruxolitinib-15mg-g-cream", "display": "Ruxolitinib 15 mg/g cream"}
