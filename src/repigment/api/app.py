@@ -17,6 +17,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import repigment
 from repigment.api import API_PREFIX
@@ -134,7 +135,12 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HTTPException)
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+        detail = "body: could not be read (it must be UTF-8 JSON, or the form the operation expects)"
+        return JSONResponse(
+            {"detail": detail, "errors": [{"field": "body", "message": detail}]}, status_code=422
+        )
     if isinstance(exc.detail, dict) and "message" in exc.detail:
         content: dict[str, Any] = {"detail": exc.detail["message"], "errors": exc.detail.get("errors", [])}
     else:
@@ -181,8 +187,6 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
     app.state.demo = demo
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    from starlette.exceptions import HTTPException as StarletteHTTPException
-
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _busy)
     app.add_exception_handler(Exception, _unexpected)

@@ -75,7 +75,7 @@ LongText = _text(5000)
 Day = Annotated[dt.date, AfterValidator(_date_range)]
 Time = Annotated[AwareDatetime, AfterValidator(_time_range)]
 Timezone = Annotated[_text(64), AfterValidator(_timezone)]
-Uuid = Annotated[str, StringConstraints(min_length=32, max_length=36), AfterValidator(_uuid)]
+Uuid = Annotated[str, StringConstraints(max_length=36), AfterValidator(_uuid)]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 HandUnits = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
