@@ -193,6 +193,17 @@ def test_every_page_passes_axe_and_screenshots(new_page: Any, base_url: str, cli
                 assert resp is not None and resp.status == 200, path
                 assert_accessible(page)
                 if name in ("patients", "patient", "visit-new", "diary", "progress") or size == "phone":
+                    if page.locator(
+                        "#bm-title"
+                    ).count():  # show the map itself, painted, not the form above it
+                        for area, share, level in (
+                            ("trunk_front", 0.35, 75),
+                            ("hand_right_front", 1, 100),
+                            ("forearm_left_front", 0.5, 50),
+                            ("face", 0.4, 90),
+                        ):
+                            page.evaluate(f"window.repigmentBodymap.fill('{area}', {share}, {level})")
+                        page.evaluate("document.querySelector('#bm-title').scrollIntoView()")
                     screenshot(page, f"{name}-{size}")
             # a visit saved earlier in the record: the read-only map and photos form
     page = new_page(PHONE)

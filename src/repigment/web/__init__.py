@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi.staticfiles import StaticFiles
-
-from repigment.web.render import ASSET_PREFIX, STATIC
-
 
 def mount_web(app: Any) -> None:
     """Attach the web pages and static assets to the FastAPI app."""
+    from fastapi.staticfiles import StaticFiles
+
     from repigment.web import tools
+    from repigment.web.render import ASSET_PREFIX, STATIC
 
     app.mount(ASSET_PREFIX, StaticFiles(directory=str(STATIC)), name="web-assets")
     app.include_router(tools.router)

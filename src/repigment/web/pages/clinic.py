@@ -448,7 +448,8 @@ def _visit_page(
         "photos": photos.list_photos(patient.id, visit.id),
         "photo_kinds": photos.KINDS,
         "upload": extra.pop("upload", {"errors": {}, "form": {"kind": ""}}),
-        "max_photo_mb": photos.MAX_BYTES // (1024 * 1024),
+        "max_photo_bytes": photos.MAX_BYTES,
+        "max_photo_mb": photos.MAX_BYTES / 1_000_000,
     }
     ctx.update(extra)
     return page(request, db, user, "clinic/visit.html", status_code=status_code, **ctx)
