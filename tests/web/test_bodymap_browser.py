@@ -135,3 +135,24 @@ def test_bodymap_screenshots_and_swedish(browser: Any, tools_server: str) -> Non
         assert_accessible(p)
         screenshot(p, f"bodymap-{size}")
         ctx.close()
+
+
+def test_keyboard_focus_is_visible(page: Any, tools_server: str) -> None:
+    page.goto(tools_server + "/tools/bodymap?age=30")
+    page.keyboard.press("Tab")
+    skip = page.evaluate(
+        "() => { const a = document.activeElement; const r = a.getBoundingClientRect();"
+        " return {cls: a.className, top: r.top, left: r.left}; }"
+    )
+    assert skip["cls"] == "skip-link" and skip["top"] >= 0 and skip["left"] >= 0  # shown on focus
+    for selector in ("#age_years", "#bm-clear", '[data-area="trunk_front"]'):
+        page.focus(selector)
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Tab")  # keyboard focus, so :focus-visible applies
+        style = page.evaluate(
+            "() => { const s = getComputedStyle(document.activeElement);"
+            " return {outline: s.outlineStyle, width: parseFloat(s.outlineWidth),"
+            " stroke: parseFloat(s.strokeWidth), shadow: s.boxShadow}; }"
+        )
+        visible = (style["outline"] != "none" and style["width"] >= 2) or style["stroke"] >= 2
+        assert visible, (selector, style)

@@ -157,6 +157,7 @@ def test_language_switch_changes_the_page_to_swedish(new_page: Any, base_url: st
     assert page.text_content("h1") == "Mina framsteg"
     table = page.locator("details table").first.text_content() or ""
     assert "," in table  # decimal comma
+    screenshot(page, "progress-sv-desktop")
     page.click('.lang-switch a[hreflang="en"]')
     page.wait_for_load_state()
     assert page.text_content("h1") == "My progress"

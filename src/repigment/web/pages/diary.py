@@ -343,4 +343,16 @@ def _cell(v: Any) -> str:
         return ""
     if isinstance(v, list | dict):
         return json.dumps(v, ensure_ascii=False)
-    return str(v)
+    text = str(v)
+    # a spreadsheet would run text starting like a formula (CSV injection); numbers are left alone
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
