@@ -45,26 +45,34 @@ def test_fuzz_openapi_no_server_errors(api_server: Any, clinic_factory: Any) -> 
         if pinned:
             strategies.append(op.as_strategy(GenerationMode.NEGATIVE, path_parameters=pinned))
         for strategy in strategies:
-
-            @settings(
-                max_examples=EXAMPLES,
-                deadline=None,
-                database=None,
-                derandomize=True,
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(case=strategy)
-            def run(case: Any, headers: dict[str, str] = headers) -> None:
-                nonlocal calls
-                calls += 1
-                r = case.call(base_url=api_server.base_url, session=session, headers=headers)
-                if r.status_code >= 500:
-                    failures.append(f"{case.method} {case.formatted_path} -> {r.status_code}: {r.text[:200]}")
-
             try:
-                run()
+                calls += _fuzz(strategy, api_server.base_url, session, headers, failures)
             except Unsatisfiable:  # nothing to break (e.g. negative inputs for an operation without any)
                 continue
     session.close()
     assert calls > 200
     assert not failures, "\n".join(failures[:20]) + f"\n(server log: {api_server.log})"
+
+
+def _fuzz(
+    strategy: Any, base_url: str, session: requests.Session, headers: dict[str, str], failures: list[str]
+) -> int:
+    calls = 0
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def run(case: Any) -> None:
+        nonlocal calls
+        calls += 1
+        r = case.call(base_url=base_url, session=session, headers=headers)
+        if r.status_code >= 500:
+            failures.append(f"{case.method} {case.formatted_path} -> {r.status_code}: {r.text[:200]}")
+
+    run()
+    return calls

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from repigment.label import CheckResult, LabelInputError, evaluate, evaluate_application
@@ -93,25 +93,46 @@ def check_course_assessment(course: Course, patient: Patient, visits: Sequence[V
     _evaluate(request, prefix_map={"course.assessments": "body"})
 
 
+_DISPENSED: Final = (
+    select(Prescription.dispensed_on, Prescription.grams, Prescription.opened_on)
+    .where(
+        Prescription.patient_id == bindparam("pid"),
+        Prescription.dispensed_on.is_not(None),
+        Prescription.dispensed_on <= bindparam("on"),
+        Prescription.dispensed_on >= bindparam("since"),
+    )
+    .order_by(Prescription.dispensed_on, Prescription.id)
+)
+
+
 def _dispensed(db: Session, patient_id: int, on: dt.date) -> list[dict[str, Any]]:
-    rows = db.scalars(
-        select(Prescription)
-        .where(
-            Prescription.patient_id == patient_id,
-            Prescription.dispensed_on.is_not(None),
-            Prescription.dispensed_on <= on,
-            Prescription.dispensed_on >= on - dt.timedelta(days=DISPENSED_DAYS),
-        )
-        .order_by(Prescription.dispensed_on, Prescription.id)
+    rows = db.execute(
+        _DISPENSED, {"pid": patient_id, "on": on, "since": on - dt.timedelta(days=DISPENSED_DAYS)}
     ).all()
     out = []
-    for r in rows:
-        assert r.dispensed_on is not None
-        d: dict[str, Any] = {"on": r.dispensed_on.isoformat(), "grams": r.grams}
-        if r.opened_on is not None and r.opened_on <= on:
-            d["opened_on"] = r.opened_on.isoformat()
+    for dispensed_on, grams, opened_on in rows:
+        d: dict[str, Any] = {"on": dispensed_on.isoformat(), "grams": grams}
+        if opened_on is not None and opened_on <= on:
+            d["opened_on"] = opened_on.isoformat()
         out.append(d)
     return out
+
+
+_LATEST_COURSE: Final = (
+    select(Course)
+    .where(Course.patient_id == bindparam("pid"), Course.started_on <= bindparam("on"))
+    .order_by(Course.started_on.desc(), Course.id.desc())
+    .limit(1)
+)
+_HISTORY: Final = (
+    select(Application.applied_at, Application.hand_units, Application.grams, Application.sites)
+    .where(
+        Application.patient_id == bindparam("pid"),
+        Application.applied_at >= bindparam("since"),
+        Application.applied_at < bindparam("until"),
+    )
+    .order_by(Application.applied_at, Application.id)
+)
 
 
 def course_for(db: Session, patient_id: int, course_id: int | None, on: dt.date) -> Course | None:
@@ -121,22 +142,17 @@ def course_for(db: Session, patient_id: int, course_id: int | None, on: dt.date)
         if course is None or course.patient_id != patient_id:
             raise ClinicalInputError("body.course_id", f"no course {course_id} for this patient")
         return course
-    return db.scalars(
-        select(Course)
-        .where(Course.patient_id == patient_id, Course.started_on <= on)
-        .order_by(Course.started_on.desc(), Course.id.desc())
-        .limit(1)
-    ).first()
+    return db.scalars(_LATEST_COURSE, {"pid": patient_id, "on": on}).first()
 
 
-def _entry(a: Application | dict[str, Any]) -> dict[str, Any]:
-    if isinstance(a, dict):
-        return a
-    e: dict[str, Any] = {"at": a.applied_at.isoformat(), "hand_units": a.hand_units}
-    if a.grams is not None:
-        e["grams"] = a.grams
-    if a.sites:
-        e["sites"] = list(a.sites)
+def _entry(
+    applied_at: dt.datetime, hand_units: float, grams: float | None, sites: list[str]
+) -> dict[str, Any]:
+    e: dict[str, Any] = {"at": applied_at.isoformat(), "hand_units": hand_units}
+    if grams is not None:
+        e["grams"] = grams
+    if sites:
+        e["sites"] = list(sites)
     return e
 
 
@@ -153,14 +169,8 @@ def check_application(
     zone = ZoneInfo(patient.timezone)
     local_day = at.astimezone(zone).date()
     next_day_start = dt.datetime.combine(local_day + dt.timedelta(days=1), dt.time(), zone)
-    history = db.scalars(
-        select(Application)
-        .where(
-            Application.patient_id == patient.id,
-            Application.applied_at >= at - dt.timedelta(days=HISTORY_DAYS),
-            Application.applied_at < next_day_start,
-        )
-        .order_by(Application.applied_at, Application.id)
+    history = db.execute(
+        _HISTORY, {"pid": patient.id, "since": at - dt.timedelta(days=HISTORY_DAYS), "until": next_day_start}
     ).all()
     new: dict[str, Any] = {"at": at.isoformat(), "hand_units": hand_units}
     if grams is not None:
@@ -169,7 +179,7 @@ def check_application(
         new["sites"] = list(sites)
     try:
         result = evaluate_application(
-            [_entry(a) for a in history],
+            [_entry(*row) for row in history],
             new,
             patient_facts(patient),
             ruleset=course.ruleset if course else DEFAULT_RULESET,

@@ -18,7 +18,7 @@ from typing import Annotated, Final
 
 import anyio
 from fastapi import Depends, HTTPException, Path, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from repigment.api import security
@@ -125,18 +125,40 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-def _lookup(db: Session, token: str, now: dt.datetime) -> tuple[ApiToken, User] | None:
-    row = db.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == security.token_digest(token))
-    ).first()
+_TOKEN_LOOKUP: Final = (
+    select(
+        ApiToken.id,
+        ApiToken.expires_at,
+        ApiToken.revoked_at,
+        User.id,
+        User.username,
+        User.role,
+        User.clinic_id,
+        User.active,
+        Patient.id,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(Patient, Patient.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+
+
+def _lookup(db: Session, token: str, now: dt.datetime, via_cookie: bool) -> Principal | None:
+    row = db.execute(_TOKEN_LOOKUP, {"digest": security.token_digest(token)}).first()
     if row is None:
         return None
-    tok, user = row
-    if tok.revoked_at is not None or tok.expires_at <= now or not user.active:
+    token_id, expires_at, revoked_at, user_id, username, role, clinic_id, active, patient_id = row
+    if revoked_at is not None or expires_at <= now or not active:
         return None
-    return tok, user
+    return Principal(
+        user_id=user_id,
+        username=username,
+        role=role,
+        clinic_id=clinic_id,
+        token_id=token_id,
+        via_cookie=via_cookie,
+        patient_id=patient_id if role == "patient" else None,
+    )
 
 
 def current_user(request: Request, db: Db, _csrf: Annotated[None, Depends(csrf_guard)]) -> Principal:
@@ -144,22 +166,9 @@ def current_user(request: Request, db: Db, _csrf: Annotated[None, Depends(csrf_g
     token = bearer or request.cookies.get(SESSION_COOKIE)
     if not token:
         raise _unauthorised("not authenticated: log in at POST /api/v1/auth/token")
-    found = _lookup(db, token, dt.datetime.now(dt.UTC))
-    if found is None:
+    principal = _lookup(db, token, dt.datetime.now(dt.UTC), via_cookie=bearer is None)
+    if principal is None:
         raise _unauthorised("token is invalid, expired or revoked: log in again")
-    tok, user = found
-    patient_id = None
-    if user.role == "patient":
-        patient_id = db.execute(select(Patient.id).where(Patient.user_id == user.id)).scalar_one_or_none()
-    principal = Principal(
-        user_id=user.id,
-        username=user.username,
-        role=user.role,
-        clinic_id=user.clinic_id,
-        token_id=tok.id,
-        via_cookie=bearer is None,
-        patient_id=patient_id,
-    )
     db.info["actor"] = principal.actor
     request.state.principal = principal
     return principal

@@ -18,11 +18,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import Table, select
+from sqlalchemy import Boolean, Date, Float, Integer, Table, bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, object_mapper
 
-from repigment.store.models import AUDITED_TABLES, REDACTED_COLUMNS, AuditEntry, AuditHead, Base
+from repigment.store.models import (
+    AUDITED_TABLES,
+    REDACTED_COLUMNS,
+    AuditEntry,
+    AuditHead,
+    Base,
+    UTCDateTime,
+)
 
 GENESIS: Final = "0" * 64
 REDACTED: Final = "<redacted>"
@@ -82,6 +89,33 @@ def row_snapshot(table_name: str, row: Any) -> dict[str, Any]:
     return out
 
 
+def object_snapshot(obj: Any) -> dict[str, Any]:
+    """A just-inserted object as ``row_snapshot`` would read it back (values normalised by column type),
+    so creates need no extra read; ``verify`` compares the two on every row, so a mismatch cannot hide."""
+    mapper = object_mapper(obj)
+    table_name = mapper.local_table.name
+    redact = REDACTED_COLUMNS.get(table_name, frozenset())
+    out: dict[str, Any] = {}
+    for col in mapper.local_table.columns:
+        v = getattr(obj, mapper.get_property_by_column(col).key)
+        if col.name in redact:
+            v = REDACTED
+        elif v is None:
+            pass
+        elif isinstance(col.type, UTCDateTime):
+            v = v.astimezone(dt.UTC).isoformat()
+        elif isinstance(col.type, Date):
+            v = v.isoformat()
+        elif isinstance(col.type, Float):
+            v = float(v)
+        elif isinstance(col.type, Boolean):
+            v = bool(v)
+        elif isinstance(col.type, Integer):
+            v = int(v)
+        out[col.name] = v
+    return out
+
+
 def _pk_of(obj: Any) -> tuple[str, Any]:
     mapper = object_mapper(obj)
     (pk_col,) = mapper.primary_key
@@ -132,17 +166,21 @@ def before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
 
 def after_flush(session: Session, _ctx: Any) -> None:
     """Write one chained entry per created, updated or deleted row, in a stable order."""
-    new = _group(session.info.pop("_audit_new", []))
+    created_objs: list[Any] = session.info.pop("_audit_new", [])
     dirty: dict[str, list[Any]] = session.info.pop("_audit_dirty", {})
     deleted: dict[str, list[Any]] = session.info.pop("_audit_deleted", {})
     old: dict[tuple[str, str], dict[str, Any]] = session.info.pop("_audit_old", {})
-    if not (new or dirty or deleted):
+    if not (created_objs or dirty or deleted):
         return
+    new: dict[str, dict[str, dict[str, Any]]] = {}
+    for o in created_objs:
+        snap = object_snapshot(o)
+        new.setdefault(object_mapper(o).local_table.name, {})[str(_pk_of(o)[1])] = snap
     actor: Actor = session.info["actor"]
     conn = session.connection()
     records: list[Record] = []
     for table_name in AUDITED_TABLES:
-        created = _fetch(conn, table_name, new.get(table_name, ()))
+        created = new.get(table_name, {})
         for rid in sorted(created, key=_sort_key):
             records.append(("create", table_name, rid, None, created[rid]))
         updated = _fetch(conn, table_name, dirty.get(table_name, ()))
@@ -160,10 +198,17 @@ def _sort_key(rid: str) -> tuple[int, str]:
     return (0, f"{int(rid):020d}") if rid.isdigit() else (1, rid)
 
 
+_HEAD: Final = AuditHead.__table__
+_HEAD_FOR_UPDATE: Final = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
+_HEAD_UPDATE: Final = (
+    _HEAD.update().where(_HEAD.c.id == HEAD_ID).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+_ENTRY_INSERT: Final = AuditEntry.__table__.insert()
+
+
 def append(conn: Connection, actor: Actor, records: list[Record]) -> None:
     """Append entries after the current head; the head row is locked (FOR UPDATE) so writers serialise."""
-    head_t = AuditHead.__table__
-    head = conn.execute(select(head_t).where(head_t.c.id == HEAD_ID).with_for_update()).one()
+    head = conn.execute(_HEAD_FOR_UPDATE).one()
     seq, prev = int(head.seq), str(head.hash)
     at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     rows: list[dict[str, Any]] = []
@@ -183,8 +228,8 @@ def append(conn: Connection, actor: Actor, records: list[Record]) -> None:
         h = entry_hash(prev, entry)
         rows.append(entry | {"prev_hash": prev, "hash": h})
         prev = h
-    conn.execute(AuditEntry.__table__.insert(), rows)
-    conn.execute(head_t.update().where(head_t.c.id == HEAD_ID).values(seq=seq, hash=prev))
+    conn.execute(_ENTRY_INSERT, rows)
+    conn.execute(_HEAD_UPDATE, {"new_seq": seq, "new_hash": prev})
 
 
 @dataclass

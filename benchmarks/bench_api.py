@@ -1,0 +1,258 @@
+"""Load test of ``repigment serve`` over loopback: diary writes and record reads, SQLite and PostgreSQL.
+
+A real server process (one uvicorn worker, access log off) on a fresh database with 50 patients; a
+light asyncio HTTP/1.1 client in this process keeps ``CONNECTIONS`` keep-alive connections busy for
+``SECONDS`` per phase after a warm-up. Phases: the baseline ``GET /api/v1/health`` (no database, no
+authentication), diary writes (``POST …/applications``: token check, label check against the recent
+diary, insert, audit entry, commit), and record reads (``GET /patients/{id}`` and a 50-entry diary
+page, alternating). Throughput is reported as a ratio to the baseline measured in the same run.
+PostgreSQL runs in a throwaway cluster (``scripts/pg-cluster.sh``, fsync on) when its programs are
+installed. ``REPIGMENT_BENCH_QUICK=1``: short phases (a smoke test).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICK = os.environ.get("REPIGMENT_BENCH_QUICK") == "1"
+SECONDS = 3.0 if QUICK else 15.0
+WARMUP = 1.0 if QUICK else 3.0
+CONNECTIONS = 16
+PATIENTS = 50
+
+
+@dataclass
+class Phase:
+    name: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, q: float) -> float:
+        xs = sorted(self.latencies)
+        return 1000 * xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
+
+
+async def _response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def _load(port: int, make: Callable[[], bytes], ok: set[int], seconds: float, warmup: float) -> Phase:
+    latencies: list[float] = []
+    counts = {"n": 0, "errors": 0}
+    start = time.perf_counter()
+    measure_from, stop_at = start + warmup, start + warmup + seconds
+
+    async def conn() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while True:
+            t = time.perf_counter()
+            if t >= stop_at:
+                break
+            writer.write(make())
+            status = await _response(reader)
+            done = time.perf_counter()
+            if t >= measure_from:
+                latencies.append(done - t)
+                counts["n"] += 1
+                counts["errors"] += status not in ok
+        writer.close()
+
+    await asyncio.gather(*(conn() for _ in range(CONNECTIONS)))
+    return Phase("", counts["n"], counts["errors"], seconds, latencies)
+
+
+def _request(method: str, path: str, token: str, body: dict[str, Any] | None = None) -> bytes:
+    data = json.dumps(body).encode() if body is not None else b""
+    head = f"{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer {token}\r\n"
+    if body is not None:
+        head += f"content-type: application/json\r\ncontent-length: {len(data)}\r\n"
+    return head.encode() + b"\r\n" + data
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _seed(url: str) -> tuple[list[int], str, str]:
+    from repigment.api.security import hash_password
+    from repigment.store import Actor, Clinic, Patient, Store, User
+
+    store = Store(url)
+    pw = "benchmark password"
+    with store.write(Actor("bench")) as s:
+        c = Clinic(name="Bench clinic")
+        s.add(c)
+        s.flush()
+        s.add(User(clinic_id=c.id, username="bench-doc", password_hash=hash_password(pw), role="clinician"))
+        pids = []
+        for i in range(PATIENTS):
+            p = Patient(
+                clinic_id=c.id,
+                given_name=f"P{i}",
+                family_name="Bench",
+                birth_date=dt.date(1980, 1, 1) + dt.timedelta(days=97 * i),
+                sex="female" if i % 2 else "male",
+                timezone="Europe/Stockholm",
+            )
+            s.add(p)
+            s.flush()
+            pids.append(p.id)
+        s.commit()
+    store.dispose()
+    return pids, "bench-doc", pw
+
+
+def _serve(url: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    import httpx
+
+    port = _free_port()
+    exe = str(Path(sys.executable).with_name("repigment"))
+    env = {**os.environ, "REPIGMENT_DATABASE_URL": url, "REPIGMENT_LOG_LEVEL": "warning"}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [exe, "serve", "--port", str(port), "--no-access-log"], stdout=out, stderr=subprocess.STDOUT, env=env
+        )
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                return proc, port
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"server did not start: {log.read_text()}")
+
+
+def run_backend(url: str, workdir: Path) -> dict[str, Phase]:
+    import httpx
+
+    pids, user, pw = _seed(url)
+    proc, port = _serve(url, workdir / "server.log")
+    try:
+        r = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token", json={"username": user, "password": pw})
+        token = r.json()["access_token"]
+        health = f"GET /api/v1/health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n".encode()
+        seq = {"i": 0}
+        t0 = dt.datetime(2026, 1, 1, 7, 30, tzinfo=dt.UTC)
+
+        def write() -> bytes:
+            i = seq["i"] = seq["i"] + 1
+            pid = pids[i % PATIENTS]
+            at = t0 + dt.timedelta(hours=12 * (i // PATIENTS))  # each patient twice a day
+            body = {"id": str(uuid.uuid4()), "at": at.isoformat(), "hand_units": 3.5, "grams": 0.9, "sites": ["face"]}
+            return _request("POST", f"/api/v1/patients/{pid}/applications", token, body)
+
+        def read() -> bytes:
+            i = seq["i"] = seq["i"] + 1
+            pid = pids[i % PATIENTS]
+            path = f"/api/v1/patients/{pid}" if i % 2 else f"/api/v1/patients/{pid}/applications?limit=50"
+            return _request("GET", path, token)
+
+        phases = {}
+        for name, make, ok in (("health (baseline)", lambda: health, {200}), ("diary writes", write, {201}),
+                               ("record reads", read, {200})):
+            phase = asyncio.run(_load(port, make, ok, SECONDS, WARMUP))
+            phase.name = name
+            phases[name] = phase
+        return phases
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _pg_cluster(workdir: Path) -> tuple[str, Path] | None:
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        return None
+    cluster = Path(tempfile.mkdtemp(prefix="repigment-bench-pg-"))
+    proc = subprocess.run(["bash", str(ROOT / "scripts/pg-cluster.sh"), "start", str(cluster)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(proc.stderr, file=sys.stderr)
+        return None
+    return proc.stdout.strip(), cluster
+
+
+def main() -> str:
+    work = Path(tempfile.mkdtemp(prefix="repigment-bench-api-"))
+    results: dict[str, dict[str, Phase]] = {}
+    try:
+        results["SQLite"] = run_backend(f"sqlite:///{work / 'bench.sqlite3'}", work)
+        pg = _pg_cluster(work)
+        if pg is not None:
+            try:
+                results["PostgreSQL"] = run_backend(pg[0], work)
+            finally:
+                subprocess.run(["bash", str(ROOT / "scripts/pg-cluster.sh"), "stop", str(pg[1])], capture_output=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return _report(results)
+
+
+def _report(results: dict[str, dict[str, Phase]]) -> str:
+    lines = [
+        "## API load test (`benchmarks/bench_api.py`)",
+        "",
+        f"`repigment serve` (1 uvicorn worker, access log off) on a fresh database with {PATIENTS} patients, "
+        f"driven over loopback by {CONNECTIONS} keep-alive connections for {SECONDS:g} s per phase after a "
+        f"{WARMUP:g} s warm-up; the load generator runs on the same machine "
+        f"({os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}). "
+        "Diary writes are durable when acknowledged (SQLite WAL with `synchronous=FULL`; PostgreSQL with "
+        "fsync on), each with a label check against the patient's recent diary and a hash-chained audit entry. "
+        "Baseline: `GET /api/v1/health` on the same server in the same run.",
+        "",
+        "| database | phase | requests/s | × baseline | p50 ms | p99 ms | errors |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for db, phases in results.items():
+        base = phases["health (baseline)"].rate
+        for p in phases.values():
+            lines.append(
+                f"| {db} | {p.name} | {p.rate:,.0f} | {p.rate / base:.2f} | {p.pct(0.5):.1f} | {p.pct(0.99):.1f} "
+                f"| {p.errors} |"
+            )
+    sqlite_w = results["SQLite"]["diary writes"]
+    met = sqlite_w.rate >= 1000 and sqlite_w.pct(0.99) <= 50
+    lines += [
+        "",
+        f"Target (≥ 1,000 diary writes/s with p99 ≤ 50 ms on SQLite, 2 cores): "
+        f"{'met' if met else 'not met'} — {sqlite_w.rate:,.0f} writes/s, p99 {sqlite_w.pct(0.99):.1f} ms.",
+    ]
+    if "PostgreSQL" not in results:
+        lines.append("PostgreSQL: not measured (server programs not installed).")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(main())
