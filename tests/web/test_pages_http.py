@@ -320,3 +320,17 @@ def test_photos_are_cleaned_stored_with_checksum_and_served_only_to_the_record(
     with httpx.Client(base_url=base_url) as anon:
         assert anon.get(photo_url, follow_redirects=False).status_code == 303
     assert f'src="{photo_url}"' in clin.get(f"/clinic/patients/{ada}").text  # first/latest comparison
+
+
+def test_diary_feedback_in_swedish(pat: httpx.Client, clinic: Any) -> None:
+    ada = clinic.patients[0]
+    pat.cookies.set("repigment_lang", "sv")
+    url = f"/patients/{ada}/applications"
+    first = pat.post(url, data={"csrf_token": _csrf(pat), "hand_units": "2", "when": "2026-02-10T08:00"})
+    assert first.status_code == 303
+    r = pat.post(url, data={"csrf_token": _csrf(pat), "hand_units": "2", "when": "2026-02-10T14:00"})
+    assert r.status_code == 303
+    page = pat.get(r.headers["location"]).text
+    assert "För tidigt efter din förra insmörjning" in page
+    assert "minst 8 timmar krävs" in page  # the label engine's own Swedish text
+    assert 'data-rule="EU-4.2-interval"' in page

@@ -93,7 +93,34 @@ def _defaults(rec: records.Record) -> dict[str, Any]:
 
 
 def feedback(db: Any, ctx: PatientContext, app: Application, lang_code: str) -> list[dict[str, Any]]:
-    """The findings about one stored entry in the page's language (the record keeps the API's English)."""
+    """The findings stored with an entry (the API's verdict), with their text in the page's language.
+
+    The record keeps the label engine's English text. For another language the entry is checked again
+    in that language and the text is used only when the same rules fire; otherwise the stored English
+    text is shown, so the page can never contradict the stored verdict.
+    """
+    stored = [dict(f) | {"headline": headline(str(f.get("rule", "")))} for f in app.findings]
+    if lang_code == "en" or not stored:
+        return stored
+    try:
+        again = _evaluate_in(db, ctx, app, lang_code)
+    except (LabelInputError, KeyError, TypeError, ValueError):
+        return stored
+    if sorted(f["rule"] for f in again) != sorted(str(f.get("rule")) for f in stored):
+        return stored
+    return again
+
+
+def _entry(a: Application) -> dict[str, Any]:
+    e: dict[str, Any] = {"at": a.applied_at.isoformat(), "hand_units": a.hand_units}
+    if a.grams is not None:
+        e["grams"] = a.grams
+    if a.sites:
+        e["sites"] = list(a.sites)
+    return e
+
+
+def _evaluate_in(db: Any, ctx: PatientContext, app: Application, lang_code: str) -> list[dict[str, Any]]:
     p = ctx.patient
     zone = ZoneInfo(p.timezone)
     local_day = app.applied_at.astimezone(zone).date()
@@ -108,21 +135,32 @@ def feedback(db: Any, ctx: PatientContext, app: Application, lang_code: str) -> 
         )
         .order_by(Application.applied_at, Application.id)
     ).all()
-    course = db.get(Course, app.course_id) if app.course_id else None
-    entry = clinical._entry(app)
-    try:
-        result = evaluate_application(
-            [clinical._entry(a) for a in history],
-            entry,
-            clinical.patient_facts(p),
-            ruleset=course.ruleset if course else clinical.DEFAULT_RULESET,
-            timezone=p.timezone,
-            plan=course.plan if course else None,
-            dispensed=clinical._dispensed(db, p.id, local_day),
-            lang=lang_code,
+    dispensed = []
+    for rx in db.scalars(
+        select(Prescription)
+        .where(
+            Prescription.patient_id == p.id,
+            Prescription.dispensed_on.is_not(None),
+            Prescription.dispensed_on <= local_day,
+            Prescription.dispensed_on >= local_day - dt.timedelta(days=clinical.DISPENSED_DAYS),
         )
-    except LabelInputError:
-        return list(app.findings)
+        .order_by(Prescription.dispensed_on, Prescription.id)
+    ):
+        d: dict[str, Any] = {"on": rx.dispensed_on.isoformat(), "grams": rx.grams}
+        if rx.opened_on is not None and rx.opened_on <= local_day:
+            d["opened_on"] = rx.opened_on.isoformat()
+        dispensed.append(d)
+    course = db.get(Course, app.course_id) if app.course_id else None
+    result = evaluate_application(
+        [_entry(a) for a in history],
+        _entry(app),
+        clinical.patient_facts(p),
+        ruleset=course.ruleset if course else clinical.DEFAULT_RULESET,
+        timezone=p.timezone,
+        plan=course.plan if course else None,
+        dispensed=dispensed,
+        lang=lang_code,
+    )
     return [f.as_json() | {"headline": headline(f.rule)} for f in result.findings]
 
 
