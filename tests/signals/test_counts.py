@@ -14,17 +14,19 @@ TEN = pd.DataFrame(
     {
         "id": range(1, 11),
         "var1": list("ABBBCAABBC"),
-        "var2": "e1,e2,e2,e3,e3,e2,e3,e3,e3,e1".split(","),
+        "var2": ["e1", "e2", "e2", "e3", "e3", "e2", "e3", "e3", "e3", "e1"],
         "strat1": list("MMMMMFFFMM"),
-        "strat2": "a1,a1,a1,a1,a1,a1,a1,a1,a2,a2".split(","),
+        "strat2": ["a1", "a1", "a1", "a1", "a1", "a1", "a1", "a1", "a2", "a2"],
     }
 )
 
 
 def _rr_prr(c):  # type: ignore[no-untyped-def]
     n = c.n.astype(float)
-    return (relative_reporting_ratio(n, c.e),
-            prr(n, c.n_drug.astype(float), c.n_event.astype(float), float(c.n_total)))
+    return (
+        relative_reporting_ratio(n, c.e),
+        prr(n, c.n_drug.astype(float), c.n_event.astype(float), float(c.n_total)),
+    )
 
 
 def test_openebgm_counts_unstratified() -> None:
@@ -84,10 +86,14 @@ def test_caers_expected_counts_match_base_r(caers: Path, run_r) -> None:  # type
 
 def test_unique_reports_versus_pairs() -> None:
     # Report 1 lists drug A with e1 twice (e.g. two dosage lines): unique counting counts it once.
-    df = pd.DataFrame({"id": [1, 1, 1, 2, 3], "drug": ["A", "A", "B", "A", "B"], "event": ["e1", "e1", "e1", "e2", "e2"]})
+    df = pd.DataFrame(
+        {"id": [1, 1, 1, 2, 3], "drug": ["A", "A", "B", "A", "B"], "event": ["e1", "e1", "e1", "e2", "e2"]}
+    )
     u = count_long(df)
     p = count_long(df, semantics="pairs")
-    cell = {(u.drugs[d], u.events[e]): k for k, (d, e) in enumerate(zip(u.drug_code, u.event_code, strict=True))}
+    cell = {
+        (u.drugs[d], u.events[e]): k for k, (d, e) in enumerate(zip(u.drug_code, u.event_code, strict=True))
+    }
     k = cell[("A", "e1")]
     assert u.n[k] == 1 and p.n[k] == 2
     assert u.n_total == 3 and p.n_total == 5

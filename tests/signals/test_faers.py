@@ -12,11 +12,15 @@ from repigment.signals import SignalsError, Theta, count_long, score
 from repigment.signals import synthetic as syn
 from repigment.signals.faers import ingest
 
-DEMO_H = ("primaryid$caseid$caseversion$i_f_code$event_dt$mfr_dt$init_fda_dt$fda_dt$rept_cod$auth_num$mfr_num$"
-          "mfr_sndr$lit_ref$age$age_cod$age_grp$sex$e_sub$wt$wt_cod$rept_dt$to_mfr$occp_cod$reporter_country$"
-          "occr_country")
-DRUG_H = ("primaryid$caseid$drug_seq$role_cod$drugname$prod_ai$val_vbm$route$dose_vbm$cum_dose_chr$cum_dose_unit$"
-          "dechal$rechal$lot_num$exp_dt$nda_num$dose_amt$dose_unit$dose_form$dose_freq")
+DEMO_H = (
+    "primaryid$caseid$caseversion$i_f_code$event_dt$mfr_dt$init_fda_dt$fda_dt$rept_cod$auth_num$mfr_num$"
+    "mfr_sndr$lit_ref$age$age_cod$age_grp$sex$e_sub$wt$wt_cod$rept_dt$to_mfr$occp_cod$reporter_country$"
+    "occr_country"
+)
+DRUG_H = (
+    "primaryid$caseid$drug_seq$role_cod$drugname$prod_ai$val_vbm$route$dose_vbm$cum_dose_chr$cum_dose_unit$"
+    "dechal$rechal$lot_num$exp_dt$nda_num$dose_amt$dose_unit$dose_form$dose_freq"
+)
 
 
 def demo(pid: int, case: int, ver: int, fda: str, age: str, cod: str, sex: str, init: str = "") -> str:
@@ -27,8 +31,14 @@ def drug(pid: int, case: int, seq: int, role: str, name: str, ai: str) -> str:
     return f"{pid}${case}${seq}${role}${name}${ai}$1$ORAL$$$$$$$$$$$$"
 
 
-def write_quarter(root: Path, label: str, demos: list[str], drugs: list[str], reacs: list[str],
-                  deleted: list[int] | None = None) -> None:
+def write_quarter(
+    root: Path,
+    label: str,
+    demos: list[str],
+    drugs: list[str],
+    reacs: list[str],
+    deleted: list[int] | None = None,
+) -> None:
     a = root / f"faers_ascii_20{label}" / "ASCII"
     a.mkdir(parents=True)
     (a / f"DEMO{label}.txt").write_text("\n".join([DEMO_H, *demos]) + "\n")
@@ -44,24 +54,52 @@ def write_quarter(root: Path, label: str, demos: list[str], drugs: list[str], re
 def tiny(tmp_path: Path) -> Path:
     # Case 100: v1 (fda 20150105) superseded by v2 (20150210) in the next quarter.
     # Case 200: two versions with the same fda_dt -> the higher primaryid (2002) wins.
-    # Case 300: a later fda_dt wins over a higher primaryid. Case 400: deleted. Case 500: only a concomitant drug.
-    write_quarter(tmp_path, "15Q1",
-                  [demo(1001, 100, 1, "20150105", "30", "YR", "F"), demo(2001, 200, 1, "20150301", "70", "YR", "M"),
-                   demo(2002, 200, 2, "20150301", "70", "YR", "M"), demo(3009, 300, 9, "20150101", "5", "MON", "F"),
-                   demo(3001, 300, 1, "20150320", "50", "DEC", "")],
-                  [drug(1001, 100, 1, "PS", "Opzelura 1.5% cream", " ruxolitinib "),
-                   drug(2001, 200, 1, "PS", "Aspirin", ""), drug(2002, 200, 1, "PS", " aspirin ", ""),
-                   drug(2002, 200, 2, "SS", "ASPIRIN 81 MG", "aspirin"),
-                   drug(3009, 300, 1, "PS", "X", "drug x"), drug(3001, 300, 1, "SS", "Y", "drug y")],
-                  ["1001$100$Old reaction$", "2001$200$Superseded$", "2002$200$Headache$", "2002$200$headache $",
-                   "3009$300$Superseded$", "3001$300$Nausea$"])
-    write_quarter(tmp_path, "15Q2",
-                  [demo(1002, 100, 2, "20150210", "30", "YR", "F", init="20150105"),
-                   demo(4001, 400, 1, "20150401", "40", "YR", "M"), demo(5001, 500, 1, "20150402", "40", "YR", "M")],
-                  [drug(1002, 100, 1, "PS", "Opzelura", "RUXOLITINIB"), drug(1002, 100, 2, "C", "Aspirin", ""),
-                   drug(4001, 400, 1, "PS", "Z", "drug z"), drug(5001, 500, 1, "C", "W", "drug w")],
-                  ["1002$100$Application site acne$", "4001$400$Deleted reaction$", "5001$500$Nausea$"],
-                  deleted=[400])
+    # Case 300: a later fda_dt wins over a higher primaryid. Case 400: deleted.
+    # Case 500: only a concomitant drug.
+    write_quarter(
+        tmp_path,
+        "15Q1",
+        [
+            demo(1001, 100, 1, "20150105", "30", "YR", "F"),
+            demo(2001, 200, 1, "20150301", "70", "YR", "M"),
+            demo(2002, 200, 2, "20150301", "70", "YR", "M"),
+            demo(3009, 300, 9, "20150101", "5", "MON", "F"),
+            demo(3001, 300, 1, "20150320", "50", "DEC", ""),
+        ],
+        [
+            drug(1001, 100, 1, "PS", "Opzelura 1.5% cream", " ruxolitinib "),
+            drug(2001, 200, 1, "PS", "Aspirin", ""),
+            drug(2002, 200, 1, "PS", " aspirin ", ""),
+            drug(2002, 200, 2, "SS", "ASPIRIN 81 MG", "aspirin"),
+            drug(3009, 300, 1, "PS", "X", "drug x"),
+            drug(3001, 300, 1, "SS", "Y", "drug y"),
+        ],
+        [
+            "1001$100$Old reaction$",
+            "2001$200$Superseded$",
+            "2002$200$Headache$",
+            "2002$200$headache $",
+            "3009$300$Superseded$",
+            "3001$300$Nausea$",
+        ],
+    )
+    write_quarter(
+        tmp_path,
+        "15Q2",
+        [
+            demo(1002, 100, 2, "20150210", "30", "YR", "F", init="20150105"),
+            demo(4001, 400, 1, "20150401", "40", "YR", "M"),
+            demo(5001, 500, 1, "20150402", "40", "YR", "M"),
+        ],
+        [
+            drug(1002, 100, 1, "PS", "Opzelura", "RUXOLITINIB"),
+            drug(1002, 100, 2, "C", "Aspirin", ""),
+            drug(4001, 400, 1, "PS", "Z", "drug z"),
+            drug(5001, 500, 1, "C", "W", "drug w"),
+        ],
+        ["1002$100$Application site acne$", "4001$400$Deleted reaction$", "5001$500$Nausea$"],
+        deleted=[400],
+    )
     return tmp_path
 
 
@@ -71,8 +109,11 @@ def _cells(c) -> dict[tuple[str, str], int]:  # type: ignore[no-untyped-def]
 
 def test_dedup_deletions_roles_and_names(tiny: Path) -> None:
     c, s = ingest([tiny])
-    assert _cells(c) == {("RUXOLITINIB", "APPLICATION SITE ACNE"): 1, ("ASPIRIN", "HEADACHE"): 1,
-                         ("DRUG Y", "NAUSEA"): 1}
+    assert _cells(c) == {
+        ("RUXOLITINIB", "APPLICATION SITE ACNE"): 1,
+        ("ASPIRIN", "HEADACHE"): 1,
+        ("DRUG Y", "NAUSEA"): 1,
+    }
     assert (s.demo_rows, s.cases, s.deleted_cases, s.reports) == (8, 5, 1, 3)
     assert s.layouts == {"faers": 2}
     c2, s2 = ingest([tiny], roles=["PS", "SS", "C"])
@@ -83,10 +124,16 @@ def test_dedup_deletions_roles_and_names(tiny: Path) -> None:
 
 def test_faers_strata_match_long_format(tiny: Path) -> None:
     c, _ = ingest([tiny], strata=["sex", "age_group", "year"])
-    long = pd.DataFrame({"id": [1002, 2002, 3001], "drug": ["RUXOLITINIB", "ASPIRIN", "DRUG Y"],
-                         "event": ["APPLICATION SITE ACNE", "HEADACHE", "NAUSEA"],
-                         "sex": ["F", "M", "UNK"], "age_group": ["18-64", "65+", "65+"],
-                         "year": ["2015", "2015", "2015"]})
+    long = pd.DataFrame(
+        {
+            "id": [1002, 2002, 3001],
+            "drug": ["RUXOLITINIB", "ASPIRIN", "DRUG Y"],
+            "event": ["APPLICATION SITE ACNE", "HEADACHE", "NAUSEA"],
+            "sex": ["F", "M", "UNK"],
+            "age_group": ["18-64", "65+", "65+"],
+            "year": ["2015", "2015", "2015"],
+        }
+    )
     ref = count_long(long, strata=["sex", "age_group", "year"])
     assert c.n_strata == ref.n_strata == 3
     assert np.array_equal(c.e, ref.e) and np.array_equal(c.n, ref.n)
@@ -114,8 +161,9 @@ def extract(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, syn.Truth]:
     return root, syn.generate(root, 40_000, seed=11)
 
 
-def test_synthetic_extract_dedups_and_finds_planted_signals(extract: tuple[Path, syn.Truth],
-                                                            test_theta: Theta) -> None:
+def test_synthetic_extract_dedups_and_finds_planted_signals(
+    extract: tuple[Path, syn.Truth], test_theta: Theta
+) -> None:
     root, truth = extract
     c, s = ingest([root])
     assert set(s.layouts) == {"aers", "faers-2012q4", "faers"}

@@ -40,8 +40,12 @@ def test_against_r_chisq_and_qgamma(run_r) -> None:  # type: ignore[no-untyped-d
     dd = np.array([t[3] for t in tables], float)
     nt = a + b + c + dd
     e = (a + b) / nt * (a + c)
-    rows = [disproportionality(a[i : i + 1], a[i : i + 1] + b[i : i + 1], a[i : i + 1] + c[i : i + 1], nt[i],
-                               e[i : i + 1]) for i in range(len(tables))]
+    rows = [
+        disproportionality(
+            a[i : i + 1], a[i : i + 1] + b[i : i + 1], a[i : i + 1] + c[i : i + 1], nt[i], e[i : i + 1]
+        )
+        for i in range(len(tables))
+    ]
     script = (
         "x <- matrix(scan(file('stdin'), quiet = TRUE), ncol = 5, byrow = TRUE);"
         "for (i in seq_len(nrow(x))) { m <- matrix(x[i, 1:4], 2, byrow = TRUE);"

@@ -91,7 +91,9 @@ def test_quantiles_against_r_pgamma_mixture(test_theta: Theta, run_r) -> None:  
         f"(1 - Q) * pgamma(v, {a2} + N, rate = {b2} + E);"
         "for (i in seq_len(nrow(x))) cat(sprintf('%.17g', f(x[i, 4], x[i, 1], x[i, 2], x[i, 3])), '\\n')"
     )
-    stdin = "\n".join(f"{float(n[i])!r} {float(e[i])!r} {float(qn[i])!r} {float(q[i])!r}" for i in range(n.size))
+    stdin = "\n".join(
+        f"{float(n[i])!r} {float(e[i])!r} {float(qn[i])!r} {float(q[i])!r}" for i in range(n.size)
+    )
     got = [float(v) for v in run_r(script, stdin + "\n").split()]
     assert np.allclose(got, 0.05, rtol=0, atol=1e-13)
 
@@ -135,7 +137,11 @@ def test_fit_failures_say_why() -> None:
 
 def test_theta_parsing() -> None:
     assert Theta.parse("3.2,0.4,2,1.9,0.06") == Theta(3.2, 0.4, 2.0, 1.9, 0.06)
-    for bad, msg in (("1,2,3", "5 comma-separated"), ("1,2,3,4,1.5", "p must"), ("1,-2,3,4,0.5", "beta1"),
-                     ("a,b,c,d,e", "not a list")):
+    for bad, msg in (
+        ("1,2,3", "5 comma-separated"),
+        ("1,2,3,4,1.5", "p must"),
+        ("1,-2,3,4,0.5", "beta1"),
+        ("a,b,c,d,e", "not a list"),
+    ):
         with pytest.raises(SignalsError, match=msg):
             Theta.parse(bad)

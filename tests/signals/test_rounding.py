@@ -25,8 +25,15 @@ def test_special_values_pass_through() -> None:
 def test_agrees_with_r_on_ties_and_random_values(run_r: Callable[..., str]) -> None:
     rng = np.random.default_rng(1)
     ties = (np.arange(0, 5000) + 0.5) / 100  # x.xx5 values: the hard cases
-    vals = np.concatenate([ties, -ties[:500], rng.uniform(0, 1000, 3000), rng.lognormal(0, 3, 2000),
-                           [1e15 + 0.125, 123456789012.345, 5e-324, 1.005, 2.675]])
+    vals = np.concatenate(
+        [
+            ties,
+            -ties[:500],
+            rng.uniform(0, 1000, 3000),
+            rng.lognormal(0, 3, 2000),
+            [1e15 + 0.125, 123456789012.345, 5e-324, 1.005, 2.675],
+        ]
+    )
     digits = [1, 2, 3]
     text = "\n".join(float(v).hex() for v in vals)
     script = (

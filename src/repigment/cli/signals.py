@@ -180,10 +180,19 @@ def register(app: typer.Typer) -> None:
             "strata": ",".join(counts.strata),
             "ema_min_count": str(ema_min_count),
         }
+        cells = None
+        if drug is not None:
+            name = drug.strip().upper()
+            hit = [i for i, d in enumerate(counts.drugs) if d == name]
+            if not hit:
+                close = difflib.get_close_matches(name, [str(d) for d in counts.drugs], n=3)
+                fail(
+                    f"--drug {drug!r} does not occur in the input"
+                    + (f" (closest: {', '.join(close)})" if close else "")
+                )
+            cells = counts.drug_code == hit[0]
         if prior is None:
-            import numpy as np
-
-            n_points = len(np.unique(np.stack([counts.n.astype(float), counts.e]), axis=1).T)
+            n_points = int(pd.DataFrame({"n": counts.n, "e": counts.e}).drop_duplicates().shape[0])
             use_squash = squash == "yes" or (squash == "auto" and n_points > SQUASH_ABOVE_POINTS)
             fit = fit_theta(counts.n, counts.e, squash=use_squash)
             typer.echo(
@@ -209,17 +218,6 @@ def register(app: typer.Typer) -> None:
             )
         else:
             meta.update(theta=prior.as_text())
-        cells = None
-        if drug is not None:
-            name = drug.strip().upper()
-            hit = [i for i, d in enumerate(counts.drugs) if d == name]
-            if not hit:
-                close = difflib.get_close_matches(name, [str(d) for d in counts.drugs], n=3)
-                fail(
-                    f"--drug {drug!r} does not occur in the input"
-                    + (f" (closest: {', '.join(close)})" if close else "")
-                )
-            cells = counts.drug_code == hit[0]
         table = score(counts, prior, mode=mode, ema_min_count=ema_min_count, cells=cells)
         table = table[FIRST_COLUMNS + [c for c in table.columns if c not in FIRST_COLUMNS]]
         for name, p in presets(ema_min_count).items():

@@ -17,6 +17,8 @@ from typing import Any
 import duckdb
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from repigment.signals.errors import SignalsError
 
@@ -119,52 +121,65 @@ def count_long(
     strata: list[str] | None = None,
     semantics: Semantics | str = Semantics.UNIQUE,
     zeroes: bool = False,
-    con: duckdb.DuckDBPyConnection | None = None,
 ) -> Counts:
-    """Count a long table (path, pandas/Arrow table or DuckDB relation) of (id, drug, event[, strata])."""
+    """Count a long table (CSV/Parquet path, pandas DataFrame or Arrow table) of (id, drug, event[, strata]).
+
+    Names become integer codes through Arrow dictionary encoding (codes follow sorted names); the
+    distinct-report counting then runs in DuckDB on integers.
+    """
     sem = Semantics(semantics)
-    own = con is None
-    db = duckdb.connect() if con is None else con
+    db = duckdb.connect()
     try:
         if isinstance(source, str | Path):
             rel = open_long(db, source)
             where = str(source)
-        elif isinstance(source, duckdb.DuckDBPyRelation):
-            rel, where = source, "input"
+            idc, drugc, eventc, strat = resolve_columns(list(rel.columns), strata)
+            try:
+                sel = rel.select(*[_quote(c) for c in (idc, drugc, eventc, *strat)])
+                fetch = getattr(sel, "to_arrow_table", None) or sel.fetch_arrow_table
+                table = fetch()
+            except duckdb.Error as ex:
+                raise SignalsError(where, f"cannot be read: {str(ex).splitlines()[0]}") from None
         else:
-            rel, where = db.from_arrow(source) if hasattr(source, "schema") else db.from_df(source), "input"
-        idc, drugc, eventc, strat = resolve_columns(list(rel.columns), strata)
-        db.register("src_rel", rel)
-        strat_expr = (
-            "''"
-            if not strat
-            else ("concat_ws(chr(31), " + ", ".join(f"CAST({_quote(s)} AS VARCHAR)" for s in strat) + ")")
-        )
-        db.execute(
-            f"""CREATE OR REPLACE TEMP TABLE sig_raw AS SELECT {_quote(idc)} AS id,
-                CAST({_quote(drugc)} AS VARCHAR) AS drug, CAST({_quote(eventc)} AS VARCHAR) AS event,
-                {strat_expr} AS stratum, {" OR ".join([f"{_quote(s)} IS NULL" for s in strat]) or "false"}
-                AS strat_null FROM src_rel"""
-        )
-        return _count_table(
+            table = (
+                source if isinstance(source, pa.Table) else pa.Table.from_pandas(source, preserve_index=False)
+            )
+            where = "input"
+            idc, drugc, eventc, strat = resolve_columns(list(table.column_names), strata)
+        return _count_arrow(
             db,
-            "sig_raw",
+            table,
             where=where,
             cols=(idc, drugc, eventc),
             strata=tuple(strat),
             semantics=sem,
             zeroes=zeroes,
         )
-    except duckdb.Error as ex:
-        raise SignalsError("input", str(ex).splitlines()[0]) from None
     finally:
-        if own:
-            db.close()
+        db.close()
 
 
-def _count_table(
+def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    if not pa.types.is_large_string(col.type):
+        col = pc.cast(col, pa.large_string())
+    return col
+
+
+def _sorted_codes(col: pa.ChunkedArray) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.object_]]:
+    """Integer codes whose order follows the sorted distinct values."""
+    enc = pc.dictionary_encode(col).combine_chunks()
+    dic = enc.dictionary
+    order = pc.array_sort_indices(dic)
+    rank = np.empty(len(dic), dtype=np.int32)
+    rank[np.asarray(order)] = np.arange(len(dic), dtype=np.int32)
+    return rank[np.asarray(enc.indices)], np.asarray(dic.take(order).to_pylist(), dtype=object)
+
+
+def _count_arrow(
     db: duckdb.DuckDBPyConnection,
-    table: str,
+    table: pa.Table,
     *,
     where: str,
     cols: tuple[str, str, str],
@@ -172,47 +187,69 @@ def _count_table(
     semantics: Semantics,
     zeroes: bool,
 ) -> Counts:
-    """Count from a table with columns id, drug, event, stratum (VARCHAR) and strat_null (BOOLEAN)."""
-    row = db.execute(
-        f"""SELECT count(*), count(*) FILTER (id IS NULL), count(*) FILTER (drug IS NULL OR trim(drug) = ''),
-               count(*) FILTER (event IS NULL OR trim(event) = ''), count(*) FILTER (strat_null)
-            FROM {table}"""
-    ).fetchone()
-    assert row is not None
-    total, bad_id, bad_drug, bad_event, bad_strat = (int(v) for v in row)
+    total = table.num_rows
     if total == 0:
         raise SignalsError(where, "no data rows")
-    for nbad, col in ((bad_id, cols[0]), (bad_drug, cols[1]), (bad_event, cols[2])):
+    idcol = table[cols[0]]
+    if idcol.null_count:
+        raise SignalsError(where, f"column {cols[0]!r} is empty in {idcol.null_count} of {total} rows")
+    text = {}
+    for c in (cols[1], cols[2], *strata):
+        t = _as_text(table[c])
+        nbad = t.null_count + int(pc.sum(pc.equal(pc.utf8_trim_whitespace(t), "")).as_py() or 0)
         if nbad:
-            raise SignalsError(where, f"column {col!r} is empty in {nbad} of {total} rows")
-    if bad_strat:
-        raise SignalsError(
-            where, f"a stratification column ({', '.join(strata)}) is empty in {bad_strat} rows"
+            what = "a stratification column" if c in strata else "column"
+            raise SignalsError(where, f"{what} {c!r} is empty in {nbad} of {total} rows")
+        text[c] = t
+    di, drugs = _sorted_codes(text[cols[1]])
+    ei, events = _sorted_codes(text[cols[2]])
+    id_enc = pc.dictionary_encode(idcol).combine_chunks()
+    ids = np.asarray(id_enc.indices)
+    n_ids = len(id_enc.dictionary)
+    data = {"id": ids, "di": di, "ei": ei}
+    n_strata = 1
+    if strata:
+        sep = pa.scalar(STRATUM_SEPARATOR, pa.large_string())
+        scode, snames = _sorted_codes(pc.binary_join_element_wise(*[text[c] for c in strata], sep))
+        data["stratum"] = scode
+        n_strata = int(snames.size)
+    if float(n_ids) * n_strata * max(drugs.size, 1) * max(events.size, 1) < 2.0**62:
+        raw = _count_sorted(
+            ids, di, ei, data.get("stratum"), n_ids, drugs.size, events.size, n_strata, semantics
         )
-    for col, code, tab in (("drug", "di", "sig_dr"), ("event", "ei", "sig_ev")):
-        db.execute(f"""CREATE OR REPLACE TEMP TABLE {tab} AS SELECT {col},
-                       (row_number() OVER (ORDER BY {col}) - 1)::INTEGER AS {code}
-                       FROM (SELECT DISTINCT {col} FROM {table})""")
-    drugs = np.asarray(db.execute("SELECT drug FROM sig_dr ORDER BY di").fetchnumpy()["drug"], dtype=object)
-    events = np.asarray(
-        db.execute("SELECT event FROM sig_ev ORDER BY ei").fetchnumpy()["event"], dtype=object
-    )
-    stratified = bool(strata)
-    distinct = "DISTINCT" if semantics is Semantics.UNIQUE else ""
-    db.execute(f"""CREATE OR REPLACE TEMP TABLE sig_t AS SELECT {distinct} id, di, ei
-                   {", stratum" if stratified else ""}
-                   FROM {table} JOIN sig_dr USING (drug) JOIN sig_ev USING (event)""")
-    cnt = "count(DISTINCT id)" if semantics is Semantics.UNIQUE else "count(*)"
-    q = CountQueries(
-        cells=f"SELECT di, ei, {cnt} AS n FROM sig_t GROUP BY di, ei",
-        drug_margin=f"SELECT di, {cnt} AS k FROM sig_t GROUP BY di",
-        event_margin=f"SELECT ei, {cnt} AS k FROM sig_t GROUP BY ei",
-        total=f"SELECT {cnt} AS k FROM sig_t",
-        stratum_total=f"SELECT stratum, {cnt} AS k FROM sig_t GROUP BY stratum",
-        stratum_drug=f"SELECT stratum, di, {cnt} AS k FROM sig_t GROUP BY stratum, di",
-        stratum_event=f"SELECT stratum, ei, {cnt} AS k FROM sig_t GROUP BY stratum, ei",
-    )
+        return _assemble(drugs, events, raw, strata=strata, semantics=semantics, zeroes=zeroes)
+    db.register("sig_in", pa.table(data))  # keys too wide to pack into 64 bits: count in DuckDB
+    q = _long_queries(db, semantics, bool(strata))
     return counts_from_queries(db, drugs, events, q, strata=strata, semantics=semantics, zeroes=zeroes)
+
+
+def _long_queries(db: duckdb.DuckDBPyConnection, semantics: Semantics, stratified: bool) -> CountQueries:
+    if semantics is Semantics.PAIRS:
+        db.execute("CREATE OR REPLACE TEMP TABLE sig_t AS SELECT * FROM sig_in")
+        return CountQueries(
+            cells="SELECT di, ei, count(*) AS n FROM sig_t GROUP BY di, ei",
+            drug_margin="SELECT di, count(*) AS k FROM sig_t GROUP BY di",
+            event_margin="SELECT ei, count(*) AS k FROM sig_t GROUP BY ei",
+            total="SELECT count(*) AS k FROM sig_t",
+            stratum_total="SELECT stratum, count(*) AS k FROM sig_t GROUP BY stratum",
+            stratum_drug="SELECT stratum, di, count(*) AS k FROM sig_t GROUP BY stratum, di",
+            stratum_event="SELECT stratum, ei, count(*) AS k FROM sig_t GROUP BY stratum, ei",
+        )
+    cols = "id, di, ei, stratum" if stratified else "id, di, ei"
+    db.execute(f"CREATE OR REPLACE TEMP TABLE sig_t AS SELECT DISTINCT {cols} FROM sig_in")
+    per_id = "count(DISTINCT id)" if stratified else "count(*)"  # one row per (id, di, ei) unless strata
+    return CountQueries(
+        cells=f"SELECT di, ei, {per_id} AS n FROM sig_t GROUP BY di, ei",
+        drug_margin="SELECT di, count(*) AS k FROM (SELECT DISTINCT id, di FROM sig_t) GROUP BY di",
+        event_margin="SELECT ei, count(*) AS k FROM (SELECT DISTINCT id, ei FROM sig_t) GROUP BY ei",
+        total="SELECT count(DISTINCT id) AS k FROM sig_t",
+        stratum_total="SELECT stratum, count(*) AS k FROM (SELECT DISTINCT id, stratum FROM sig_t) "
+        "GROUP BY stratum",
+        stratum_drug="SELECT stratum, di, count(*) AS k FROM (SELECT DISTINCT id, di, stratum FROM sig_t) "
+        "GROUP BY stratum, di",
+        stratum_event="SELECT stratum, ei, count(*) AS k FROM (SELECT DISTINCT id, ei, stratum FROM sig_t) "
+        "GROUP BY stratum, ei",
+    )
 
 
 @dataclass(frozen=True)
@@ -228,6 +265,22 @@ class CountQueries:
     stratum_event: str = ""
 
 
+@dataclass(frozen=True)
+class _Raw:
+    """Integer-coded counts before expected counts are formed."""
+
+    di: IntArray
+    ei: IntArray
+    n: IntArray
+    nd: IntArray  # per drug code
+    ne: IntArray  # per event code
+    nt: int
+    # Stratified margins, strata coded 0..S-1 in sorted order: totals[S], (stratum, code, count) triples.
+    st_total: FloatArray | None = None
+    st_drug: tuple[IntArray, IntArray, FloatArray] | None = None
+    st_event: tuple[IntArray, IntArray, FloatArray] | None = None
+
+
 def counts_from_queries(
     db: duckdb.DuckDBPyConnection,
     drugs: npt.NDArray[np.object_],
@@ -240,14 +293,49 @@ def counts_from_queries(
 ) -> Counts:
     """Assemble :class:`Counts` from integer-coded count queries (shared by long and FAERS input)."""
     cells = db.execute(q.cells + " ORDER BY di, ei").fetchnumpy()
-    di = np.asarray(cells["di"], dtype=np.int64)
-    ei = np.asarray(cells["ei"], dtype=np.int64)
-    n = np.asarray(cells["n"], dtype=np.int64)
-    nd = _margin(db, q.drug_margin, "di", drugs.size)
-    ne = _margin(db, q.event_margin, "ei", events.size)
     total = db.execute(q.total).fetchone()
     assert total is not None
-    nt = int(total[0])
+    st_total = st_drug = st_event = None
+    if strata:
+        st = db.execute(q.stratum_total + " ORDER BY stratum").fetchnumpy()
+        code = {s: i for i, s in enumerate(st["stratum"])}
+        st_total = np.asarray(st["k"], dtype=np.float64)
+        d = db.execute(q.stratum_drug).fetchnumpy()
+        v = db.execute(q.stratum_event).fetchnumpy()
+        st_drug = (
+            np.fromiter((code[s] for s in d["stratum"]), dtype=np.int64, count=len(d["stratum"])),
+            np.asarray(d["di"], dtype=np.int64),
+            np.asarray(d["k"], dtype=np.float64),
+        )
+        st_event = (
+            np.fromiter((code[s] for s in v["stratum"]), dtype=np.int64, count=len(v["stratum"])),
+            np.asarray(v["ei"], dtype=np.int64),
+            np.asarray(v["k"], dtype=np.float64),
+        )
+    raw = _Raw(
+        np.asarray(cells["di"], dtype=np.int64),
+        np.asarray(cells["ei"], dtype=np.int64),
+        np.asarray(cells["n"], dtype=np.int64),
+        _margin(db, q.drug_margin, "di", drugs.size),
+        _margin(db, q.event_margin, "ei", events.size),
+        int(total[0]),
+        st_total,
+        st_drug,
+        st_event,
+    )
+    return _assemble(drugs, events, raw, strata=strata, semantics=semantics, zeroes=zeroes)
+
+
+def _assemble(
+    drugs: npt.NDArray[np.object_],
+    events: npt.NDArray[np.object_],
+    raw: _Raw,
+    *,
+    strata: tuple[str, ...],
+    semantics: Semantics,
+    zeroes: bool,
+) -> Counts:
+    di, ei, n, nd, ne, nt = raw.di, raw.ei, raw.n, raw.nd, raw.ne, raw.nt
     if zeroes:
         size = drugs.size * events.size
         if size > MAX_ZERO_CELLS:
@@ -261,7 +349,9 @@ def counts_from_queries(
         di, ei = np.divmod(np.arange(size, dtype=np.int64), events.size)
         n = full
     if strata:
-        e, n_strata = _stratified_expected(db, q, di, ei, drugs.size, events.size)
+        assert raw.st_total is not None and raw.st_drug is not None and raw.st_event is not None
+        e = _stratified_expected(raw.st_total, raw.st_drug, raw.st_event, di, ei, drugs.size, events.size)
+        n_strata = int(raw.st_total.size)
     else:
         e = (nd[di] / float(nt)) * ne[ei]
         n_strata = 1
@@ -289,26 +379,25 @@ def _margin(db: duckdb.DuckDBPyConnection, sql: str, code: str, size: int) -> In
 
 
 def _stratified_expected(
-    db: duckdb.DuckDBPyConnection, q: CountQueries, di: IntArray, ei: IntArray, n_drugs: int, n_events: int
-) -> tuple[FloatArray, int]:
+    totals: FloatArray,
+    drug_part: tuple[IntArray, IntArray, FloatArray],
+    event_part: tuple[IntArray, IntArray, FloatArray],
+    di: IntArray,
+    ei: IntArray,
+    n_drugs: int,
+    n_events: int,
+) -> FloatArray:
     """E = sum over strata of (N_drug,s / N_total,s) * N_event,s, strata in sorted order."""
-    st = db.execute(q.stratum_total + " ORDER BY stratum").fetchnumpy()
-    names = list(st["stratum"])
-    totals = np.asarray(st["k"], dtype=np.float64)
-    code = {s: i for i, s in enumerate(names)}
-    d = db.execute(q.stratum_drug).fetchnumpy()
-    v = db.execute(q.stratum_event).fetchnumpy()
-    ds = np.fromiter((code[s] for s in d["stratum"]), dtype=np.int64, count=len(d["stratum"]))
-    vs = np.fromiter((code[s] for s in v["stratum"]), dtype=np.int64, count=len(v["stratum"]))
-    dk, dd = np.asarray(d["k"], dtype=np.float64), np.asarray(d["di"], dtype=np.int64)
-    vk, vv = np.asarray(v["k"], dtype=np.float64), np.asarray(v["ei"], dtype=np.int64)
+    ds, dd, dk = drug_part
+    vs, vv, vk = event_part
+    n_strata = totals.size
     d_order, v_order = np.argsort(ds, kind="stable"), np.argsort(vs, kind="stable")
-    d_bounds = np.searchsorted(ds[d_order], np.arange(len(names) + 1))
-    v_bounds = np.searchsorted(vs[v_order], np.arange(len(names) + 1))
+    d_bounds = np.searchsorted(ds[d_order], np.arange(n_strata + 1))
+    v_bounds = np.searchsorted(vs[v_order], np.arange(n_strata + 1))
     e = np.zeros(di.size)
     dbuf = np.zeros(n_drugs)
     vbuf = np.zeros(n_events)
-    for s in range(len(names)):  # a loop over strata; every step is vectorised over cells
+    for s in range(n_strata):  # a loop over strata; every step is vectorised over cells
         dsel = d_order[d_bounds[s] : d_bounds[s + 1]]
         vsel = v_order[v_bounds[s] : v_bounds[s + 1]]
         dbuf[dd[dsel]] = dk[dsel]
@@ -316,4 +405,83 @@ def _stratified_expected(
         e += (dbuf[di] / totals[s]) * vbuf[ei]
         dbuf[dd[dsel]] = 0.0
         vbuf[vv[vsel]] = 0.0
-    return e, len(names)
+    return e
+
+
+def _runs(sorted_keys: IntArray) -> tuple[IntArray, IntArray]:
+    """Distinct values of a sorted array and how often each occurs."""
+    if sorted_keys.size == 0:
+        return sorted_keys, sorted_keys
+    start = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    return sorted_keys[start], np.diff(np.r_[start, sorted_keys.size]).astype(np.int64)
+
+
+def _distinct(keys: IntArray) -> IntArray:
+    s = np.sort(keys)
+    return s[np.r_[True, s[1:] != s[:-1]]] if s.size else s
+
+
+def _count_sorted(
+    ids: npt.NDArray[Any],
+    di: npt.NDArray[Any],
+    ei: npt.NDArray[Any],
+    st: npt.NDArray[Any] | None,
+    n_ids: int,
+    n_drugs: int,
+    n_events: int,
+    n_strata: int,
+    semantics: Semantics,
+) -> _Raw:
+    """Counting by sorting packed 64-bit keys (SIMD sorts make this the fastest route in NumPy)."""
+    i64 = np.int64
+    ids, di, ei = ids.astype(i64), di.astype(i64), ei.astype(i64)
+    cell = di * n_events + ei
+    if semantics is Semantics.PAIRS:
+        cells, n = _runs(np.sort(cell))
+        nd = np.bincount(di, minlength=n_drugs).astype(i64)
+        ne = np.bincount(ei, minlength=n_events).astype(i64)
+        nt = int(ids.size)
+        if st is None:
+            return _Raw(cells // n_events, cells % n_events, n, nd, ne, nt)
+        s64 = st.astype(i64)
+        k, c = _runs(np.sort(s64 * n_drugs + di))
+        kk, cc = _runs(np.sort(s64 * n_events + ei))
+        return _Raw(
+            cells // n_events,
+            cells % n_events,
+            n,
+            nd,
+            ne,
+            nt,
+            np.bincount(s64, minlength=n_strata).astype(np.float64),
+            (k // n_drugs, k % n_drugs, c.astype(np.float64)),
+            (kk // n_events, kk % n_events, cc.astype(np.float64)),
+        )
+    u = _distinct(cell * n_ids + ids)  # distinct (cell, report), sorted by cell
+    cells, n = _runs(u // n_ids)
+    uid = u % n_ids
+    ucell = u // n_ids
+    d_keys = _distinct((ucell // n_events) * n_ids + uid)
+    e_keys = _distinct((ucell % n_events) * n_ids + uid)
+    nd = np.bincount(d_keys // n_ids, minlength=n_drugs).astype(i64)
+    ne = np.bincount(e_keys // n_ids, minlength=n_events).astype(i64)
+    nt = n_ids  # every report id occurs in some row
+    if st is None:
+        return _Raw(cells // n_events, cells % n_events, n, nd, ne, nt)
+    s64 = st.astype(i64)
+    sd, sdc = _runs(_distinct((s64 * n_drugs + di) * n_ids + ids) // n_ids)
+    se, sec = _runs(_distinct((s64 * n_events + ei) * n_ids + ids) // n_ids)
+    s_tot, s_cnt = _runs(_distinct(s64 * n_ids + ids) // n_ids)
+    totals = np.zeros(n_strata)
+    totals[s_tot] = s_cnt
+    return _Raw(
+        cells // n_events,
+        cells % n_events,
+        n,
+        nd,
+        ne,
+        nt,
+        totals,
+        (sd // n_drugs, sd % n_drugs, sdc.astype(np.float64)),
+        (se // n_events, se % n_events, sec.astype(np.float64)),
+    )

@@ -272,7 +272,8 @@ def _ingest(
     demo_sel = {
         Layout.AERS: 'TRY_CAST(isr AS BIGINT) AS primaryid, TRY_CAST("case" AS BIGINT) AS caseid, fda_dt, '
         "fda_dt AS init_dt, gndr_cod AS sex, age, age_cod, filename",
-        Layout.FAERS_2012: "TRY_CAST(primaryid AS BIGINT) AS primaryid, TRY_CAST(caseid AS BIGINT) AS caseid, "
+        Layout.FAERS_2012: "TRY_CAST(primaryid AS BIGINT) AS primaryid, "
+        "TRY_CAST(caseid AS BIGINT) AS caseid, "
         "fda_dt, init_fda_dt AS init_dt, gndr_cod AS sex, age, age_cod, filename",
         Layout.FAERS: "TRY_CAST(primaryid AS BIGINT) AS primaryid, TRY_CAST(caseid AS BIGINT) AS caseid, "
         "fda_dt, init_fda_dt AS init_dt, sex, age, "
