@@ -334,3 +334,27 @@ def test_diary_feedback_in_swedish(pat: httpx.Client, clinic: Any) -> None:
     assert "För tidigt efter din förra insmörjning" in page
     assert "minst 8 timmar krävs" in page  # the label engine's own Swedish text
     assert 'data-rule="EU-4.2-interval"' in page
+
+
+def test_a_blocked_diary_entry_flags_the_patient_for_the_clinician(
+    pat: httpx.Client, clin: httpx.Client, clinic: Any
+) -> None:
+    ada = clinic.patients[0]
+    row = clin.get("/clinic").text.split(f'data-patient="{ada}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-flag="blocking"' not in row
+    zone = ZoneInfo("Europe/Stockholm")
+    for hours_ago in (8, 2):  # 6 h apart: the second breaks the 8-hour rule (SmPC 4.2)
+        when = (dt.datetime.now(zone) - dt.timedelta(hours=hours_ago)).strftime("%Y-%m-%dT%H:%M")
+        assert (
+            pat.post(
+                f"/patients/{ada}/applications",
+                data={"csrf_token": _csrf(pat), "hand_units": "2", "when": when},
+            ).status_code
+            == 303
+        )
+    row = clin.get("/clinic").text.split(f'data-patient="{ada}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-flag="blocking"' in row
+    page = clin.get(f"/clinic/patients/{ada}").text
+    diary = page.split('id="diary-title"', 1)[1].split("</section>", 1)[0]
+    assert "2 applications logged in the last 14 days." in diary
+    assert "at least 8 h are required" in diary

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
@@ -71,6 +72,7 @@ SERIOUSNESS: Final = {
     "congenital_anomaly": N_("Congenital anomaly"),
     "other_medically_important": N_("Other medically important condition"),
 }
+DIARY_DAYS: Final = 14  # the patient page lists the flagged diary entries of the last two weeks
 STATUSES: Final = {
     "active": N_("active"),
     "paused": N_("paused"),
@@ -194,7 +196,8 @@ async def patient_page(request: Request, db: Db, patient_id: str) -> Response:
 def _patient_page(
     request: Request, db: Any, user: Any, patient: Patient, status_code: int = 200, **extra: Any
 ) -> Response:
-    rec = records.load(db, patient)
+    rec = records.load(db, patient, diary_days=DIARY_DAYS)
+    recent = dt.datetime.now(dt.UTC) - dt.timedelta(days=DIARY_DAYS)
     prog = records.progress(rec)
     charts_ctx = _charts(prog)
     state = records.course_state(rec)
@@ -224,6 +227,9 @@ def _patient_page(
         ),
         "outcomes": OUTCOMES,
         "causalities": CAUSALITIES,
+        "diary_days": DIARY_DAYS,
+        "recent_count": sum(1 for a in rec.applications if a.applied_at >= recent),
+        "local": lambda t: t.astimezone(ZoneInfo(patient.timezone)),
     }
     ctx.update(extra)
     return page(request, db, user, "clinic/patient.html", status_code=status_code, **ctx)
