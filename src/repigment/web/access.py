@@ -7,7 +7,8 @@ log-in form and shows a readable page for the rest. The checks themselves are th
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from typing import Any, cast
 from urllib.parse import quote
 
 from fastapi import HTTPException, Request
@@ -47,9 +48,12 @@ async def page_user(request: Request, db: Session, roles: tuple[str, ...] = ()) 
     except HTTPException as e:
         raise PageError(403, "csrf") from e
     try:
-        user = deps.current_user(request, db, None)
+        found: Any = deps.current_user(request, db, None)
+        if inspect.isawaitable(found):  # the API's dependency may run on the event loop
+            found = await found
     except HTTPException as e:
         raise login_redirect(request) from e
+    user = cast(Principal, found)
     if roles and user.role not in roles:
         raise PageError(403, "role")
     return user
