@@ -24,6 +24,7 @@ from repigment.web.i18n import N_
 from repigment.web.pages.common import (
     CLINIC_ROLES,
     api_errors,
+    call_api,
     context,
     lang,
     page,
@@ -278,7 +279,8 @@ async def record_decision(request: Request, db: Db, patient_id: str) -> Response
     if not errors and course is not None:
         try:
             if choice == "stop":
-                api.update_course(
+                await call_api(
+                    api.update_course,
                     CoursePatch(status="stopped", stopped_on=dt.date.today(), stop_reason=reason),
                     ctx,
                     course.id,
@@ -291,7 +293,8 @@ async def record_decision(request: Request, db: Db, patient_id: str) -> Response
             if overriding:
                 rules.append(f"{records.DECISION_RULE_PREFIX}:{milestone}:{choice}")
             for rule in rules:
-                api.create_override(
+                await call_api(
+                    api.create_override,
                     OverrideIn(
                         rule=rule, reason=reason or _("Decision recorded at the review."), course_id=course.id
                     ),
@@ -412,7 +415,7 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
         try:
             assessment = bodymap_page.assessment_json(bodymap_page.assessment(drawing, age, variant))
             body["patches"] = assessment["patches"]
-            visit = api.create_visit(VisitIn.model_validate(body), ctx, Response())
+            visit = await call_api(api.create_visit, VisitIn.model_validate(body), ctx, Response())
         except ValidationError as e:
             errors.update(validation_errors(e, _, {"patches": "drawing", "variant": "drawing"}))
         except HTTPException as e:
@@ -550,7 +553,7 @@ async def ae_create(request: Request, db: Db, patient_id: str) -> Response:
         if rec.course is not None:
             body["course_id"] = rec.course.id
         try:
-            api.create_adverse_event(AdverseEventIn.model_validate(body), ctx, Response())
+            await call_api(api.create_adverse_event, AdverseEventIn.model_validate(body), ctx, Response())
         except ValidationError as e:
             errors.update(validation_errors(e, _, {"seriousness_criteria": "criteria"}))
         except HTTPException as e:

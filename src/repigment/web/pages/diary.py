@@ -38,6 +38,7 @@ from repigment.web.pages.clinic import _charts, ae_form_context, ae_from_form
 from repigment.web.pages.common import (
     PATIENT_ROLES,
     api_errors,
+    call_api,
     lang,
     page,
     parse_id,
@@ -237,7 +238,7 @@ async def log_application(request: Request, db: Db, patient_id: str) -> Response
             errors["grams"] = _("Enter the amount in grams, for example 1.5.")
     if not errors:
         try:
-            out = api.create_application(ApplicationIn.model_validate(body), ctx, Response())
+            out = await call_api(api.create_application, ApplicationIn.model_validate(body), ctx, Response())
         except ValidationError as e:
             errors.update(validation_errors(e, _, {"at": "when", "id": "form"}))
         except HTTPException as e:
@@ -286,7 +287,7 @@ async def side_effect_submit(request: Request, db: Db, patient_id: str) -> Respo
     form, body, errors = ae_from_form(raw, _, "patient")
     if body is not None:
         try:
-            api.create_adverse_event(AdverseEventIn.model_validate(body), ctx, Response())
+            await call_api(api.create_adverse_event, AdverseEventIn.model_validate(body), ctx, Response())
         except ValidationError as e:
             errors.update(validation_errors(e, _, {"seriousness_criteria": "criteria"}))
         except HTTPException as e:
