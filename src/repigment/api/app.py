@@ -190,7 +190,7 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _busy)
     app.add_exception_handler(Exception, _unexpected)
-    app.add_middleware(GuardMiddleware)  # type: ignore[arg-type]
+    app.add_middleware(GuardMiddleware)
     app.include_router(admin.router, prefix=API_PREFIX)
     app.include_router(auth.router, prefix=API_PREFIX)
     app.include_router(patients.router, prefix=API_PREFIX)

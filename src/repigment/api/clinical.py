@@ -111,6 +111,7 @@ def _dispensed(db: Session, patient_id: int, on: dt.date) -> list[dict[str, Any]
     ).all()
     out = []
     for dispensed_on, grams, opened_on in rows:
+        assert dispensed_on is not None  # selected for
         d: dict[str, Any] = {"on": dispensed_on.isoformat(), "grams": grams}
         if opened_on is not None and opened_on <= on:
             d["opened_on"] = opened_on.isoformat()

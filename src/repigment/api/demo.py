@@ -49,39 +49,52 @@ LOGINS: Final = (
     Login("demo-admin", "demo-admin-pw", "admin", "Clinic administrator (accounts)"),
 )
 
-# Baseline patches per patient and the fraction of depigmentation left at each visit week.
+
+@dataclass(frozen=True)
+class DemoPatient:
+    """A demo patient: baseline patches (region, hand units, % depigmented), the treated areas, and the
+    fraction of the baseline depigmentation left at each visit week."""
+
+    login: str
+    given_name: str
+    family_name: str
+    birth_date: dt.date
+    sex: str
+    childbearing_potential: bool
+    timezone: str
+    plan: tuple[tuple[str, float], ...]
+    baseline: tuple[tuple[str, float, int], ...]
+    response: dict[int, float]
+    schedule: tuple[str, str]
+
+
 _PATIENTS: Final = (
-    {
-        "login": "demo-anna",
-        "given_name": "Anna",
-        "family_name": "Lindqvist",
-        "birth_date": dt.date(1991, 4, 12),
-        "sex": "female",
-        "childbearing_potential": True,
-        "timezone": "Europe/Stockholm",
-        "plan": [("face", 1.2), ("hands", 2.0), ("upper_extremities", 1.5)],
-        "baseline": [
-            ("face", 1.2, 90),
-            ("hands", 2.0, 75),
-            ("upper_extremities", 1.5, 75),
-            ("trunk", 2.0, 50),
-        ],
-        "response": {0: 1.0, 12: 0.8, 24: 0.45, 36: 0.3, 52: 0.2},
-        "schedule": ("07:30", "19:30"),
-    },
-    {
-        "login": "demo-erik",
-        "given_name": "Erik",
-        "family_name": "Johansson",
-        "birth_date": dt.date(1977, 9, 30),
-        "sex": "male",
-        "childbearing_potential": False,
-        "timezone": "Europe/Stockholm",
-        "plan": [("face", 0.8), ("trunk", 3.0), ("hands", 1.5)],
-        "baseline": [("face", 0.8, 75), ("trunk", 3.0, 90), ("hands", 1.5, 90), ("feet", 1.0, 75)],
-        "response": {0: 1.0, 12: 0.9, 24: 0.75, 36: 0.6, 52: 0.5},
-        "schedule": ("08:00", "20:30"),
-    },
+    DemoPatient(
+        login="demo-anna",
+        given_name="Anna",
+        family_name="Lindqvist",
+        birth_date=dt.date(1991, 4, 12),
+        sex="female",
+        childbearing_potential=True,
+        timezone="Europe/Stockholm",
+        plan=(("face", 1.2), ("hands", 2.0), ("upper_extremities", 1.5)),
+        baseline=(("face", 1.2, 90), ("hands", 2.0, 75), ("upper_extremities", 1.5, 75), ("trunk", 2.0, 50)),
+        response={0: 1.0, 12: 0.8, 24: 0.45, 36: 0.3, 52: 0.2},
+        schedule=("07:30", "19:30"),
+    ),
+    DemoPatient(
+        login="demo-erik",
+        given_name="Erik",
+        family_name="Johansson",
+        birth_date=dt.date(1977, 9, 30),
+        sex="male",
+        childbearing_potential=False,
+        timezone="Europe/Stockholm",
+        plan=(("face", 0.8), ("trunk", 3.0), ("hands", 1.5)),
+        baseline=(("face", 0.8, 75), ("trunk", 3.0, 90), ("hands", 1.5, 90), ("feet", 1.0, 75)),
+        response={0: 1.0, 12: 0.9, 24: 0.75, 36: 0.6, 52: 0.5},
+        schedule=("08:00", "20:30"),
+    ),
 )
 _LADDER: Final = (0, 10, 25, 50, 75, 90, 100)
 
@@ -117,21 +130,21 @@ def load_demo(store: Store, today: dt.date | None = None, seed: int = 20230419) 
         for spec in _PATIENTS:
             p = Patient(
                 clinic_id=clinic.id,
-                user_id=users[spec["login"]].id,
-                given_name=spec["given_name"],
-                family_name=spec["family_name"],
-                birth_date=spec["birth_date"],
-                sex=spec["sex"],
-                timezone=spec["timezone"],
-                childbearing_potential=spec["childbearing_potential"],
+                user_id=users[spec.login].id,
+                given_name=spec.given_name,
+                family_name=spec.family_name,
+                birth_date=spec.birth_date,
+                sex=spec.sex,
+                timezone=spec.timezone,
+                childbearing_potential=spec.childbearing_potential,
                 external_ref=f"DEMO-{rng.randint(100000, 999999)}",
             )
             s.add(p)
             s.flush()
             counts["patients"] += 1
             plan = {
-                "areas": [{"region": r, "hand_units": hu} for r, hu in spec["plan"]],
-                "schedule": list(spec["schedule"]),
+                "areas": [{"region": r, "hand_units": hu} for r, hu in spec.plan],
+                "schedule": list(spec.schedule),
                 "prescriber_experienced": True,
             }
             verdict, findings = clinical.check_plan(s, p, clinical.DEFAULT_RULESET, start, plan, start)
@@ -146,7 +159,7 @@ def load_demo(store: Store, today: dt.date | None = None, seed: int = 20230419) 
             )
             s.add(course)
             s.flush()
-            plan_hu = sum(hu for _, hu in spec["plan"])
+            plan_hu = sum(hu for _, hu in spec.plan)
             # A 100 g tube every 8 weeks (about 1 g per application at this area), opened the next day.
             for week in range(0, 53, 8):
                 day = start + dt.timedelta(weeks=week)
@@ -165,18 +178,20 @@ def load_demo(store: Store, today: dt.date | None = None, seed: int = 20230419) 
                     )
             s.flush()
             baseline_f = None
-            for week, left in sorted(spec["response"].items()):
+            for week, left in sorted(spec.response.items()):
                 day = start + dt.timedelta(weeks=week)
                 patches = [
                     {"region": r, "hand_units": hu, "depigmentation_percent": _ladder(d * left)}
-                    for r, hu, d in spec["baseline"]
+                    for r, hu, d in spec.baseline
                 ]
-                body = VisitIn(
-                    course_id=course.id,
-                    visited_on=day,
-                    week=week,
-                    patches=patches,  # type: ignore[arg-type]
-                    notes="Baseline assessment." if week == 0 else f"Week {week} review.",
+                body = VisitIn.model_validate(
+                    {
+                        "course_id": course.id,
+                        "visited_on": day,
+                        "week": week,
+                        "patches": patches,
+                        "notes": "Baseline assessment." if week == 0 else f"Week {week} review.",
+                    }
                 )
                 v = build_visit(s, p, body, clinician.id)
                 if baseline_f is None:
@@ -186,28 +201,30 @@ def load_demo(store: Store, today: dt.date | None = None, seed: int = 20230419) 
                 s.add(v)
                 s.flush()
                 counts["visits"] += 1
-            zone = ZoneInfo(spec["timezone"])
+            zone = ZoneInfo(spec.timezone)
             day = start
             while day < today:
-                for slot in spec["schedule"]:
+                for slot in spec.schedule:
                     if rng.random() < 0.06:  # a missed dose
                         continue
                     hh, mm = map(int, slot.split(":"))
                     at = dt.datetime.combine(day, dt.time(hh, mm), zone) + dt.timedelta(
                         minutes=rng.randint(-50, 50)
                     )
-                    if slot == spec["schedule"][1] and rng.random() < 0.02:  # too soon after the morning dose
+                    if slot == spec.schedule[1] and rng.random() < 0.02:  # too soon after the morning dose
                         at = dt.datetime.combine(day, dt.time(13, rng.randint(0, 59)), zone)
                     hu = round(plan_hu * rng.uniform(0.85, 1.05), 1)
-                    entry = ApplicationIn(
-                        id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                        at=at,
-                        hand_units=hu,
-                        grams=round(hu * 0.25, 2),
-                        sites=[r for r, _ in spec["plan"]],  # type: ignore[misc]
-                        course_id=course.id,
+                    entry = ApplicationIn.model_validate(
+                        {
+                            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                            "at": at,
+                            "hand_units": hu,
+                            "grams": round(hu * 0.25, 2),
+                            "sites": [r for r, _ in spec.plan],
+                            "course_id": course.id,
+                        }
                     )
-                    a = build_application(s, p, entry, users[spec["login"]].id)
+                    a = build_application(s, p, entry, users[spec.login].id)
                     s.add(a)
                     s.flush()
                     counts["applications"] += 1

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zoneinfo
-from typing import Annotated, Any, Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -63,18 +64,21 @@ def _uuid(v: str) -> str:
         raise ValueError("must be a UUID such as 0b5a3c1e-8f6d-4a71-9a52-4c1d2e3f4a5b") from e
 
 
-def _text(max_length: int, min_length: int = 1) -> Any:
-    return Annotated[
-        str, StringConstraints(min_length=min_length, max_length=max_length), AfterValidator(_clean_text)
-    ]
-
-
-Name = _text(200)
-Short = _text(100)
-LongText = _text(5000)
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_clean_text)]
+Short = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_clean_text)]
+Text40 = Annotated[str, StringConstraints(min_length=1, max_length=40), AfterValidator(_clean_text)]
+Text60 = Annotated[str, StringConstraints(min_length=1, max_length=60), AfterValidator(_clean_text)]
+Text100 = Short
+Text1000 = Annotated[str, StringConstraints(min_length=1, max_length=1000), AfterValidator(_clean_text)]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=5000), AfterValidator(_clean_text)]
 Day = Annotated[dt.date, AfterValidator(_date_range)]
 Time = Annotated[AwareDatetime, AfterValidator(_time_range)]
-Timezone = Annotated[_text(64), AfterValidator(_timezone)]
+Timezone = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_clean_text),
+    AfterValidator(_timezone),
+]
 Uuid = Annotated[str, StringConstraints(max_length=36), AfterValidator(_uuid)]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 HandUnits = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
@@ -83,9 +87,14 @@ Grams = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
 Region = Literal[
     "face", "eyelids", "head_neck", "hands", "upper_extremities", "trunk", "lower_extremities", "feet"
 ]
-Sex = Literal[SEXES]  # type: ignore[valid-type]
-Diagnosis = Literal[DIAGNOSES]  # type: ignore[valid-type]
-Site = Literal[tuple(sorted(SITES))]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    Sex = str
+    Diagnosis = str
+    Site = str
+else:  # the core's own value sets, so the schema (and OpenAPI) can never drift from the label engine
+    Sex = Literal[SEXES]
+    Diagnosis = Literal[DIAGNOSES]
+    Site = Literal[tuple(sorted(SITES))]
 Role = Literal["admin", "clinician", "patient", "analyst", "safety_officer"]
 Verdict = Literal["ok", "info", "warn", "block"]
 
@@ -252,7 +261,7 @@ class Plan(In):
         | None
     ) = Field(None, description="Local times of the applications, HH:MM")
     grams_per_application: Grams | None = None
-    concomitant_topicals: Annotated[list[_text(100)], Field(max_length=20)] | None = None  # type: ignore[valid-type]
+    concomitant_topicals: Annotated[list[Text100], Field(max_length=20)] | None = None
     prescriber_experienced: bool | None = None
 
 
@@ -261,7 +270,7 @@ class CourseIn(In):
         "opzelura-eu-2023"
     )
     started_on: Day
-    plan: Plan = Plan()
+    plan: Plan = Plan()  # type: ignore[call-arg]
 
 
 class CoursePatch(In):
@@ -334,7 +343,7 @@ class PatchIn(In):
     region: Region
     hand_units: HandUnits
     depigmentation_percent: Literal[0, 10, 25, 50, 75, 90, 100]
-    area: _text(60) | None = None  # type: ignore[valid-type]
+    area: Text60 | None = None
 
 
 class VariantIn(In):
@@ -385,7 +394,7 @@ class ApplicationIn(In):
         [], description="Where it was applied: VASI regions, body-chart areas or other named sites"
     )
     course_id: Id | None = None
-    note: _text(1000) | None = None  # type: ignore[valid-type]
+    note: Text1000 | None = None
 
 
 class ApplicationOut(Out):
@@ -435,7 +444,7 @@ class AdverseEventIn(In):
         return self
 
 
-def _check_seriousness(serious: bool | None, criteria: list[str] | None) -> None:
+def _check_seriousness(serious: bool | None, criteria: Sequence[str] | None) -> None:
     if criteria is not None and len(set(criteria)) != len(criteria):
         raise ValueError("seriousness_criteria lists a criterion twice")
     if serious is True and criteria is not None and not criteria:

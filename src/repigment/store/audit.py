@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from sqlalchemy import Boolean, Date, Float, Integer, Table, bindparam, select
 from sqlalchemy.engine import Connection
@@ -65,10 +65,14 @@ def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
 
 
 def _entry_fields(e: AuditEntry | dict[str, Any]) -> dict[str, Any]:
-    get = (lambda k: e[k]) if isinstance(e, dict) else (lambda k: getattr(e, k))
-    return {
-        k: get(k) for k in ("seq", "at", "user_id", "actor", "action", "table_name", "row_id", "old", "new")
-    }
+    keys = ("seq", "at", "user_id", "actor", "action", "table_name", "row_id", "old", "new")
+    if isinstance(e, dict):
+        return {k: e[k] for k in keys}
+    return {k: getattr(e, k) for k in keys}
+
+
+def _table_name(t: Any) -> str:
+    return str(t.name)
 
 
 def _table(name: str) -> Table:
@@ -93,7 +97,7 @@ def object_snapshot(obj: Any) -> dict[str, Any]:
     """A just-inserted object as ``row_snapshot`` would read it back (values normalised by column type),
     so creates need no extra read; ``verify`` compares the two on every row, so a mismatch cannot hide."""
     mapper = object_mapper(obj)
-    table_name = mapper.local_table.name
+    table_name = _table_name(mapper.local_table)
     redact = REDACTED_COLUMNS.get(table_name, frozenset())
     out: dict[str, Any] = {}
     for col in mapper.local_table.columns:
@@ -133,7 +137,7 @@ def _fetch(conn: Connection, table_name: str, ids: Iterable[Any]) -> dict[str, d
 def _group(objs: Iterable[Any]) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     for o in objs:
-        name = object_mapper(o).local_table.name
+        name = _table_name(object_mapper(o).local_table)
         if name in AUDITED_TABLES:
             out.setdefault(name, []).append(_pk_of(o)[1])
     return out
@@ -144,7 +148,7 @@ def before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
     dirty = [o for o in session.dirty if session.is_modified(o, include_collections=False)]
     touched = _group(dirty)
     deleted = _group(session.deleted)
-    created = [o for o in session.new if object_mapper(o).local_table.name in AUDITED_TABLES]
+    created = [o for o in session.new if _table_name(object_mapper(o).local_table) in AUDITED_TABLES]
     if not (touched or deleted or created):
         return
     if "actor" not in session.info:
@@ -175,7 +179,7 @@ def after_flush(session: Session, _ctx: Any) -> None:
     new: dict[str, dict[str, dict[str, Any]]] = {}
     for o in created_objs:
         snap = object_snapshot(o)
-        new.setdefault(object_mapper(o).local_table.name, {})[str(_pk_of(o)[1])] = snap
+        new.setdefault(_table_name(object_mapper(o).local_table), {})[str(_pk_of(o)[1])] = snap
     actor: Actor = session.info["actor"]
     conn = session.connection()
     records: list[Record] = []
@@ -198,12 +202,12 @@ def _sort_key(rid: str) -> tuple[int, str]:
     return (0, f"{int(rid):020d}") if rid.isdigit() else (1, rid)
 
 
-_HEAD: Final = AuditHead.__table__
+_HEAD: Final = cast(Table, AuditHead.__table__)
 _HEAD_FOR_UPDATE: Final = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
 _HEAD_UPDATE: Final = (
     _HEAD.update().where(_HEAD.c.id == HEAD_ID).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
-_ENTRY_INSERT: Final = AuditEntry.__table__.insert()
+_ENTRY_INSERT: Final = cast(Table, AuditEntry.__table__).insert()
 
 
 def append(conn: Connection, actor: Actor, records: list[Record]) -> None:

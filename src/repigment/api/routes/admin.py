@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
 from sqlalchemy import select
@@ -15,7 +15,10 @@ from repigment.store import Patient, User
 
 router = APIRouter()
 Admin = Annotated[Principal, Depends(require_role("admin"))]
-ERRORS = {401: {"description": "Not logged in"}, 403: {"description": "Admins only"}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not logged in"},
+    403: {"description": "Admins only"},
+}
 
 
 @router.get("/health", response_model=HealthOut, tags=["service"])

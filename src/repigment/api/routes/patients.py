@@ -82,9 +82,17 @@ Offset = Annotated[int, Query(ge=0, le=10**9, description="Skip this many items"
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 M = TypeVar("M", bound=Base)
-NOT_FOUND: Final = {404: {"description": "Not found, or not visible to the caller"}}
-FORBIDDEN: Final = {403: {"description": "The caller's role may not do this"}}
-ERRORS: Final = {401: {"description": "Not logged in"}, **FORBIDDEN, **NOT_FOUND}
+NOT_FOUND: Final[dict[int | str, dict[str, Any]]] = {
+    404: {"description": "Not found, or not visible to the caller"}
+}
+FORBIDDEN: Final[dict[int | str, dict[str, Any]]] = {
+    403: {"description": "The caller's role may not do this"}
+}
+ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    401: {"description": "Not logged in"},
+    **FORBIDDEN,
+    **NOT_FOUND,
+}
 
 
 def unprocessable(field: str, reason: str) -> HTTPException:
