@@ -23,9 +23,6 @@ if "REPIGMENT_PHOTO_DIR" not in os.environ:
     os.environ["REPIGMENT_PHOTO_DIR"] = _photos
     atexit.register(shutil.rmtree, _photos, True)
 
-# Record-page tests ask for this: the shared server, on SQLite only.
-on_sqlite = pytest.mark.parametrize("api_server", ["sqlite"], indirect=True)
-
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:

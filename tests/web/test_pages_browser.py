@@ -9,10 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from webharness import DESKTOP, PHONE, assert_accessible, login, screenshot
+from webharness import DESKTOP, PHONE, assert_accessible, login, on_sqlite, screenshot
 from webseed import drawing_scores
 
-from conftest import on_sqlite
 from repigment.api import clinical
 from repigment.store import Patient, Store, Visit
 

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from PIL import Image
+from webharness import on_sqlite
 
-from conftest import on_sqlite
 from repigment.store import AdverseEvent, Application, Override, Store
 
 pytestmark = on_sqlite

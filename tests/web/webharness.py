@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +25,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# Record-page tests ask for this: the shared server (tests/conftest.py), on SQLite only.
+on_sqlite = pytest.mark.parametrize("api_server", ["sqlite"], indirect=True)
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 
