@@ -29,9 +29,9 @@ from repigment.signals import (
 )
 from repigment.signals import faers as faers_mod
 
-# Fit on squashed data above this many distinct (N, E) points (a named parameter; below it the exact
-# likelihood of every point is used).
-SQUASH_ABOVE_POINTS = 100_000
+# --squash auto: above this many distinct (N, E) points every count level is squashed (a named
+# parameter; below it the exact likelihood of every point is used). --squash yes: openEBGM's autoSquash.
+SQUASH_ABOVE_POINTS = 50_000
 FIRST_COLUMNS = ["drug", "event", "N", "E", "RR", "PRR", "EBGM", "QUANT_05", "QUANT_95"]
 
 
@@ -124,7 +124,12 @@ def register(app: typer.Typer) -> None:
             str, typer.Option(help="unique (report ids, openEBGM) or pairs (PhViD/vigipy)")
         ] = "unique",
         roles: Annotated[str, typer.Option(help="FAERS drug roles kept (PS,SS,C,I)")] = "PS,SS",
-        squash: Annotated[str, typer.Option(help="Fit on squashed data: auto, yes or no")] = "auto",
+        squash: Annotated[
+            str,
+            typer.Option(
+                help="Squash before fitting: auto (large data only), yes (openEBGM autoSquash) or no"
+            ),
+        ] = "auto",
         ema_min_count: Annotated[
             int, typer.Option(help="EMA preset's minimum N (UNCONFIRMED default)")
         ] = EMA_MIN_COUNT,
@@ -192,17 +197,14 @@ def register(app: typer.Typer) -> None:
                 )
             cells = counts.drug_code == hit[0]
         if prior is None:
-            n_points = int(pd.DataFrame({"n": counts.n, "e": counts.e}).drop_duplicates().shape[0])
-            use_squash = squash == "yes" or (squash == "auto" and n_points > SQUASH_ABOVE_POINTS)
-            fit = fit_theta(counts.n, counts.e, squash=use_squash)
-            typer.echo(
-                fit.summary()
-                + (
-                    f" [fitted on {fit.n_points} squashed points]"
-                    if use_squash
-                    else f" [fitted on {fit.n_points} distinct (N, E) points]"
-                )
+            fit = fit_theta(
+                counts.n,
+                counts.e,
+                squash=squash == "yes",
+                max_points=SQUASH_ABOVE_POINTS if squash == "auto" else None,
             )
+            how = "squashed points" if fit.squashed else "distinct (N, E) points"
+            typer.echo(f"{fit.summary()} [fitted on {fit.n_points} {how}]")
             if fit.theta is None:
                 fail(f"cannot score without a prior: {fit.reason}", code=1)
             if not fit.converged:

@@ -160,6 +160,31 @@ def auto_squash(
     return np.concatenate(out_n), np.concatenate(out_e), np.concatenate(out_w)
 
 
+def squash_coarse(
+    n: npt.ArrayLike, e: npt.ArrayLike, *, per_level: int = 500, keep: int = 100
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Squash every count level to at most ``keep + per_level`` points (for databases with millions of cells).
+
+    Same binning as :func:`squash_level` (the ``keep`` largest E exact, the rest averaged in consecutive
+    bins), with the bin size chosen per level; returns (N, E, weight).
+    """
+    nn = np.asarray(n, dtype=np.float64)
+    ee = np.asarray(e, dtype=np.float64)
+    order = np.lexsort((ee, nn))
+    nn, ee = nn[order], ee[order]
+    levels, starts = np.unique(nn, return_index=True)
+    ends = np.r_[starts[1:], nn.size]
+    out_n, out_e, out_w = [], [], []
+    for level, a, b in zip(levels, starts, ends, strict=True):  # a loop over count levels
+        m = int(b - a)
+        bin_size = max(1, -(-(m - keep) // per_level)) if m > keep + per_level else 1
+        se, sw = squash_level(ee[a:b], keep, bin_size) if bin_size > 1 else (ee[a:b], np.ones(m))
+        out_n.append(np.full(se.size, level))
+        out_e.append(se)
+        out_w.append(sw)
+    return np.concatenate(out_n), np.concatenate(out_e), np.concatenate(out_w)
+
+
 # --- fitting -------------------------------------------------------------------------------------------
 
 THETA_UPPER = 100.0  # openEBGM's bounds: 0 < alpha, beta < 100, 0 < P < 1
@@ -294,6 +319,7 @@ def fit_theta(
     starts: tuple[Theta, ...] = DEFAULT_STARTS,
     tolerance: tuple[float, ...] = CONSISTENCY_TOLERANCE,
     min_agreeing: int = 2,
+    max_points: int | None = None,
 ) -> FitResult:
     """Maximise the truncated likelihood from several starts (openEBGM's acceptance rule).
 
@@ -317,6 +343,13 @@ def fit_theta(
             raise SignalsError("fit", "data that already carry weights cannot be squashed again")
         nn, ee, w0 = auto_squash(nn, ee)
     else:
+        if max_points is not None and weights is None:
+            distinct = int(np.unique(nn + 1j * ee).size)
+            if distinct > max_points:
+                nn, ee, w0 = squash_coarse(
+                    nn, ee, per_level=max(50, max_points // max(1, np.unique(nn).size))
+                )
+                squash = True
         pts, inv = np.unique(np.stack([nn, ee]), axis=1, return_inverse=True)
         w0 = np.asarray(np.bincount(inv.ravel(), weights=w0, minlength=pts.shape[1]), dtype=np.float64)
         nn, ee = pts[0], pts[1]
@@ -362,7 +395,7 @@ def fit_theta(
                 jac=analytic,
                 method="L-BFGS-B",
                 bounds=bounds,
-                options={"maxiter": 1000, "ftol": 1e-16, "gtol": 1e-10, "maxcor": 20},
+                options={"maxiter": 600, "ftol": 1e-16, "gtol": 1e-10, "maxcor": 20},
             )
             t = _from_u(r.x)
             fun = float(r.fun)
@@ -382,6 +415,14 @@ def fit_theta(
             ]
             if len(agree) >= min_agreeing:
                 return FitResult(best.theta, best.nll, True, "", int(nn.size), squash, tuple(results))
+        # Starts that agree on a boundary point: more starts will not change the verdict.
+        edge = [s for s in results if s.converged and s.theta is not None and _at_bound(s.theta)]
+        if len(edge) >= min_agreeing:
+            e0 = min(edge, key=lambda s: s.nll)
+            assert e0.theta is not None
+            same = [s for s in edge if s.theta is not None and _at_bound(s.theta) == _at_bound(e0.theta)]
+            if len(same) >= min_agreeing and all(e0.nll <= s.nll for s in results if math.isfinite(s.nll)):
+                break
     ran = [s for s in results if s.theta is not None and math.isfinite(s.nll)]
     if not ran:
         return FitResult(

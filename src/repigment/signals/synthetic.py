@@ -123,8 +123,8 @@ def generate(
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     qs = quarters or default_quarters(reports)
-    nd = n_drugs or int(min(60_000, max(3_000, reports // 300)))
-    ne = n_events or int(min(18_000, max(3_000, reports // 1_000)))
+    nd = n_drugs or int(min(20_000, max(3_000, reports // 1_000)))
+    ne = n_events or int(min(8_000, max(3_000, reports // 2_500)))
     drug_names = np.array([f"DRUG{i:06d}" for i in range(nd)], dtype=object)
     event_names = np.array([f"EVENT {i:05d}" for i in range(ne)], dtype=object)
     for p in PLANTED:
@@ -135,7 +135,7 @@ def generate(
     ev_code = {name: k for k, name in enumerate(event_names)}
     drug_names = np.concatenate([drug_names, np.array([CONCOMITANT_DRUG], dtype=object)])
     conc_drug = nd
-    profiles = _zipf(rng, ne, nd * 6, 0.6, 20.0).reshape(nd, 6)
+    profiles = _zipf(rng, ne, nd * 6, 1.0, 5.0).reshape(nd, 6)
     per_q = np.full(len(qs), reports // len(qs))
     per_q[: reports % len(qs)] += 1
     db = duckdb.connect()
@@ -170,7 +170,7 @@ def generate(
         # Drugs differ in what they cause: a share of reactions comes from the primary suspect's own
         # profile, which spreads the relative reporting ratios as in real data.
         ps_drug = d_code[: first.size][first]
-        own = rng.random(e_rep.size) < 0.3
+        own = rng.random(e_rep.size) < 0.15
         e_code[own] = profiles[ps_drug[e_rep[own]], rng.integers(0, profiles.shape[1], int(own.sum()))]
         add_rep, add_code = [np.flatnonzero(conc)], [np.full(int(conc.sum()), ev_code[CONCOMITANT_EVENT])]
         for p in PLANTED:
