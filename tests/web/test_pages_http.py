@@ -82,6 +82,18 @@ def test_anonymous_visitors_are_sent_to_log_in(base_url: str, clinic: Any) -> No
         r = c.get(f"/clinic/patients/{clinic.patients[0]}?x=1", follow_redirects=False)
         assert r.status_code == 303
         assert r.headers["location"] == f"/login?next=%2Fclinic%2Fpatients%2F{clinic.patients[0]}%3Fx%3D1"
+        # a form sent after the session ended comes back to the page it was on, not to the form's target
+        diary = f"/patients/{clinic.patients[0]}"
+        r = c.post(
+            diary + "/applications",
+            data={"hand_units": "1"},
+            headers={"Referer": base_url + diary},
+            follow_redirects=False,
+        )
+        assert (
+            r.status_code == 303
+            and r.headers["location"] == f"/login?next=%2Fpatients%2F{clinic.patients[0]}"
+        )
 
 
 def test_forms_without_the_csrf_token_are_refused_with_a_page(clin: httpx.Client, clinic: Any) -> None:

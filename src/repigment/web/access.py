@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from typing import Any, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import HTTPException, Request
 from sqlalchemy.orm import Session
@@ -37,7 +37,16 @@ class PageError(Exception):
 
 
 def login_redirect(request: Request) -> PageRedirect:
+    """To the log-in form, coming back afterwards to this page (for a form, to the page it was on)."""
     target = request.url.path + (("?" + request.url.query) if request.url.query else "")
+    if request.method != "GET":
+        referer = urlsplit(request.headers.get("referer", ""))
+        same_site = referer.netloc == request.url.netloc
+        target = (
+            (referer.path + (("?" + referer.query) if referer.query else ""))
+            if same_site and referer.path
+            else "/"
+        )
     return PageRedirect("/login?next=" + quote(target, safe=""))
 
 
