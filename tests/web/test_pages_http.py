@@ -370,3 +370,12 @@ def test_a_blocked_diary_entry_flags_the_patient_for_the_clinician(
     diary = page.split('id="diary-title"', 1)[1].split("</section>", 1)[0]
     assert "2 applications logged in the last 14 days." in diary
     assert "at least 8 h are required" in diary
+    entry = diary.split('data-application="', 1)[1].split('"', 1)[0]
+    ack = f"/clinic/patients/{ada}/applications/{entry}/acknowledge"
+    r = clin.post(ack, data={"csrf_token": _csrf(clin), "reason": ""})
+    assert r.status_code == 422 and "Give the reason" in r.text
+    r = clin.post(ack, data={"csrf_token": _csrf(clin), "reason": "Told the patient to wait 8 hours."})
+    assert r.status_code == 303
+    row = clin.get("/clinic").text.split(f'data-patient="{ada}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-flag="blocking"' not in row
+    assert "Told the patient to wait 8 hours." in clin.get(f"/clinic/patients/{ada}").text

@@ -18,7 +18,7 @@ from repigment.api.schemas import AdverseEventIn, CoursePatch, OverrideIn, Visit
 from repigment.course import week_of
 from repigment.dosing import DosingError, dose_plan
 from repigment.scoring import ScoringError
-from repigment.store import Patient, Visit
+from repigment.store import Application, Patient, Visit
 from repigment.web import access, bodymap, bodymap_page, charts, records
 from repigment.web.i18n import N_
 from repigment.web.pages.common import (
@@ -229,6 +229,8 @@ def _patient_page(
         "outcomes": OUTCOMES,
         "causalities": CAUSALITIES,
         "diary_days": DIARY_DAYS,
+        "acknowledged": {o.application_id: o.reason for o in rec.overrides if o.application_id},
+        "ack": extra.pop("ack", {"id": None, "reason": "", "errors": {}}),
         "recent_count": sum(1 for a in rec.applications if a.applied_at >= recent),
         "local": lambda t: t.astimezone(ZoneInfo(patient.timezone)),
     }
@@ -310,6 +312,35 @@ async def record_decision(request: Request, db: Db, patient_id: str) -> Response
             request, db, user, ctx.patient, status_code=422, decision={"form": values, "errors": errors}
         )
     return see_other(f"/clinic/patients/{ctx.patient.id}#decision")
+
+
+@router.post("/clinic/patients/{patient_id}/applications/{application_id}/acknowledge")
+async def acknowledge_entry(request: Request, db: Db, patient_id: str, application_id: str) -> Response:
+    """Record that a clinician has seen a flagged diary entry: an override of its rules, with the reason."""
+    user = await clinician(request, db)
+    _ = translator(request)
+    ctx = context(db, user, parse_id(patient_id))
+    app = db.get(Application, application_id)
+    if app is None or app.patient_id != ctx.patient.id:
+        raise access.PageError(404, "patient")
+    form = await request.form()
+    reason = str(form.get("reason", "")).strip()
+    errors: dict[str, str] = {}
+    if not reason:
+        errors["reason"] = _("Give the reason, for example what was agreed with the patient.")
+    else:
+        try:
+            for rule in sorted({str(f.get("rule")) for f in app.findings}) or ["diary-entry"]:
+                body = OverrideIn(rule=rule, reason=reason, course_id=app.course_id, application_id=app.id)
+                await call_api(api.create_override, body, ctx, Response())
+        except ValidationError as e:
+            errors.update(validation_errors(e, _))
+        except HTTPException as e:
+            errors.update(api_errors(e))
+    if errors:
+        ack = {"id": app.id, "reason": reason, "errors": errors}
+        return _patient_page(request, db, user, ctx.patient, status_code=422, ack=ack)
+    return see_other(f"/clinic/patients/{ctx.patient.id}#diary-title")
 
 
 # -- visits -------------------------------------------------------------------------------------------
