@@ -133,6 +133,7 @@ def test_bodymap_screenshots_and_swedish(browser: Any, tools_server: str) -> Non
         p.evaluate("window.repigmentBodymap.fill('trunk_front', 0.3, 100)")
         p.evaluate("window.repigmentBodymap.fill('forearm_left_front', 0.6, 50)")
         assert_accessible(p)
+        p.evaluate("document.querySelector('#bm-title').scrollIntoView()")
         screenshot(p, f"bodymap-{size}")
         ctx.close()
 
