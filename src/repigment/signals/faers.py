@@ -287,9 +287,12 @@ def _ingest(
     if bad:
         raise SignalsError(str(bad[0]), f"{bad[1]} rows have a missing or non-numeric report/case id")
     # Latest version per case: latest fda_dt, then highest primaryid (packed into one sortable integer).
-    db.execute("""CREATE TEMP TABLE latest AS SELECT caseid,
-                    max(COALESCE(TRY_CAST(fda_dt AS BIGINT), 0) * 100000000000 + primaryid) AS k
-                  FROM demo_raw GROUP BY caseid""")
+    # One aggregation carries the kept version's fields along (a struct, so NULL fields stay NULL).
+    db.execute("""CREATE TEMP TABLE latest AS SELECT caseid, max(k) AS k,
+                    arg_max({'sex': sex, 'age': age, 'age_cod': age_cod,
+                             'rdate': COALESCE(NULLIF(trim(init_dt), ''), fda_dt)}, k) AS f
+                  FROM (SELECT *, COALESCE(TRY_CAST(fda_dt AS BIGINT), 0) * 100000000000 + primaryid AS k
+                        FROM demo_raw) GROUP BY caseid""")
     n_deleted = 0
     db.execute("CREATE TEMP TABLE deleted (caseid BIGINT)")
     for f in deleted:
@@ -301,13 +304,12 @@ def _ingest(
     n_deleted = int(db.execute("SELECT count(*) FROM latest SEMI JOIN deleted USING (caseid)").fetchone()[0])  # type: ignore[index]
     age_group = _age_group_sql(edges)
     db.execute(f"""CREATE TEMP TABLE rep AS
-        SELECT d.primaryid AS id,
-               CASE upper(trim(d.sex)) WHEN 'M' THEN 'M' WHEN 'F' THEN 'F' ELSE 'UNK' END AS sex,
+        SELECT k % 100000000000 AS id,
+               CASE upper(trim(sex)) WHEN 'M' THEN 'M' WHEN 'F' THEN 'F' ELSE 'UNK' END AS sex,
                {age_group} AS age_group,
-               COALESCE(substr(COALESCE(NULLIF(trim(d.init_dt), ''), d.fda_dt), 1, 4), 'UNK') AS year
-        FROM demo_raw d JOIN latest l ON l.caseid = d.caseid AND l.k % 100000000000 = d.primaryid
-        WHERE d.caseid NOT IN (SELECT caseid FROM deleted)
-        QUALIFY row_number() OVER (PARTITION BY d.primaryid) = 1""")
+               COALESCE(substr(rdate, 1, 4), 'UNK') AS year
+        FROM (SELECT k, f.sex AS sex, f.age AS age, f.age_cod AS age_cod, f.rdate AS rdate FROM latest
+              WHERE caseid NOT IN (SELECT caseid FROM deleted))""")
     role_in = ", ".join(f"'{r}'" for r in roles)
     drug_sel = {
         Layout.AERS: "TRY_CAST(isr AS BIGINT) AS id, role_cod, drugname AS name",
@@ -322,7 +324,7 @@ def _ingest(
     }
     db.execute(f"""CREATE TEMP TABLE drug_n AS SELECT DISTINCT id, upper(trim(name)) AS name
         FROM ({_union(quarters, "DRUG", drug_sel)}) SEMI JOIN rep USING (id)
-        WHERE upper(trim(role_cod)) IN ({role_in}) AND trim(name) <> ''""")
+        WHERE role_cod IN ({role_in}) AND trim(name) <> ''""")
     db.execute(f"""CREATE TEMP TABLE reac_n AS SELECT DISTINCT id, upper(trim(pt)) AS name
         FROM ({_union(quarters, "REAC", reac_sel)}) SEMI JOIN rep USING (id) WHERE trim(pt) <> ''""")
     # Keep reports that have both a kept drug and a reaction.
