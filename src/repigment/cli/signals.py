@@ -134,6 +134,9 @@ def register(app: typer.Typer) -> None:
             int, typer.Option(help="EMA preset's minimum N (UNCONFIRMED default)")
         ] = EMA_MIN_COUNT,
         top: Annotated[int, typer.Option(help="Rows shown on screen")] = 20,
+        memory_limit: Annotated[
+            str, typer.Option(help="DuckDB memory limit for FAERS ingestion (spills to disk beyond it)")
+        ] = "6GB",
     ) -> None:
         """Disproportionality screening: N, E, RR, PRR, ROR, IC and EBGM (MGPS) with signal presets."""
         try:
@@ -164,6 +167,7 @@ def register(app: typer.Typer) -> None:
                     roles=_split(roles) or [],
                     semantics=sem,
                     strata=list(faers_mod.STRATA_COLUMNS) if chosen is None else chosen,
+                    memory_limit=memory_limit,
                 )
                 layouts = ", ".join(f"{k} {v}" for k, v in summary.layouts.items())
                 typer.echo(

@@ -249,9 +249,14 @@ def ingest(
     sem = Semantics(semantics)
     with _materialise(inputs) as files:
         quarters, deleted = discover(files)
-        db = duckdb.connect(
-            config={k: v for k, v in (("memory_limit", memory_limit), ("threads", threads)) if v is not None}
-        )
+        try:
+            db = duckdb.connect(
+                config={
+                    k: v for k, v in (("memory_limit", memory_limit), ("threads", threads)) if v is not None
+                }
+            )
+        except duckdb.Error as ex:
+            raise SignalsError("memory_limit/threads", str(ex).splitlines()[0]) from None
         try:
             return _ingest(db, quarters, deleted, role_list, tuple(strata), sem, age_group_edges)
         except duckdb.Error as ex:
