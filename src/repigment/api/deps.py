@@ -213,11 +213,13 @@ class PatientContext:
     db: Session
 
 
-def patient_access(*roles: str) -> Callable[..., PatientContext]:
+def patient_access(*roles: str) -> Callable[..., Awaitable[PatientContext]]:
     """Dependency: role check (403) then tenancy/ownership check (404) of ``{patient_id}``."""
     role_dep = require_role(*roles)
 
-    def dep(patient_id: PatientId, db: Db, user: Annotated[Principal, Depends(role_dep)]) -> PatientContext:
+    async def dep(
+        patient_id: PatientId, db: Db, user: Annotated[Principal, Depends(role_dep)]
+    ) -> PatientContext:
         return PatientContext(user=user, patient=visible_patient(db, user, patient_id), db=db)
 
     return dep

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, HTTPException, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +29,7 @@ async def health() -> HealthOut:
 
 
 @router.get("/users", response_model=list[UserOut], responses=ERRORS, tags=["accounts"])
-def list_users(db: Db, user: Admin) -> list[UserOut]:
+async def list_users(db: Db, user: Admin) -> list[UserOut]:
     rows = db.scalars(select(User).where(User.clinic_id == user.clinic_id).order_by(User.id)).all()
     return [UserOut.model_validate(u) for u in rows]
 
@@ -40,7 +41,7 @@ def list_users(db: Db, user: Admin) -> list[UserOut]:
     responses={**ERRORS, 409: {"description": "Username taken"}, 422: {"description": "Invalid"}},
     tags=["accounts"],
 )
-def create_user(body: UserIn, db: Db, user: Admin, response: Response) -> UserOut:
+async def create_user(body: UserIn, db: Db, user: Admin, response: Response) -> UserOut:
     """Create an account in the admin's clinic; a patient account is linked to its patient record."""
     patient = None
     if body.role == "patient":
@@ -69,7 +70,7 @@ def create_user(body: UserIn, db: Db, user: Admin, response: Response) -> UserOu
         db.flush()
         if patient is not None:
             patient.user_id = u.id
-        db.commit()
+        await anyio.to_thread.run_sync(db.commit)
     except IntegrityError as e:
         db.rollback()
         raise HTTPException(409, f"username {body.username!r} is taken") from e

@@ -135,12 +135,12 @@ async def session_login(request: Request, response: Response, body: LoginIn) -> 
 
 
 @router.post("/auth/logout", status_code=204, responses={401: {"description": "Not logged in"}})
-def logout(user: CurrentUser, db: Db, response: Response) -> Response:
+async def logout(user: CurrentUser, db: Db, response: Response) -> Response:
     """Revoke the token or session used for this request."""
     tok = db.get(ApiToken, user.token_id)
     if tok is not None and tok.revoked_at is None:
         tok.revoked_at = dt.datetime.now(dt.UTC)
-        db.commit()
+        await anyio.to_thread.run_sync(db.commit)
     out = Response(status_code=204)
     out.delete_cookie(SESSION_COOKIE, path="/")
     out.delete_cookie(CSRF_COOKIE, path="/")
@@ -163,6 +163,6 @@ def me_out(db: Session, user_id: int, patient_id: int | None) -> MeOut:
 
 
 @router.get("/me", response_model=MeOut, responses={401: {"description": "Not logged in"}})
-def me(user: CurrentUser, db: Db) -> MeOut:
+async def me(user: CurrentUser, db: Db) -> MeOut:
     """The logged-in user: role, clinic and, for patients, their patient record id."""
     return me_out(db, user.user_id, user.patient_id)

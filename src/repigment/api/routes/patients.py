@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Annotated, Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
+import anyio
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -116,9 +117,10 @@ def _created(response: Response, path: str) -> None:
     response.headers["Location"] = path
 
 
-def _commit(db: Session) -> None:
+async def _commit(db: Session) -> None:
+    """Commit in a worker thread: the fsync must not stall the event loop (reads go on meanwhile)."""
     try:
-        db.commit()
+        await anyio.to_thread.run_sync(db.commit)
     except IntegrityError as e:
         db.rollback()
         raise HTTPException(
@@ -158,7 +160,7 @@ def patient_out(p: Patient, user: Principal) -> PatientOut | PatientDeidentified
     responses=ERRORS,
     tags=["patients"],
 )
-def list_patients(
+async def list_patients(
     db: Db,
     user: Annotated[Principal, Depends(require_role(*LIST_PATIENTS))],
     limit: Limit = 100,
@@ -172,7 +174,7 @@ def list_patients(
 
 
 @router.post("/patients", status_code=201, response_model=PatientOut, responses=ERRORS, tags=["patients"])
-def create_patient(
+async def create_patient(
     body: PatientIn,
     db: Db,
     response: Response,
@@ -181,7 +183,7 @@ def create_patient(
     """Register a patient in the caller's clinic; the response carries the new ``id``."""
     p = Patient(clinic_id=user.clinic_id, **body.model_dump())
     db.add(p)
-    _commit(db)
+    await _commit(db)
     _created(response, f"/api/v1/patients/{p.id}")
     return PatientOut.model_validate(p)
 
@@ -192,7 +194,7 @@ def create_patient(
     responses=ERRORS,
     tags=["patients"],
 )
-def get_patient(ctx: ReadRecord) -> PatientOut | PatientDeidentifiedOut:
+async def get_patient(ctx: ReadRecord) -> PatientOut | PatientDeidentifiedOut:
     return patient_out(ctx.patient, ctx.user)
 
 
@@ -200,7 +202,7 @@ _NOT_NULL_PATIENT: Final = frozenset(PatientPatch.model_fields) - {"external_ref
 
 
 @router.patch("/patients/{patient_id}", response_model=PatientOut, responses=ERRORS, tags=["patients"])
-def update_patient(body: PatientPatch, ctx: WriteRecord) -> PatientOut:
+async def update_patient(body: PatientPatch, ctx: WriteRecord) -> PatientOut:
     """Change some of a patient's details (only the fields sent)."""
     changes = body.model_dump(exclude_unset=True)
     for k, v in changes.items():
@@ -210,7 +212,7 @@ def update_patient(body: PatientPatch, ctx: WriteRecord) -> PatientOut:
         raise unprocessable("body.birth_date", "must not be in the future")
     for k, v in changes.items():
         setattr(ctx.patient, k, v)
-    _commit(ctx.db)
+    await _commit(ctx.db)
     return PatientOut.model_validate(ctx.patient)
 
 
@@ -218,7 +220,7 @@ def update_patient(body: PatientPatch, ctx: WriteRecord) -> PatientOut:
 @router.get(
     "/patients/{patient_id}/courses", response_model=list[CourseOut], responses=ERRORS, tags=["courses"]
 )
-def list_courses(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) -> list[CourseOut]:
+async def list_courses(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) -> list[CourseOut]:
     stmt = select(Course).where(Course.patient_id == ctx.patient.id).order_by(Course.id)
     return [_course_out(c, ctx.user) for c in _page(ctx.db, stmt, limit, offset)]
 
@@ -237,7 +239,7 @@ def _course_out(c: Course, user: Principal) -> CourseOut:
     responses=ERRORS,
     tags=["courses"],
 )
-def create_course(body: CourseIn, ctx: WriteRecord, response: Response) -> CourseOut:
+async def create_course(body: CourseIn, ctx: WriteRecord, response: Response) -> CourseOut:
     """Start a treatment course; its plan is checked against the ruleset and the findings returned."""
     plan = body.plan.model_dump(exclude_none=True)
     verdict, findings = _clinical(
@@ -253,7 +255,7 @@ def create_course(body: CourseIn, ctx: WriteRecord, response: Response) -> Cours
         created_by=ctx.user.user_id,
     )
     ctx.db.add(c)
-    _commit(ctx.db)
+    await _commit(ctx.db)
     _created(response, f"/api/v1/patients/{ctx.patient.id}/courses/{c.id}")
     return CourseOut.model_validate(c)
 
@@ -261,14 +263,14 @@ def create_course(body: CourseIn, ctx: WriteRecord, response: Response) -> Cours
 @router.get(
     "/patients/{patient_id}/courses/{course_id}", response_model=CourseOut, responses=ERRORS, tags=["courses"]
 )
-def get_course(ctx: ReadRecord, course_id: ItemId) -> CourseOut:
+async def get_course(ctx: ReadRecord, course_id: ItemId) -> CourseOut:
     return _course_out(_owned(ctx.db, Course, course_id, ctx.patient, "course"), ctx.user)
 
 
 @router.patch(
     "/patients/{patient_id}/courses/{course_id}", response_model=CourseOut, responses=ERRORS, tags=["courses"]
 )
-def update_course(body: CoursePatch, ctx: WriteRecord, course_id: ItemId) -> CourseOut:
+async def update_course(body: CoursePatch, ctx: WriteRecord, course_id: ItemId) -> CourseOut:
     """Pause, stop or complete a course (stopping needs a date and a reason), or change its plan."""
     c = _owned(ctx.db, Course, course_id, ctx.patient, "course")
     changes = body.model_dump(exclude_unset=True)
@@ -294,7 +296,7 @@ def update_course(body: CoursePatch, ctx: WriteRecord, course_id: ItemId) -> Cou
         )
         c.plan = plan
     c.status, c.stopped_on, c.stop_reason = status, stopped_on, stop_reason
-    _commit(ctx.db)
+    await _commit(ctx.db)
     return CourseOut.model_validate(c)
 
 
@@ -312,7 +314,9 @@ def _prescription_out(p: Prescription, user: Principal) -> PrescriptionOut:
     responses=ERRORS,
     tags=["prescriptions"],
 )
-def list_prescriptions(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) -> list[PrescriptionOut]:
+async def list_prescriptions(
+    ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0
+) -> list[PrescriptionOut]:
     stmt = select(Prescription).where(Prescription.patient_id == ctx.patient.id).order_by(Prescription.id)
     return [_prescription_out(p, ctx.user) for p in _page(ctx.db, stmt, limit, offset)]
 
@@ -324,13 +328,13 @@ def list_prescriptions(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) 
     responses=ERRORS,
     tags=["prescriptions"],
 )
-def create_prescription(body: PrescriptionIn, ctx: WriteRecord, response: Response) -> PrescriptionOut:
+async def create_prescription(body: PrescriptionIn, ctx: WriteRecord, response: Response) -> PrescriptionOut:
     """Prescribe (and optionally record the dispensing and first opening of) a quantity of cream."""
     if body.course_id is not None:
         _clinical(clinical.course_for, ctx.db, ctx.patient.id, body.course_id, body.prescribed_on)
     p = Prescription(patient_id=ctx.patient.id, created_by=ctx.user.user_id, **body.model_dump())
     ctx.db.add(p)
-    _commit(ctx.db)
+    await _commit(ctx.db)
     _created(response, f"/api/v1/patients/{ctx.patient.id}/prescriptions/{p.id}")
     return PrescriptionOut.model_validate(p)
 
@@ -341,7 +345,7 @@ def create_prescription(body: PrescriptionIn, ctx: WriteRecord, response: Respon
     responses=ERRORS,
     tags=["prescriptions"],
 )
-def get_prescription(ctx: ReadRecord, prescription_id: ItemId) -> PrescriptionOut:
+async def get_prescription(ctx: ReadRecord, prescription_id: ItemId) -> PrescriptionOut:
     return _prescription_out(
         _owned(ctx.db, Prescription, prescription_id, ctx.patient, "prescription"), ctx.user
     )
@@ -353,7 +357,7 @@ def get_prescription(ctx: ReadRecord, prescription_id: ItemId) -> PrescriptionOu
     responses=ERRORS,
     tags=["prescriptions"],
 )
-def update_prescription(
+async def update_prescription(
     body: PrescriptionPatch, ctx: WriteRecord, prescription_id: ItemId
 ) -> PrescriptionOut:
     """Record the dispensing or first opening of the tube."""
@@ -366,7 +370,7 @@ def update_prescription(
         raise unprocessable("body", str(e)) from e
     for k, v in changes.items():
         setattr(p, k, v)
-    _commit(ctx.db)
+    await _commit(ctx.db)
     return PrescriptionOut.model_validate(p)
 
 
@@ -379,7 +383,7 @@ def _visit_out(v: Visit, user: Principal) -> VisitOut:
 
 
 @router.get("/patients/{patient_id}/visits", response_model=list[VisitOut], responses=ERRORS, tags=["visits"])
-def list_visits(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) -> list[VisitOut]:
+async def list_visits(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) -> list[VisitOut]:
     stmt = select(Visit).where(Visit.patient_id == ctx.patient.id).order_by(Visit.visited_on, Visit.id)
     return [_visit_out(v, ctx.user) for v in _page(ctx.db, stmt, limit, offset)]
 
@@ -391,11 +395,11 @@ def list_visits(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) -> list
     responses=ERRORS,
     tags=["visits"],
 )
-def create_visit(body: VisitIn, ctx: WriteRecord, response: Response) -> VisitOut:
+async def create_visit(body: VisitIn, ctx: WriteRecord, response: Response) -> VisitOut:
     """Record a visit with its assessment; F-VASI, T-VASI, F-BSA and T-BSA are computed and stored."""
     v = build_visit(ctx.db, ctx.patient, body, ctx.user.user_id)
     ctx.db.add(v)
-    _commit(ctx.db)
+    await _commit(ctx.db)
     _created(response, f"/api/v1/patients/{ctx.patient.id}/visits/{v.id}")
     return VisitOut.model_validate(v)
 
@@ -442,7 +446,7 @@ def build_visit(db: Session, patient: Patient, body: VisitIn, user_id: int | Non
 @router.get(
     "/patients/{patient_id}/visits/{visit_id}", response_model=VisitOut, responses=ERRORS, tags=["visits"]
 )
-def get_visit(ctx: ReadRecord, visit_id: ItemId) -> VisitOut:
+async def get_visit(ctx: ReadRecord, visit_id: ItemId) -> VisitOut:
     return _visit_out(_owned(ctx.db, Visit, visit_id, ctx.patient, "visit"), ctx.user)
 
 
@@ -470,7 +474,7 @@ def application_out(a: Application, user: Principal | None = None) -> Applicatio
     responses=ERRORS,
     tags=["diary"],
 )
-def list_applications(
+async def list_applications(
     ctx: ReadRecord,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -520,7 +524,7 @@ def _replay(a: Application, body: ApplicationIn, patient_id: int, response: Resp
     },
     tags=["diary"],
 )
-def create_application(body: ApplicationIn, ctx: WriteDiary, response: Response) -> ApplicationOut:
+async def create_application(body: ApplicationIn, ctx: WriteDiary, response: Response) -> ApplicationOut:
     """Log an application of the cream. It is checked against the label and always stored: an entry
     that breaks a rule is flagged (``flagged``, ``verdict``, ``findings``), never refused. Sending the
     same ``id`` again returns the stored entry with 200 and adds nothing."""
@@ -531,7 +535,7 @@ def create_application(body: ApplicationIn, ctx: WriteDiary, response: Response)
     a = build_application(db, patient, body, ctx.user.user_id)
     db.add(a)
     try:
-        db.commit()
+        await anyio.to_thread.run_sync(db.commit)
     except IntegrityError:
         db.rollback()
         existing = db.get(Application, body.id)
@@ -570,7 +574,7 @@ def build_application(db: Session, patient: Patient, body: ApplicationIn, user_i
     responses=ERRORS,
     tags=["diary"],
 )
-def get_application(
+async def get_application(
     ctx: ReadRecord, application_id: Annotated[str, Path(min_length=1, max_length=36)]
 ) -> ApplicationOut:
     return application_out(
@@ -592,7 +596,7 @@ def _ae_out(e: AdverseEvent, user: Principal) -> AdverseEventOut:
     responses=ERRORS,
     tags=["adverse events"],
 )
-def list_adverse_events(ctx: ReadAE, limit: Limit = 100, offset: Offset = 0) -> list[AdverseEventOut]:
+async def list_adverse_events(ctx: ReadAE, limit: Limit = 100, offset: Offset = 0) -> list[AdverseEventOut]:
     stmt = select(AdverseEvent).where(AdverseEvent.patient_id == ctx.patient.id).order_by(AdverseEvent.id)
     return [_ae_out(e, ctx.user) for e in _page(ctx.db, stmt, limit, offset)]
 
@@ -604,7 +608,7 @@ def list_adverse_events(ctx: ReadAE, limit: Limit = 100, offset: Offset = 0) -> 
     responses=ERRORS,
     tags=["adverse events"],
 )
-def create_adverse_event(body: AdverseEventIn, ctx: WriteAE, response: Response) -> AdverseEventOut:
+async def create_adverse_event(body: AdverseEventIn, ctx: WriteAE, response: Response) -> AdverseEventOut:
     """Report an adverse event (patients report their own; causality is assessed by the clinician)."""
     if ctx.user.role == "patient" and body.causality != "not_assessed":
         raise unprocessable("body.causality", "is assessed by the clinician; leave it out when reporting")
@@ -619,7 +623,7 @@ def create_adverse_event(body: AdverseEventIn, ctx: WriteAE, response: Response)
         **body.model_dump(),
     )
     ctx.db.add(e)
-    _commit(ctx.db)
+    await _commit(ctx.db)
     _created(response, f"/api/v1/patients/{ctx.patient.id}/adverse-events/{e.id}")
     return AdverseEventOut.model_validate(e)
 
@@ -630,7 +634,7 @@ def create_adverse_event(body: AdverseEventIn, ctx: WriteAE, response: Response)
     responses=ERRORS,
     tags=["adverse events"],
 )
-def get_adverse_event(ctx: ReadAE, event_id: ItemId) -> AdverseEventOut:
+async def get_adverse_event(ctx: ReadAE, event_id: ItemId) -> AdverseEventOut:
     return _ae_out(_owned(ctx.db, AdverseEvent, event_id, ctx.patient, "adverse event"), ctx.user)
 
 
@@ -640,7 +644,9 @@ def get_adverse_event(ctx: ReadAE, event_id: ItemId) -> AdverseEventOut:
     responses=ERRORS,
     tags=["adverse events"],
 )
-def update_adverse_event(body: AdverseEventPatch, ctx: WriteRecord, event_id: ItemId) -> AdverseEventOut:
+async def update_adverse_event(
+    body: AdverseEventPatch, ctx: WriteRecord, event_id: ItemId
+) -> AdverseEventOut:
     """Follow up an event: seriousness, outcome, causality assessment."""
     e = _owned(ctx.db, AdverseEvent, event_id, ctx.patient, "adverse event")
     changes = body.model_dump(exclude_unset=True)
@@ -655,14 +661,14 @@ def update_adverse_event(body: AdverseEventPatch, ctx: WriteRecord, event_id: It
         raise unprocessable("body", str(err)) from err
     for k, v in changes.items():
         setattr(e, k, v)
-    _commit(ctx.db)
+    await _commit(ctx.db)
     return AdverseEventOut.model_validate(e)
 
 
 @router.get(
     "/adverse-events", response_model=list[AdverseEventOut], responses=ERRORS, tags=["adverse events"]
 )
-def clinic_adverse_events(
+async def clinic_adverse_events(
     db: Db,
     user: Annotated[Principal, Depends(require_role("clinician", "analyst", "safety_officer"))],
     limit: Limit = 100,
@@ -685,7 +691,7 @@ def clinic_adverse_events(
 @router.get(
     "/patients/{patient_id}/overrides", response_model=list[OverrideOut], responses=ERRORS, tags=["overrides"]
 )
-def list_overrides(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) -> list[OverrideOut]:
+async def list_overrides(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) -> list[OverrideOut]:
     stmt = select(Override).where(Override.patient_id == ctx.patient.id).order_by(Override.id)
     out = [OverrideOut.model_validate(o) for o in _page(ctx.db, stmt, limit, offset)]
     if deidentify(ctx.user):
@@ -701,7 +707,7 @@ def list_overrides(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) -> l
     responses=ERRORS,
     tags=["overrides"],
 )
-def create_override(body: OverrideIn, ctx: WriteRecord, response: Response) -> OverrideOut:
+async def create_override(body: OverrideIn, ctx: WriteRecord, response: Response) -> OverrideOut:
     """Record a clinician's decision to proceed despite a label finding: which rule, and why."""
     if body.course_id is not None:
         _clinical(clinical.course_for, ctx.db, ctx.patient.id, body.course_id, dt.date.max)
@@ -711,7 +717,7 @@ def create_override(body: OverrideIn, ctx: WriteRecord, response: Response) -> O
             raise unprocessable("body.application_id", "no such diary entry for this patient")
     o = Override(patient_id=ctx.patient.id, user_id=ctx.user.user_id, **body.model_dump())
     ctx.db.add(o)
-    _commit(ctx.db)
+    await _commit(ctx.db)
     _created(response, f"/api/v1/patients/{ctx.patient.id}/overrides/{o.id}")
     return OverrideOut.model_validate(o)
 
