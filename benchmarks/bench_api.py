@@ -135,15 +135,18 @@ def _seed(url: str) -> tuple[list[int], str, str]:
     return pids, "bench-doc", pw
 
 
-def _serve(url: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+def _serve(url: str, log: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     import httpx
 
     port = _free_port()
     exe = str(Path(sys.executable).with_name("repigment"))
-    env = {**os.environ, "REPIGMENT_DATABASE_URL": url, "REPIGMENT_LOG_LEVEL": "warning"}
+    env = {**os.environ, "REPIGMENT_DATABASE_URL": url, "REPIGMENT_LOG_LEVEL": "warning", **env_extra}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [exe, "serve", "--port", str(port), "--no-access-log"], stdout=out, stderr=subprocess.STDOUT, env=env
+            [exe, "serve", "--port", str(port), "--no-access-log"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     for _ in range(600):
         try:
@@ -155,15 +158,15 @@ def _serve(url: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError(f"server did not start: {log.read_text()}")
 
 
-def run_backend(url: str, workdir: Path) -> dict[str, Phase]:
+def run_backend(url: str, workdir: Path, env_extra: dict[str, str] | None = None) -> dict[str, Phase]:
     import httpx
 
     pids, user, pw = _seed(url)
-    proc, port = _serve(url, workdir / "server.log")
+    proc, port = _serve(url, workdir / "server.log", env_extra or {})
     try:
         r = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token", json={"username": user, "password": pw})
         token = r.json()["access_token"]
-        health = f"GET /api/v1/health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n".encode()
+        health = b"GET /api/v1/health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"
         seq = {"i": 0}
         t0 = dt.datetime(2026, 1, 1, 7, 30, tzinfo=dt.UTC)
 
@@ -171,7 +174,13 @@ def run_backend(url: str, workdir: Path) -> dict[str, Phase]:
             i = seq["i"] = seq["i"] + 1
             pid = pids[i % PATIENTS]
             at = t0 + dt.timedelta(hours=12 * (i // PATIENTS))  # each patient twice a day
-            body = {"id": str(uuid.uuid4()), "at": at.isoformat(), "hand_units": 3.5, "grams": 0.9, "sites": ["face"]}
+            body = {
+                "id": str(uuid.uuid4()),
+                "at": at.isoformat(),
+                "hand_units": 3.5,
+                "grams": 0.9,
+                "sites": ["face"],
+            }
             return _request("POST", f"/api/v1/patients/{pid}/applications", token, body)
 
         def read() -> bytes:
@@ -181,8 +190,11 @@ def run_backend(url: str, workdir: Path) -> dict[str, Phase]:
             return _request("GET", path, token)
 
         phases = {}
-        for name, make, ok in (("health (baseline)", lambda: health, {200}), ("diary writes", write, {201}),
-                               ("record reads", read, {200})):
+        for name, make, ok in (
+            ("health (baseline)", lambda: health, {200}),
+            ("diary writes", write, {201}),
+            ("record reads", read, {200}),
+        ):
             phase = asyncio.run(_load(port, make, ok, SECONDS, WARMUP))
             phase.name = name
             phases[name] = phase
@@ -196,8 +208,9 @@ def _pg_cluster(workdir: Path) -> tuple[str, Path] | None:
     if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
         return None
     cluster = Path(tempfile.mkdtemp(prefix="repigment-bench-pg-"))
-    proc = subprocess.run(["bash", str(ROOT / "scripts/pg-cluster.sh"), "start", str(cluster)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["bash", str(ROOT / "scripts/pg-cluster.sh"), "start", str(cluster)], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         print(proc.stderr, file=sys.stderr)
         return None
@@ -209,12 +222,17 @@ def main() -> str:
     results: dict[str, dict[str, Phase]] = {}
     try:
         results["SQLite"] = run_backend(f"sqlite:///{work / 'bench.sqlite3'}", work)
+        results["SQLite, synchronous=NORMAL"] = run_backend(
+            f"sqlite:///{work / 'bench-normal.sqlite3'}", work, {"REPIGMENT_SQLITE_SYNCHRONOUS": "NORMAL"}
+        )
         pg = _pg_cluster(work)
         if pg is not None:
             try:
                 results["PostgreSQL"] = run_backend(pg[0], work)
             finally:
-                subprocess.run(["bash", str(ROOT / "scripts/pg-cluster.sh"), "stop", str(pg[1])], capture_output=True)
+                subprocess.run(
+                    ["bash", str(ROOT / "scripts/pg-cluster.sh"), "stop", str(pg[1])], capture_output=True
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return _report(results)
@@ -229,8 +247,13 @@ def _report(results: dict[str, dict[str, Phase]]) -> str:
         f"{WARMUP:g} s warm-up; the load generator runs on the same machine "
         f"({os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}). "
         "Diary writes are durable when acknowledged (SQLite WAL with `synchronous=FULL`; PostgreSQL with "
-        "fsync on), each with a label check against the patient's recent diary and a hash-chained audit entry. "
-        "Baseline: `GET /api/v1/health` on the same server in the same run.",
+        "fsync on), each with a label check against the patient's recent diary and a hash-chained audit "
+        "entry. "
+        "Baseline: `GET /api/v1/health` on the same server in the same run. "
+        "`synchronous=NORMAL` (WAL) skips the fsync per commit: an acknowledged write still survives a "
+        "killed server, not a power cut. "
+        f"Load average when the run ended: {os.getloadavg()[0]:.1f} (the machine is shared; compare rows "
+        "within this table only).",
         "",
         "| database | phase | requests/s | × baseline | p50 ms | p99 ms | errors |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -239,16 +262,17 @@ def _report(results: dict[str, dict[str, Phase]]) -> str:
         base = phases["health (baseline)"].rate
         for p in phases.values():
             lines.append(
-                f"| {db} | {p.name} | {p.rate:,.0f} | {p.rate / base:.2f} | {p.pct(0.5):.1f} | {p.pct(0.99):.1f} "
-                f"| {p.errors} |"
+                f"| {db} | {p.name} | {p.rate:,.0f} | {p.rate / base:.2f} | {p.pct(0.5):.1f} "
+                f"| {p.pct(0.99):.1f} | {p.errors} |"
             )
-    sqlite_w = results["SQLite"]["diary writes"]
-    met = sqlite_w.rate >= 1000 and sqlite_w.pct(0.99) <= 50
-    lines += [
-        "",
-        f"Target (≥ 1,000 diary writes/s with p99 ≤ 50 ms on SQLite, 2 cores): "
-        f"{'met' if met else 'not met'} — {sqlite_w.rate:,.0f} writes/s, p99 {sqlite_w.pct(0.99):.1f} ms.",
-    ]
+    lines.append("")
+    for name in ("SQLite", "SQLite, synchronous=NORMAL"):
+        w = results[name]["diary writes"]
+        met = w.rate >= 1000 and w.pct(0.99) <= 50
+        lines.append(
+            f"Target (≥ 1,000 diary writes/s with p99 ≤ 50 ms on SQLite, 2 cores), {name}: "
+            f"{'met' if met else 'not met'} — {w.rate:,.0f} writes/s, p99 {w.pct(0.99):.1f} ms."
+        )
     if "PostgreSQL" not in results:
         lines.append("PostgreSQL: not measured (server programs not installed).")
     return "\n".join(lines) + "\n"

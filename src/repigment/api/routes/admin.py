@@ -61,7 +61,7 @@ async def create_user(body: UserIn, db: Db, user: Admin, response: Response) -> 
     u = User(
         clinic_id=user.clinic_id,
         username=body.username,
-        password_hash=security.hash_password(body.password),
+        password_hash=await anyio.to_thread.run_sync(security.hash_password, body.password),
         role=body.role,
         display_name=body.display_name,
     )
