@@ -309,3 +309,13 @@ def clinic_factory(api_server: Server) -> Iterator[Callable[[], Seeded]]:
     s = Store(api_server.db_url, migrate=False)
     yield lambda: seed_clinic(s)
     s.dispose()
+
+
+@pytest.fixture(scope="session")
+def harness() -> Any:
+    """The helpers above for tests that need more than the fixtures (importing conftest is fragile)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        seed_clinic=seed_clinic, fresh_db_url=fresh_db_url, start_server=start_server, free_port=free_port
+    )

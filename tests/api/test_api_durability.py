@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
-from tests.conftest import fresh_db_url, seed_clinic, start_server
 
 from repigment.store import Application, Store, verify
 
@@ -23,9 +22,10 @@ KILL_AFTER = 120  # acknowledged writes before the kill
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_sigkill_mid_burst_loses_no_acknowledged_write(
-    backend: str, request: pytest.FixtureRequest, _templates: Any, tmp_path: Path
+    backend: str, request: pytest.FixtureRequest, _templates: Any, tmp_path: Path, harness: Any
 ) -> None:
-    url = fresh_db_url(request, _templates, backend)
+    seed_clinic, start_server = harness.seed_clinic, harness.start_server
+    url = harness.fresh_db_url(request, _templates, backend)
     store = Store(url, migrate=False)
     clinic = seed_clinic(store, "durability")
     pid = clinic.patients[0]

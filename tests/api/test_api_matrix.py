@@ -167,11 +167,10 @@ def _make_items(http: httpx.Client, headers: dict[str, str], patient_id: int) ->
 
 
 @pytest.fixture(scope="module")
-def world(api_server: Any) -> World:
-    from tests.conftest import seed_clinic  # noqa: PLC0415
-
+def world(api_server: Any, harness: Any) -> World:
     from repigment.store import Store
 
+    seed_clinic = harness.seed_clinic
     store = Store(api_server.db_url, migrate=False)
     a, b = seed_clinic(store, "matrix-a"), seed_clinic(store, "matrix-b")
     store.dispose()
