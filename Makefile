@@ -27,6 +27,7 @@ test: $(STAMP) system-test-deps
 	bash scripts/run-tests.sh
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m benchmarks
 
 lint: $(STAMP)
