@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import anyio
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -707,7 +707,7 @@ async def list_overrides(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0
     responses=ERRORS,
     tags=["overrides"],
 )
-async def create_override(body: OverrideIn, ctx: WriteRecord, response: Response) -> OverrideOut:
+async def create_override(body: OverrideIn, ctx: WriteRecord) -> OverrideOut:
     """Record a clinician's decision to proceed despite a label finding: which rule, and why."""
     if body.course_id is not None:
         _clinical(clinical.course_for, ctx.db, ctx.patient.id, body.course_id, dt.date.max)
@@ -718,11 +718,4 @@ async def create_override(body: OverrideIn, ctx: WriteRecord, response: Response
     o = Override(patient_id=ctx.patient.id, user_id=ctx.user.user_id, **body.model_dump())
     ctx.db.add(o)
     await _commit(ctx.db)
-    _created(response, f"/api/v1/patients/{ctx.patient.id}/overrides/{o.id}")
     return OverrideOut.model_validate(o)
-
-
-def count_patients(db: Session, clinic_id: int) -> int:
-    return int(
-        db.scalar(select(func.count()).select_from(Patient).where(Patient.clinic_id == clinic_id)) or 0
-    )
