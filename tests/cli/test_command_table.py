@@ -1,0 +1,19 @@
+"""The lazy command table lists exactly what the command modules register."""
+
+import typer
+
+from repigment.cli import COMMANDS, build_app, command_modules
+
+
+def registered(app: typer.Typer) -> set[str]:
+    names = {c.name or (c.callback.__name__.replace("_", "-") if c.callback else "") for c in app.registered_commands}
+    return names | {g.name or "" for g in app.registered_groups}
+
+
+def test_every_command_maps_to_the_module_that_registers_it() -> None:
+    for module in command_modules():
+        commands = registered(build_app([module]))
+        assert commands, f"cli/{module}.py registers no command"
+        for command in commands:
+            assert COMMANDS.get(command) == module, f"COMMANDS[{command!r}] should be {module!r}"
+    assert set(COMMANDS) == registered(build_app())
