@@ -6,7 +6,8 @@ from repigment.cli import COMMANDS, build_app, command_modules
 
 
 def registered(app: typer.Typer) -> set[str]:
-    names = {c.name or (c.callback.__name__.replace("_", "-") if c.callback else "") for c in app.registered_commands}
+    commands = app.registered_commands
+    names = {c.name or (c.callback.__name__.replace("_", "-") if c.callback else "") for c in commands}
     return names | {g.name or "" for g in app.registered_groups}
 
 
