@@ -201,6 +201,11 @@ class Visit(Base):
     t_bsa_percent: Mapped[float] = mapped_column(Float)
     scores: Mapped[dict[str, Any]] = mapped_column(JSON)
     repigmentation_percent: Mapped[float | None] = mapped_column(Float, default=None)
+    # Patient-reported at the visit (repigment.scoring.patient_reported): VNS 1–5; VitiQoL items 1–15
+    # (0–6 each) and the separate severity item 16. Null when not asked.
+    vns: Mapped[int | None] = mapped_column(Integer, default=None)
+    vitiqol_items: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    vitiqol_item16: Mapped[int | None] = mapped_column(Integer, default=None)
     ruleset: Mapped[str | None] = mapped_column(String(60), default=None)
     body_model: Mapped[str] = mapped_column(String(120))
     notes: Mapped[str | None] = mapped_column(Text, default=None)
