@@ -123,8 +123,11 @@ def generate(
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     qs = quarters or default_quarters(reports)
-    nd = n_drugs or int(min(20_000, max(3_000, reports // 1_000)))
-    ne = n_events or int(min(8_000, max(3_000, reports // 2_500)))
+    # Large extracts are calibrated to FAERS: ~20 M cases give ~2.6 M suspect drug-event pairs.
+    large = reports >= 1_000_000
+    nd = n_drugs or 3_000
+    ne = n_events or (1_500 if large else 3_000)
+    a_drug, a_event = (1.3, 1.2) if large else (1.1, 1.0)
     drug_names = np.array([f"DRUG{i:06d}" for i in range(nd)], dtype=object)
     event_names = np.array([f"EVENT {i:05d}" for i in range(ne)], dtype=object)
     for p in PLANTED:
@@ -157,7 +160,7 @@ def generate(
         kd = 1 + np.minimum(rng.poisson(2.2, m), 19)
         ke = 1 + np.minimum(rng.poisson(1.6, m), 19)
         d_rep = np.repeat(np.arange(m), kd)
-        d_code = _zipf(rng, nd, d_rep.size, 1.1, 8.0)
+        d_code = _zipf(rng, nd, d_rep.size, a_drug, 8.0)
         first = np.r_[True, d_rep[1:] != d_rep[:-1]]
         u = rng.random(d_rep.size)
         role = np.where(first, 0, np.where(u < 0.25, 1, np.where(u < 0.95, 2, 3)))  # PS, SS, C, I
@@ -166,7 +169,7 @@ def generate(
         d_code = np.concatenate([d_code, np.full(int(conc.sum()), conc_drug)])
         role = np.concatenate([role, np.full(int(conc.sum()), 2)])
         e_rep = np.repeat(np.arange(m), ke)
-        e_code = _zipf(rng, ne, e_rep.size, 1.0, 5.0)
+        e_code = _zipf(rng, ne, e_rep.size, a_event, 5.0)
         # Drugs differ in what they cause: a share of reactions comes from the primary suspect's own
         # profile, which spreads the relative reporting ratios as in real data.
         ps_drug = d_code[: first.size][first]
