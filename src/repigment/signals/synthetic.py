@@ -132,7 +132,8 @@ def generate(
     event_names = np.array([f"EVENT {i:05d}" for i in range(ne)], dtype=object)
     for p in PLANTED:
         drug_names[p.drug_rank] = p.drug
-    extra_events = [p.event for p in PLANTED if not p.event.startswith("EVENT ")]
+    known = set(event_names.tolist())
+    extra_events = [p.event for p in PLANTED if p.event not in known]
     extra_events += [SUPERSEDED_EVENT, DELETED_EVENT, CONCOMITANT_EVENT]
     event_names = np.concatenate([event_names, np.array(extra_events, dtype=object)])
     ev_code = {name: k for k, name in enumerate(event_names)}
