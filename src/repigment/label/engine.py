@@ -74,6 +74,14 @@ def evaluate(request: Mapping[str, Any], lang: str = "en", *, ruleset: Ruleset |
     ``ruleset`` replaces the packaged one named in the request (a label version under review).
     Raises ``LabelInputError`` naming the field for bad input.
     """
+    return _evaluate(request, lang, ruleset, None)
+
+
+def _evaluate(
+    request: Mapping[str, Any], lang: str, ruleset: Ruleset | None, only_application: int | None
+) -> CheckResult:
+    """``only_application``: keep only the findings that concern the application at that input
+    position (the others are not worded, which is most of the cost of a long diary)."""
     if lang not in LANGUAGES:
         raise LabelInputError("lang", f"must be one of {list(LANGUAGES)}, got {lang!r}")
     known = [ruleset.id] if ruleset is not None else list(RULESETS)
@@ -82,6 +90,8 @@ def evaluate(request: Mapping[str, Any], lang: str = "en", *, ruleset: Ruleset |
     findings: list[Finding] = []
     for rule in rs.rules:
         for hit in CHECK_FUNCTIONS[rule.check](req, rule):
+            if only_application is not None and only_application not in hit.applications:
+                continue
             details: dict[str, Any] = to_json(dict(hit.values))
             if hit.applications:
                 details["applications"] = sorted(hit.applications)
@@ -135,5 +145,4 @@ def evaluate_application(
         request["plan"] = dict(plan)
     if dispensed:
         request["dispensed"] = list(dispensed)
-    result = evaluate(request, lang)
-    return CheckResult(result.ruleset, [f for f in result.findings if index in f.applications])
+    return _evaluate(request, lang, None, index)

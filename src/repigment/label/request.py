@@ -405,6 +405,17 @@ def parse_applications(
         )
     out = []
     for i, item in enumerate(raw):
+        key = _entry_key(item, zone)
+        if key is not None:
+            hit = _PARSED.get(key)
+            if hit is not None:
+                at_raw = key[1]
+                at, utc, bsa_c, grams_c, sites_c = hit
+                if at.date() > on:
+                    where = f"applications[{i}].at"
+                    raise LabelInputError(where, f"{at_raw} is after the evaluation date {on} (local time)")
+                out.append(Application(i, at, utc, bsa_c, grams_c, sites_c))
+                continue
         where = f"applications[{i}]"
         a = obj(item, where, ("at",), ("hand_units", "areas", "grams", "sites"))
         assert zone is not None
@@ -420,8 +431,47 @@ def parse_applications(
             bsa = parse_areas(a["areas"], f"{where}.areas", age)
         grams = number(a["grams"], f"{where}.grams", Decimal(0)) if "grams" in a else None
         sites = strings(a["sites"], f"{where}.sites", SITES) if "sites" in a else ()
-        out.append(Application(i, at, at.astimezone(dt.UTC), bsa, grams, sites))
+        app = Application(i, at, at.astimezone(dt.UTC), bsa, grams, sites)
+        if key is not None:
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            _PARSED[key] = (app.at, app.utc, bsa, grams, sites)
+        out.append(app)
     return tuple(sorted(out, key=lambda x: (x.utc, x.index)))
+
+
+# Parsed diary entries, keyed by their exact input (value *and* type of every field) and zone: a diary
+# entry is checked again with every later entry of the same patient, and parsing dominates that check.
+# Only entries that parsed without error are kept, and the evaluation-date check is redone on every use,
+# so a hit gives exactly what parsing would. Entries with ``areas`` (age-dependent) are not kept.
+_PARSED: Final[dict[tuple[Any, ...], tuple[Any, ...]]] = {}
+_PARSED_MAX: Final = 1 << 15
+_SCALARS: Final = (int, float, str, type(None))
+
+
+def _entry_key(item: Any, zone: ZoneInfo | None) -> tuple[Any, ...] | None:
+    if type(item) is not dict or zone is None or zone.key is None or "areas" in item:
+        return None
+    at = item.get("at")
+    if type(at) is not str:
+        return None
+    parts: list[Any] = [zone.key, at]
+    for name in ("hand_units", "grams", "sites"):
+        if name not in item:
+            parts.append(None)
+            continue
+        v = item[name]
+        if name == "sites":
+            if type(v) is not list or any(type(x) is not str for x in v):
+                return None
+            parts.append(("sites", tuple(v)))
+        elif type(v) in _SCALARS:
+            parts.append((type(v).__name__, repr(v)))  # repr: -0.0 and 0.0 parse differently
+        else:
+            return None
+    if len(item) != 1 + sum(p is not None for p in parts[2:]):
+        return None  # unknown fields: parse (and refuse) them the ordinary way
+    return tuple(parts)
 
 
 def parse_dispensed(raw: Any, on: dt.date) -> tuple[Dispensed, ...]:
