@@ -1,6 +1,7 @@
 """The lazy command table lists exactly what the command modules register."""
 
 import typer
+from typer.testing import CliRunner
 
 from repigment.cli import COMMANDS, build_app, command_modules
 
@@ -18,3 +19,12 @@ def test_every_command_maps_to_the_module_that_registers_it() -> None:
         for command in commands:
             assert COMMANDS.get(command) == module, f"COMMANDS[{command!r}] should be {module!r}"
     assert set(COMMANDS) == registered(build_app())
+
+
+def test_each_command_runs_when_only_its_module_is_loaded() -> None:
+    # A Typer app with a single command would otherwise collapse into that command and refuse its name.
+    runner = CliRunner()
+    for command, module in COMMANDS.items():
+        result = runner.invoke(build_app([module]), [command, "--help"])
+        assert result.exit_code == 0, f"{command}: {result.output}"
+        assert f"repigment {command}" in result.output

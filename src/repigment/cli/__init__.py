@@ -43,11 +43,16 @@ def build_app(modules: list[str] | None = None) -> typer.Typer:
     """A Typer app with the commands of ``modules`` (default: every command module)."""
     app = typer.Typer(
         name="repigment",
-        help="Treating non-segmental vitiligo with ruxolitinib cream: scoring, label rules, outcomes, safety.",
+        help="Non-segmental vitiligo and ruxolitinib cream: scoring, label rules, outcomes, safety.",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
     )
+
+    @app.callback()
+    def _root() -> None:
+        """Keeps ``repigment`` a command group even when only one command module is loaded."""
+
     for name in command_modules() if modules is None else modules:
         importlib.import_module(f"{__name__}.{name}").register(app)
     return app
