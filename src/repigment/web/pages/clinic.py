@@ -301,7 +301,6 @@ async def record_decision(request: Request, db: Db, patient_id: str) -> Response
                         rule=rule, reason=reason or _("Decision recorded at the review."), course_id=course.id
                     ),
                     ctx,
-                    Response(),
                 )
         except ValidationError as e:
             errors.update(validation_errors(e, _))
@@ -332,7 +331,7 @@ async def acknowledge_entry(request: Request, db: Db, patient_id: str, applicati
         try:
             for rule in sorted({str(f.get("rule")) for f in app.findings}) or ["diary-entry"]:
                 body = OverrideIn(rule=rule, reason=reason, course_id=app.course_id, application_id=app.id)
-                await call_api(api.create_override, body, ctx, Response())
+                await call_api(api.create_override, body, ctx)
         except ValidationError as e:
             errors.update(validation_errors(e, _))
         except HTTPException as e:
