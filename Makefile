@@ -27,7 +27,6 @@ test: $(STAMP) system-test-deps
 	bash scripts/run-tests.sh
 
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m benchmarks
 
 lint: $(STAMP)
