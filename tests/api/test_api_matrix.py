@@ -68,12 +68,16 @@ EXPECTED: dict[tuple[str, str], Any] = {
     # interop (FHIR export, ICSR): the same record rules
     ("GET", P + "/fhir"): READ,
     ("GET", "/api/v1/adverse-events/{ae_id}/icsr"): frozenset({"clinician", "safety_officer"}),
+    # outcomes analytics over the caller's own clinic (de-identified)
+    ("GET", "/api/v1/analytics/endpoints"): frozenset({"analyst"}),
 }
 # Success for these is "not an access refusal": an incomplete case may be 422 by design.
 OK_STATUSES: dict[tuple[str, str], set[int]] = {
     ("GET", "/api/v1/adverse-events/{ae_id}/icsr"): {200, 422},
 }
 QUERIES: dict[tuple[str, str], dict[str, str]] = {
+    # the matrix clinic has baseline visits only: under non-responder imputation that is a valid analysis
+    ("GET", "/api/v1/analytics/endpoints"): {"endpoint": "F-VASI75", "week": "24", "missing": "nri"},
     ("GET", "/api/v1/adverse-events/{ae_id}/icsr"): {
         "meddra_code": "10000496",
         "meddra_version": "27.0",

@@ -174,3 +174,37 @@ def test_adverse_event_case(store: Any) -> None:
         case = case_of(s, s.get(AdverseEvent, ae_id), IcsrOptions(country="SE"), now)
     assert case.primary_sources[0].qualification == "5" and case.primary_sources[0].family_name is None
     assert case.patient.sex == Null("UNK")
+
+
+def test_vns_is_stored_on_its_visit_and_exported_back(store: Any) -> None:
+    """A VNS answer pairs with the visit of its date on import, and returns as a QuestionnaireResponse
+    with the visit's id: export → import → export gives the same resources, ids aside."""
+    first, second = seed_clinic(store), seed_clinic(store)
+    record = full_record()  # VNS 4 answered on the day of assessment "12"
+    orphan = dataclasses.replace(record.vns[0], id="99", answered_on=dt.date(2026, 3, 3))
+    with store.write(Actor("test")) as s:
+        made = import_record(s, first.clinic_id, dataclasses.replace(record, vns=(*record.vns, orphan)), None)
+        s.commit()
+    assert made.counts["vns"] == 1
+    assert made.not_stored[0] == "1 VNS answer(s) without a visit of the same id or date: 99"
+    with store.read() as s:
+        exported = record_of(s, s.get(Patient, made.patient_id))
+    (vns,) = exported.vns
+    week24 = next(a for a in exported.assessments if a.week == 24)
+    assert (vns.id, vns.answered_on, vns.score) == (week24.id, dt.date(2026, 6, 29), 4)
+    bundle = export_bundle(exported)
+    (qr,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "QuestionnaireResponse"
+    ]
+    assert qr["id"] == f"vns-{week24.id}" and qr["item"][0]["answer"][0]["valueCoding"]["code"] == "4"
+    with store.write(Actor("test")) as s:
+        copy = import_record(s, second.clinic_id, import_bundle(bundle).record, None)
+        s.commit()
+    assert copy.counts["vns"] == 1 and not any("VNS" in n for n in copy.not_stored)
+    with store.read() as s:
+        again = export_bundle(record_of(s, s.get(Patient, copy.patient_id)))
+    strip = lambda b: [  # noqa: E731
+        {k: v for k, v in e["resource"].items() if k not in ("id", "subject", "identifier")}
+        for e in b["entry"]
+    ]
+    assert strip(again) == strip(bundle)

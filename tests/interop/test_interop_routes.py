@@ -55,7 +55,8 @@ def _fill(http: httpx.Client, clinic: Seeded, pid: int) -> dict[str, Any]:
     for day, week, patches in VISITS:
         r = http.post(
             f"/api/v1/patients/{pid}/visits",
-            json={"visited_on": day, "week": week, "patches": patches},
+            # VNS at the follow-up visit only (it rates change since the start)
+            json={"visited_on": day, "week": week, "patches": patches, "vns": 4 if week else None},
             headers=h,
         )
         assert r.status_code == 201, r.text
@@ -189,7 +190,13 @@ def test_export_import_export_round_trip(
         "assessments": 2,
         "applications": 2,
         "adverse_events": 2,
+        "vns": 1,
     }
+    assert [
+        e["resource"]["item"][0]["answer"][0]["valueCoding"]["code"]
+        for e in first["entry"]
+        if e["resource"]["resourceType"] == "QuestionnaireResponse"
+    ] == ["4"]
     assert result["not_stored"] == [] and result["skipped_resources"] == []
     new_id = result["patient_id"]
     assert new_id not in clinic.patients

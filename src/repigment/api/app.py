@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -21,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import repigment
 from repigment.api import API_PREFIX
-from repigment.api.routes import admin, auth, patients
+from repigment.api.routes import admin, analytics, auth, patients
 from repigment.store import Store
 
 log = logging.getLogger("repigment.api")
@@ -41,24 +42,41 @@ _SECURITY_HEADERS: Final = [
 
 
 class GuardMiddleware:
-    """Refuse oversized bodies (413) before they are read, and add security headers to every answer."""
+    """Refuse oversized bodies (413) before they are read, and add security headers to every answer.
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES) -> None:
+    ``large_bodies`` lists the routes allowed more than ``max_body``: (method, full-path pattern, limit);
+    only the web app's photo upload is (``repigment.web.pages.photos.BODY_LIMITS``).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body: int = MAX_BODY_BYTES,
+        large_bodies: tuple[tuple[str, re.Pattern[str], int], ...] = (),
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        self.large_bodies = large_bodies
+
+    def _limit(self, scope: Scope) -> int:
+        for method, pattern, limit in self.large_bodies:
+            if scope.get("method") == method and pattern.fullmatch(scope.get("path", "")):
+                return limit
+        return self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_body = self._limit(scope)
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.max_body
+                    too_big = int(value) > max_body
                 except ValueError:
                     too_big = True
                 if too_big:
-                    await _send_json(send, 413, f"request body over {self.max_body} bytes")
+                    await _send_json(send, 413, f"request body over {max_body} bytes")
                     return
         received = 0
         started = False
@@ -68,7 +86,7 @@ class GuardMiddleware:
             msg = await receive()
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
-                if received > self.max_body:
+                if received > max_body:
                     raise _TooLarge()
             return msg
 
@@ -85,7 +103,7 @@ class GuardMiddleware:
             await self.app(scope, limited_receive, send_with_headers)
         except _TooLarge:
             if not started:
-                await _send_json(send, 413, f"request body over {self.max_body} bytes")
+                await _send_json(send, 413, f"request body over {max_body} bytes")
 
 
 class _TooLarge(Exception):
@@ -190,10 +208,16 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _busy)
     app.add_exception_handler(Exception, _unexpected)
-    app.add_middleware(GuardMiddleware)
+    large_bodies: tuple[tuple[str, re.Pattern[str], int], ...] = ()
+    if web:
+        from repigment.web.pages.photos import BODY_LIMITS
+
+        large_bodies = BODY_LIMITS
+    app.add_middleware(GuardMiddleware, large_bodies=large_bodies)
     app.include_router(admin.router, prefix=API_PREFIX)
     app.include_router(auth.router, prefix=API_PREFIX)
     app.include_router(patients.router, prefix=API_PREFIX)
+    app.include_router(analytics.router, prefix=API_PREFIX)
     from repigment.interop.routes import router as interop_router
 
     app.include_router(interop_router, prefix=API_PREFIX)

@@ -66,6 +66,10 @@ class DemoPatient:
     baseline: tuple[tuple[str, float, int], ...]
     response: dict[int, float]
     schedule: tuple[str, str]
+    # VNS asked at each follow-up visit (not at baseline: it rates change since treatment started), and
+    # VitiQoL items 1–15 plus item 16 at some visits.
+    vns: dict[int, int]
+    vitiqol: dict[int, tuple[tuple[int, ...], int]]
 
 
 _PATIENTS: Final = (
@@ -81,6 +85,12 @@ _PATIENTS: Final = (
         baseline=(("face", 1.2, 90), ("hands", 2.0, 75), ("upper_extremities", 1.5, 75), ("trunk", 2.0, 50)),
         response={0: 1.0, 12: 0.8, 24: 0.45, 36: 0.3, 52: 0.2},
         schedule=("07:30", "19:30"),
+        vns={12: 3, 24: 4, 36: 4, 52: 5},
+        vitiqol={
+            0: ((4, 3, 2, 3, 4, 2, 3, 5, 4, 3, 4, 2, 3, 4, 2), 4),
+            24: ((2, 2, 1, 2, 2, 1, 2, 3, 2, 2, 2, 1, 2, 2, 1), 3),
+            52: ((1, 1, 0, 1, 1, 0, 1, 2, 1, 1, 1, 0, 1, 1, 0), 2),
+        },
     ),
     DemoPatient(
         login="demo-erik",
@@ -94,6 +104,8 @@ _PATIENTS: Final = (
         baseline=(("face", 0.8, 75), ("trunk", 3.0, 90), ("hands", 1.5, 90), ("feet", 1.0, 75)),
         response={0: 1.0, 12: 0.9, 24: 0.75, 36: 0.6, 52: 0.5},
         schedule=("08:00", "20:30"),
+        vns={12: 2, 24: 3, 36: 3, 52: 4},
+        vitiqol={0: ((3, 2, 2, 1, 3, 2, 2, 3, 3, 2, 2, 1, 2, 3, 1), 3)},
     ),
 )
 _LADDER: Final = (0, 10, 25, 50, 75, 90, 100)
@@ -191,7 +203,13 @@ def load_demo(store: Store, today: dt.date | None = None, seed: int = 20230419) 
                         "week": week,
                         "patches": patches,
                         "notes": "Baseline assessment." if week == 0 else f"Week {week} review.",
+                        "vns": spec.vns.get(week),
                     }
+                    | (
+                        {"vitiqol": {"items": spec.vitiqol[week][0], "item16": spec.vitiqol[week][1]}}
+                        if week in spec.vitiqol
+                        else {}
+                    )
                 )
                 v = build_visit(s, p, body, clinician.id)
                 if baseline_f is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 import zoneinfo
 from collections.abc import Sequence
@@ -15,11 +16,14 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from repigment.dosing import SEXES
 from repigment.label.request import DIAGNOSES, SITES
+from repigment.scoring import ScoringError, vitiqol, vns_success
 from repigment.store import AE_CAUSALITIES, AE_OUTCOMES, COURSE_STATUSES, SERIOUSNESS_CRITERIA
 
 MIN_DATE = dt.date(1900, 1, 1)
@@ -351,6 +355,48 @@ class VariantIn(In):
     t_vasi_includes_head_neck: bool = True
 
 
+def _scored(fn: Any, *args: Any) -> Any:
+    """Validate with the core's instrument scoring (one rule, one place); its reason becomes the message."""
+    try:
+        return fn(*args)
+    except ScoringError as e:
+        raise ValueError(e.reason) from e
+
+
+def _not_whole(v: Any) -> bool:
+    """NaN and infinities (JSON allows ``Infinity``) are not answers; the core would not expect them."""
+    return isinstance(v, float) and not math.isfinite(v)
+
+
+class VitiQoLIn(In):
+    """VitiQoL answers: items 1–15 (0–6 each) scored by ``repigment.scoring.vitiqol``; item 16 apart."""
+
+    items: list[Any] = Field(description="Answers to items 1–15, each a whole number 0–6")
+    item16: Any = Field(None, description="Self-rated severity, 0–6 (not part of the total)")
+
+    @model_validator(mode="after")
+    def _score(self) -> VitiQoLIn:
+        if isinstance(self.items, list) and any(_not_whole(v) for v in self.items) or _not_whole(self.item16):
+            raise PydanticCustomError("vitiqol", "answers must be whole numbers from 0 to 6")
+        try:
+            vitiqol(self.items, self.item16)
+        except ScoringError as e:
+            field = e.field.removeprefix("vitiqol.")
+            raise PydanticCustomError(
+                "vitiqol", "{field}: {reason}", {"field": field, "reason": e.reason}
+            ) from e
+        return self
+
+
+class VitiQoLOut(Out):
+    items: list[int]
+    item16: int | None
+    total: int
+    participation_limitation: int
+    stigma: int
+    behaviour: int
+
+
 class VisitIn(In):
     course_id: Id | None = None
     visited_on: Day
@@ -361,6 +407,21 @@ class VisitIn(In):
         None, description="Repigmentation of the treated areas since baseline, for the week-52 decision"
     )
     notes: LongText | None = None
+    vns: int | None = Field(
+        None,
+        description="Vitiligo Noticeability Scale, 1 (more noticeable) to 5 (no longer noticeable); "
+        "4–5 is success",
+    )
+    vitiqol: VitiQoLIn | None = None
+
+    @field_validator("vns", mode="before")
+    @classmethod
+    def _vns(cls, v: Any) -> Any:
+        if _not_whole(v):
+            raise ValueError(f"must be a whole number from 1 to 5, got {v!r}")
+        if v is not None:
+            _scored(vns_success, v)
+        return v
 
 
 class VisitOut(Out):
@@ -378,10 +439,34 @@ class VisitOut(Out):
     t_bsa_percent: float
     scores: dict[str, Any]
     repigmentation_percent: float | None
+    vns: int | None
+    vns_success: bool | None = Field(None, description="VNS 4–5 (Batchelor et al. 2016); null without a VNS")
+    vitiqol: VitiQoLOut | None = None
     ruleset: str | None
     body_model: str
     notes: str | None
     created_at: dt.datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _patient_reported(cls, v: Any) -> Any:
+        """Derive VNS success and the VitiQoL scores from the stored answers (never stored twice)."""
+        if isinstance(v, dict):
+            return v
+        data = {k: getattr(v, k) for k in cls.model_fields if k not in ("vns_success", "vitiqol")}
+        if v.vns is not None:
+            data["vns_success"] = vns_success(v.vns)
+        if v.vitiqol_items is not None:
+            q = vitiqol(v.vitiqol_items, v.vitiqol_item16)
+            data["vitiqol"] = {
+                "items": list(v.vitiqol_items),
+                "item16": q.severity_item16,
+                "total": q.total,
+                "participation_limitation": q.participation_limitation,
+                "stigma": q.stigma,
+                "behaviour": q.behaviour,
+            }
+        return data
 
 
 # -- applications (diary) ------------------------------------------------------------------------

@@ -54,6 +54,9 @@ def _text(res: dict[str, Any]) -> str:
             f"  {label:12} {arm['responders']:.6g}/{arm['n']}  rate {_fmt(arm['rate'])}  "
             f"Wilson {_ci(arm['wilson_ci'])}  exact {_ci(arm['exact_ci'])}"
         )
+    if res.get("single_arm"):
+        lines.append(f"  {res['risk_difference']['note']}")
+        return "\n".join(lines)
     rd, rr, or_ = res["risk_difference"], res["relative_risk"], res["odds_ratio"]
     lines += [
         f"  risk difference {_fmt(rd['estimate'])} {_ci(rd['ci'])} [{rd['method']}]",
@@ -102,6 +105,51 @@ def print_pdf(html_path: Path, pdf_path: Path, timeout: float = 120.0) -> None:
         )
 
 
+def _trial_clinic(
+    name: str,
+    endpoint: str,
+    week: float,
+    window: float,
+    strata: str | None,
+    missing: str,
+    imputations: int | None,
+    seed: int | None,
+    json_out: bool,
+) -> None:
+    """``repigment trial --clinic NAME``: the clinic's de-identified visits, single-arm analysis."""
+    from repigment.api.cohort import analyse_clinic, clinic_by_name, clinic_long_data
+    from repigment.outcomes import MISSING_STRATEGIES, OutcomesError
+    from repigment.store import Store, StoreError
+
+    if missing not in MISSING_STRATEGIES:
+        fail(f"--missing must be one of {', '.join(MISSING_STRATEGIES)}, got {missing!r}")
+    try:
+        store = Store(migrate=False)
+        store.check_ready()
+    except StoreError as e:
+        fail(str(e))
+    try:
+        with store.read() as db:
+            found = clinic_by_name(db, name)
+            if found is None:
+                fail(f"--clinic: no clinic named {name!r}")
+            cohort = clinic_long_data(db, found)
+        res = analyse_clinic(cohort, endpoint, week, window, _strata(strata), missing, imputations, seed)
+    except OutcomesError as e:
+        fail(f"clinic {name!r}: {e}")
+    finally:
+        store.dispose()
+    if json_out:
+        print_json(res)
+    else:
+        typer.echo(_text(res))
+        c = res["clinic"]
+        typer.echo(
+            f"  clinic {c['clinic']}: {c['patients_analysed']} of {c['patients']} patients analysed, "
+            f"{c['excluded_no_baseline']} without a baseline visit; single arm ({c['arm_meaning']})"
+        )
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def trial(
@@ -126,8 +174,20 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Reconstruct published aggregates instead (true-v)")
         ] = None,
         json_out: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+        clinic: Annotated[
+            str | None,
+            typer.Option(
+                help="Analyse a clinic's visits from the database instead of a FILE (de-identified, "
+                "single-arm: everyone is on the cream)"
+            ),
+        ] = None,
     ) -> None:
         """Responder analysis of one endpoint: rates with CIs, RD/RR/OR/NNT, CMH and logistic regression."""
+        if clinic is not None:
+            if file is not None or published is not None:
+                fail("give one of FILE, --clinic or --published")
+            _trial_clinic(clinic, endpoint, week, window, strata, missing, imputations, seed, json_out)
+            return
         from repigment.outcomes import (
             DEFAULT_IMPUTATIONS,
             DEFAULT_SEED,

@@ -25,6 +25,7 @@ from repigment.interop.record import (
     PatientRecord,
     PrescriptionData,
     RegionData,
+    VnsData,
 )
 from repigment.safety import (
     Causality,
@@ -89,14 +90,20 @@ def _aware(t: dt.datetime) -> dt.datetime:
 
 
 def record_of(db: Session, p: PatientRow) -> PatientRecord:
-    """Everything the store holds on one patient, as a plain record (no VNS answers are stored yet)."""
+    """Everything the store holds on one patient, as a plain record.
+
+    A visit's VNS answer becomes a ``VnsData`` with the visit's id (the QuestionnaireResponse id then
+    pairs with the visit's Observations), dated on the visit.
+    """
     rxs = db.scalars(select(Prescription).where(Prescription.patient_id == p.id).order_by(Prescription.id))
     apps = db.scalars(
         select(Application)
         .where(Application.patient_id == p.id)
         .order_by(Application.applied_at, Application.id)
     )
-    visits = db.scalars(select(Visit).where(Visit.patient_id == p.id).order_by(Visit.visited_on, Visit.id))
+    visits = list(
+        db.scalars(select(Visit).where(Visit.patient_id == p.id).order_by(Visit.visited_on, Visit.id))
+    )
     aes = db.scalars(select(AdverseEvent).where(AdverseEvent.patient_id == p.id).order_by(AdverseEvent.id))
     return PatientRecord(
         patient=PatientData(
@@ -146,6 +153,9 @@ def record_of(db: Session, p: PatientRow) -> PatientRecord:
             )
             for e in aes
         ),
+        vns=tuple(
+            VnsData(id=str(v.id), answered_on=v.visited_on, score=v.vns) for v in visits if v.vns is not None
+        ),
     )
 
 
@@ -176,6 +186,27 @@ def _assessment(v: Visit) -> AssessmentData:
 
 
 # ------------------------------------------------------------------------------------------------ FHIR in
+
+
+def _pair_vns(record: PatientRecord) -> tuple[dict[str, VnsData], list[VnsData]]:
+    """VNS answers by the assessment they belong to: the same id (as exported), else the only
+    assessment on the answer's date that has no answer yet; the rest cannot be stored (a visit holds one)."""
+    ids = {a.id for a in record.assessments}
+    out: dict[str, VnsData] = {}
+    left: list[VnsData] = []
+    for v in record.vns:
+        if v.id in ids and v.id not in out:
+            out[v.id] = v
+        else:
+            left.append(v)
+    unpaired: list[VnsData] = []
+    for v in left:
+        same_day = [a.id for a in record.assessments if a.assessed_on == v.answered_on and a.id not in out]
+        if len(same_day) == 1:
+            out[same_day[0]] = v
+        else:
+            unpaired.append(v)
+    return out, unpaired
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +266,7 @@ def import_record(db: Session, clinic_id: int, record: PatientRecord, user_id: i
         except ValidationError as e:
             raise _schema_error(f"prescription {rx.id}", e) from e
         db.add(Prescription(patient_id=patient.id, created_by=user_id, **rx_in.model_dump()))
+    vns_of, vns_left = _pair_vns(record)
     for a in record.assessments:
         if not a.patches:
             raise InteropError(
@@ -257,6 +289,7 @@ def import_record(db: Session, clinic_id: int, record: PatientRecord, user_id: i
                         "face_includes_eyelids": a.face_includes_eyelids,
                         "t_vasi_includes_head_neck": a.t_vasi_includes_head_neck,
                     },
+                    "vns": vns_of[a.id].score if a.id in vns_of else None,
                 }
             )
             visit = build_visit(db, patient, visit_in, user_id)
@@ -317,8 +350,11 @@ def import_record(db: Session, clinic_id: int, record: PatientRecord, user_id: i
             )
         )
     not_stored = []
-    if record.vns:
-        not_stored.append(f"{len(record.vns)} VNS answer(s): the store has no place for them")
+    if vns_left:
+        not_stored.append(
+            f"{len(vns_left)} VNS answer(s) without a visit of the same id or date: "
+            + ", ".join(v.id for v in vns_left)
+        )
     not_stored += [
         f"adverse event {ae.id}: MedDRA code {ae.meddra_code}"
         for ae in record.adverse_events
@@ -332,6 +368,7 @@ def import_record(db: Session, clinic_id: int, record: PatientRecord, user_id: i
             "assessments": len(record.assessments),
             "applications": len(record.applications),
             "adverse_events": len(record.adverse_events),
+            "vns": len(vns_of),
         },
         not_stored=tuple(not_stored),
     )

@@ -9,6 +9,7 @@ from repigment.outcomes.analysis import (
     MISSING_STRATEGIES,
     VISIT_RULE,
     analyse,
+    analyse_single_arm,
     stratum_codes,
     tables,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "OutcomesError",
     "SimulationParameters",
     "analyse",
+    "analyse_single_arm",
     "derive",
     "impute",
     "normalise_endpoint",

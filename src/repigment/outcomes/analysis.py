@@ -177,6 +177,98 @@ def _pooled(p: stats.Pooled, log: bool = False) -> dict[str, Any]:
     }
 
 
+def _mi_arm(rates: list[float], n: int) -> dict[str, Any]:
+    """One arm's rate pooled over imputations (Rubin), with intervals at the effective sample size."""
+    pooled = stats.rubin(rates, [p * (1 - p) / n for p in rates])
+    pbar = pooled.estimate
+    n_eff = pbar * (1 - pbar) / pooled.variance if pooled.variance > 0 else float(n)
+    n_eff = min(n_eff, float(n))
+    return {
+        "n": n,
+        "responders": pbar * n,
+        "rate": pbar,
+        "wilson_ci": list(stats.wilson_ci(pbar * n_eff, n_eff)),
+        "exact_ci": list(stats.clopper_pearson_ci(pbar * n_eff, n_eff)),
+        "rubin_ci": [max(pooled.ci[0], 0.0), min(pooled.ci[1], 1.0)],
+        "effective_n": n_eff,
+        "df": pooled.df,
+    }
+
+
+def analyse_single_arm(
+    data: EndpointData,
+    treatment: str,
+    missing: Missing = "observed",
+    imputations: int = DEFAULT_IMPUTATIONS,
+    seed: int = DEFAULT_SEED,
+) -> dict[str, Any]:
+    """Responder rate of one arm (a clinic's cohort, everyone on the cream): per-arm rate and CIs only.
+
+    Between-arm statistics (RD, RR, OR, NNT, CMH, logistic) need a comparator and are reported as null
+    with a note rather than estimated against nothing. Same missing-data strategies as :func:`analyse`.
+    """
+    if missing not in MISSING_STRATEGIES:
+        raise OutcomesError(
+            "missing",
+            f"unknown strategy {missing!r}; choose one of {', '.join(MISSING_STRATEGIES)}",
+            kind="option",
+        )
+    if (~data.treated).any():
+        raise OutcomesError("arm", "single-arm analysis of data that has a control arm", kind="input")
+    ev = data.evaluable
+    note = "single-arm analysis: no comparator, so no between-arm statistics"
+    out: dict[str, Any] = {
+        "endpoint": data.endpoint,
+        "week": data.week,
+        "window": data.window,
+        "missing": missing,
+        "treatment": treatment,
+        "control": None,
+        "single_arm": True,
+        "strata_columns": list(data.strata),
+        "visit_rule": VISIT_RULE,
+        "baseline_rule": BASELINE_RULE,
+        "patients": {
+            treatment: {
+                "randomised": int(data.treated.size),
+                "not_evaluable_zero_baseline": int((~ev).sum()),
+                "missing_at_week": int((ev & ~data.observed).sum()),
+            }
+        },
+        "risk_difference": {"estimate": None, "ci": [None, None], "note": note},
+        "relative_risk": {"estimate": None, "ci": [None, None], "note": note},
+        "odds_ratio": {"estimate": None, "ci": [None, None], "note": note},
+        "nnt": {"estimate": None, "ci": [None, None], "text": "–", "ci_text": "–", "note": note},
+        "logistic": {"odds_ratio": None, "ci": [None, None], "p_value": None, "note": note},
+    }
+    if missing == "mi":
+        n = int(ev.sum())
+        if n == 0:
+            raise OutcomesError("arm", f"no analysable patients in the {treatment!r} arm at this week")
+        completed = impute(data, imputations, seed)  # refuses VNS (not a continuous score)
+        assert data.threshold is not None
+        rates = []
+        for j in range(imputations):
+            resp, _ = responder_mask(data.baseline[ev], completed[j, ev], data.threshold)
+            rates.append(int(resp.sum()) / n)
+        out["arms"] = {treatment: _mi_arm(rates, n)}
+        out["imputation"] = {
+            "imputations": imputations,
+            "seed": seed,
+            "imputed": {treatment: int((ev & ~data.observed).sum())},
+        }
+        safe_mi: dict[str, Any] = _json_safe(out)
+        return safe_mi
+    pop = data.observed if missing == "observed" else ev
+    n = int(pop.sum())
+    if n == 0:
+        raise OutcomesError("arm", f"no analysable patients in the {treatment!r} arm at this week")
+    x = int((data.responder & data.observed & pop).sum())
+    out["arms"] = {treatment: stats.arm_result(x, n).as_json()}
+    safe: dict[str, Any] = _json_safe(out)
+    return safe
+
+
 def _mi(data: EndpointData, treatment: str, control: str, m: int, seed: int, tarone: bool) -> dict[str, Any]:
     """Rubin's rules per estimand on its natural scale.
 
@@ -246,22 +338,7 @@ def _mi(data: EndpointData, treatment: str, control: str, m: int, seed: int, tar
             lg_q.append(lg.coefficient)
             lg_u.append(lg.se**2)
 
-    arms: dict[str, Any] = {}
-    for label, arm, n in ((treatment, True, n1), (control, False, n0)):
-        pooled = stats.rubin(rates[arm], [p * (1 - p) / n for p in rates[arm]])
-        pbar = pooled.estimate
-        n_eff = pbar * (1 - pbar) / pooled.variance if pooled.variance > 0 else float(n)
-        n_eff = min(n_eff, float(n))
-        arms[label] = {
-            "n": n,
-            "responders": pbar * n,
-            "rate": pbar,
-            "wilson_ci": list(stats.wilson_ci(pbar * n_eff, n_eff)),
-            "exact_ci": list(stats.clopper_pearson_ci(pbar * n_eff, n_eff)),
-            "rubin_ci": [max(pooled.ci[0], 0.0), min(pooled.ci[1], 1.0)],
-            "effective_n": n_eff,
-            "df": pooled.df,
-        }
+    arms = {label: _mi_arm(rates[arm], n) for label, arm, n in ((treatment, True, n1), (control, False, n0))}
     rd = stats.rubin(rd_q, rd_u)
     out: dict[str, Any] = {
         "arms": arms,

@@ -31,9 +31,13 @@ from repigment.web.render import translator
 
 router = APIRouter(include_in_schema=False)
 
-# The API refuses request bodies over 1 MiB (repigment.api.app.MAX_BODY_BYTES); a photo and its form
-# must fit within that.
-MAX_BYTES: Final = int(os.environ.get("REPIGMENT_PHOTO_MAX_BYTES", str(960 * 1024)))
+# A photo may be up to 10 MiB (REPIGMENT_PHOTO_MAX_BYTES). The app refuses request bodies over 1 MiB
+# (repigment.api.app.MAX_BODY_BYTES) except on the upload route, which is allowed BODY_LIMITS: twice the
+# photo limit plus 1 MiB for the form, so that a photo somewhat over the limit is still read and answered
+# with the error next to the field (the page's script refuses larger files before they are sent).
+MAX_BYTES: Final = int(os.environ.get("REPIGMENT_PHOTO_MAX_BYTES", str(10 << 20)))
+UPLOAD_PATH: Final = re.compile(r"/clinic/patients/[^/]+/visits/[^/]+/photos")
+BODY_LIMITS: Final = (("POST", UPLOAD_PATH, 2 * MAX_BYTES + (1 << 20)),)
 MAX_PIXELS: Final = 40_000_000
 FORMATS: Final = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png")}
 KINDS: Final = {
