@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -139,6 +140,7 @@ def register(app: typer.Typer) -> None:
         ] = "6GB",
     ) -> None:
         """Disproportionality screening: N, E, RR, PRR, ROR, IC and EBGM (MGPS) with signal presets."""
+        clock = {"start": time.perf_counter()}
         try:
             fmt = format or ("faers" if _looks_faers(inputs) else "long")
             if fmt not in ("long", "faers"):
@@ -183,6 +185,7 @@ def register(app: typer.Typer) -> None:
             f"{'reports' if sem is Semantics.UNIQUE else 'pairs'}; strata: "
             f"{', '.join(counts.strata) or 'none'} ({counts.n_strata})"
         )
+        clock["counted"] = time.perf_counter()
         meta = {
             "mode": mode.value,
             "counting": sem.value,
@@ -224,6 +227,7 @@ def register(app: typer.Typer) -> None:
             )
         else:
             meta.update(theta=prior.as_text())
+        clock["fitted"] = time.perf_counter()
         table = score(counts, prior, mode=mode, ema_min_count=ema_min_count, cells=cells)
         table = table[FIRST_COLUMNS + [c for c in table.columns if c not in FIRST_COLUMNS]]
         for name, p in presets(ema_min_count).items():
@@ -231,6 +235,13 @@ def register(app: typer.Typer) -> None:
         if out is not None:
             _write_atomic(table, out, meta)
             typer.echo(f"wrote {len(table)} rows to {out}")
+        done = time.perf_counter()
+        counted = clock.get("counted", clock["start"])
+        fitted = clock.get("fitted", counted)
+        typer.echo(
+            f"time: counting {counted - clock['start']:.1f} s, fit {fitted - counted:.1f} s, "
+            f"scoring and output {done - fitted:.1f} s"
+        )
         shown = table.sort_values(["QUANT_05", "N"], ascending=False).head(top)
         if drug is not None or out is None:
             _print_table(
