@@ -190,8 +190,9 @@ def part_b() -> list[str]:
         return [
             f"### (b) synthetic FAERS extract, {reports:,} cases, ASCII files to the scored table",
             "",
-            f"{len(files)} files, {size / 1e9:.2f} GB (generated in {t_gen:.0f} s, not counted). "
-            f"`repigment signals DIR --out scores.parquet` (exit {code}) in a child process:",
+            f"{len(files)} files, {size / 1e9:.2f} GB "
+            + (f"(generated in {t_gen:.0f} s, not counted). " if not reuse else f"(reused from {root}). ")
+            + f"`repigment signals DIR --out scores.parquet` (exit {code}) in a child process:",
             "",
             "| measure | value | target |",
             "|---|---:|---:|",
