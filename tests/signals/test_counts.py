@@ -121,3 +121,13 @@ def test_bad_input_is_named(tmp_path: Path) -> None:
     missing.loc[3, "var2"] = None
     with pytest.raises(SignalsError, match="'var2' is empty in 1 of 10 rows"):
         count_long(missing)
+
+
+def test_parquet_input_counts_like_csv(caers: Path, tmp_path: Path) -> None:
+    pq_path = tmp_path / "caers.parquet"
+    pd.read_csv(caers).to_parquet(pq_path)
+    a = count_long(caers)
+    b = count_long(pq_path)
+    assert a.strata == b.strata == ("strat1",)
+    assert np.array_equal(a.n, b.n) and np.array_equal(a.e, b.e)
+    assert np.array_equal(a.drugs, b.drugs) and np.array_equal(a.events, b.events)
