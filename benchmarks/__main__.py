@@ -31,7 +31,7 @@ def rebuild_index() -> Path:
         "",
         "Produced by `make bench` (`python -m benchmarks [NAME ...]`) on the project's 2-core machine. "
         "Every section compares against a baseline measured in the same run; absolute times move with "
-        "machine load, ratios less so. Each section is kept in `docs/benchmarks/<name>.md` and collected here.",
+        "machine load, ratios less so. Each section is kept in `docs/benchmarks/<name>.md`, collected here.",
     ]
     for name in all_names():
         section = SECTIONS / f"{name}.md"
