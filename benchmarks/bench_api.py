@@ -1,8 +1,11 @@
 """Load test of ``repigment serve`` over loopback: diary writes and record reads, SQLite and PostgreSQL.
 
-A real server process (one uvicorn worker, access log off) on a fresh database with 50 patients; a
-light asyncio HTTP/1.1 client in this process keeps ``CONNECTIONS`` keep-alive connections busy for
-``SECONDS`` per phase after a warm-up. Phases: the baseline ``GET /api/v1/health`` (no database, no
+A real server process (one uvicorn worker, access log off) on a fresh database with 50 patients; the
+load generator is ``wrk`` (C, 2 threads, ``CONNECTIONS`` keep-alive connections, a Lua script making a
+unique UUID per diary entry), so its own CPU does not starve the server. When ``wrk`` is missing it is
+installed from Debian (``apt-get install wrk``, as root or through ``sudo -n``); failing that, a light
+asyncio HTTP/1.1 client in this process is used and the report says so. Each phase runs ``SECONDS``
+after a warm-up. Phases: the baseline ``GET /api/v1/health`` (no database, no
 authentication), diary writes (``POST …/applications``: token check, label check against the recent
 diary, insert, audit entry, commit), and record reads (``GET /patients/{id}`` and a 50-entry diary
 page, alternating). Throughput is reported as a ratio to the baseline measured in the same run.
@@ -26,7 +29,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = os.environ.get("REPIGMENT_BENCH_QUICK") == "1"
@@ -43,12 +46,18 @@ class Phase:
     errors: int
     seconds: float
     latencies: list[float]
+    p50_ms: float | None = None  # as wrk measured them (its own latency histogram)
+    p99_ms: float | None = None
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
 
     def pct(self, q: float) -> float:
+        if q == 0.5 and self.p50_ms is not None:
+            return self.p50_ms
+        if q == 0.99 and self.p99_ms is not None:
+            return self.p99_ms
         xs = sorted(self.latencies)
         return 1000 * xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
@@ -88,6 +97,115 @@ async def _load(port: int, make: Callable[[], bytes], ok: set[int], seconds: flo
 
     await asyncio.gather(*(conn() for _ in range(CONNECTIONS)))
     return Phase("", counts["n"], counts["errors"], seconds, latencies)
+
+
+# wrk: each thread owns a disjoint share of the patients (so no two connections write one patient's diary
+# at the same instant), each patient gets an entry every 12 h of diary time, UUIDs are unique per run,
+# thread and request; answers other than the expected status are counted and reported as errors.
+_WRK_LUA: Final = r"""
+local counter, threads, run, base_s = 0, 1, "0", 0  -- tid: a global, set by setup()
+local pids, token, mode, expect = {}, "", "health", 200
+local all_threads, next_tid = {}, 0
+function setup(thread)
+  thread:set("tid", next_tid)
+  next_tid = next_tid + 1
+  table.insert(all_threads, thread)
+end
+function init(args)
+  mode, token, run, base_s = args[1], args[2], args[3], tonumber(args[4])
+  threads = tonumber(args[5])
+  for p in string.gmatch(args[6], "%d+") do table.insert(pids, tonumber(p)) end
+  expect = (mode == "write") and 201 or 200
+  bad = 0
+end
+local function iso(t)
+  return os.date("!%Y-%m-%dT%H:%M:%S+00:00", t)
+end
+function request()
+  counter = counter + 1
+  if mode == "health" then
+    return wrk.format("GET", "/api/v1/health")
+  end
+  local headers = {["Authorization"] = "Bearer " .. token}
+  local mine = math.floor((#pids - tid - 1) / threads) + 1   -- patients of this thread
+  local k = (counter - 1) % mine
+  local pid = pids[tid + 1 + k * threads]
+  if mode == "read" then
+    local path = "/api/v1/patients/" .. pid
+    if counter % 2 == 0 then path = path .. "/applications?limit=50" end
+    return wrk.format("GET", path, headers)
+  end
+  headers["Content-Type"] = "application/json"
+  local at = base_s + 43200 * math.floor((counter - 1) / mine)
+  local id = string.format("%08x-%04x-4000-8000-%012x", tonumber(run), tid, counter)
+  local body = '{"id":"' .. id .. '","at":"' .. iso(at) .. '","hand_units":3.5,"grams":0.9,"sites":["face"]}'
+  return wrk.format("POST", "/api/v1/patients/" .. pid .. "/applications", headers, body)
+end
+function response(status, headers, body)
+  if status ~= expect then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local b = 0
+  for _, t in ipairs(all_threads) do b = b + (t:get("bad") or 0) end
+  io.write(string.format(
+    '\nRESULT {"requests": %d, "us": %d, "p50": %d, "p99": %d, "bad": %d, "socket": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), b,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+WRK_THREADS: Final = 2
+
+
+def find_wrk() -> str | None:
+    """``wrk`` on PATH, else installed from Debian (root, or ``sudo -n``); None when that is impossible."""
+    found = shutil.which("wrk")
+    if found or not shutil.which("apt-get"):
+        return found
+    prefix: list[str] = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else [])
+    if os.geteuid() != 0 and not prefix:
+        return None
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "install", "-y", "-q", "wrk"], ["apt-get", "update", "-q"]):
+        subprocess.run(prefix + cmd, capture_output=True, env=env, timeout=600)
+        if cmd[1] == "update":
+            subprocess.run(prefix + ["apt-get", "install", "-y", "-q", "wrk"], capture_output=True, env=env)
+        if shutil.which("wrk"):
+            break
+    return shutil.which("wrk")
+
+
+def _wrk_phase(
+    wrk: str, script: Path, port: int, mode: str, token: str, pids: list[int], run: int, base: dt.datetime
+) -> Phase:
+    args = [mode, token, str(run), str(int(base.timestamp())), str(WRK_THREADS), ",".join(map(str, pids))]
+    url = f"http://127.0.0.1:{port}"
+    common = [wrk, "-t", str(WRK_THREADS), "-c", str(CONNECTIONS), "--timeout", "10s", "-s", str(script)]
+    subprocess.run(  # warm-up: same script, its own UUIDs and an earlier stretch of diary time
+        [
+            *common,
+            "-d",
+            f"{WARMUP:g}s",
+            url,
+            "--",
+            *args[:2],
+            str(run + 1),
+            str(int(base.timestamp()) - 10**8),
+            *args[4:],
+        ],
+        capture_output=True,
+        check=True,
+    )
+    out = subprocess.run(
+        [*common, "-d", f"{SECONDS:g}s", "--latency", url, "--", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    r = json.loads(line[len("RESULT ") :])
+    return Phase(
+        "", r["requests"], r["bad"] + r["socket"], r["us"] / 1e6, [], r["p50"] / 1000, r["p99"] / 1000
+    )
 
 
 def _request(method: str, path: str, token: str, body: dict[str, Any] | None = None) -> bytes:
@@ -190,12 +308,20 @@ def run_backend(url: str, workdir: Path, env_extra: dict[str, str] | None = None
             return _request("GET", path, token)
 
         phases = {}
-        for name, make, ok in (
-            ("health (baseline)", lambda: health, {200}),
-            ("diary writes", write, {201}),
-            ("record reads", read, {200}),
+        wrk = find_wrk()
+        script = workdir / "bench.lua"
+        script.write_text(_WRK_LUA)
+        for run, (name, mode, make, ok) in enumerate(
+            (
+                ("health (baseline)", "health", lambda: health, {200}),
+                ("diary writes", "write", write, {201}),
+                ("record reads", "read", read, {200}),
+            )
         ):
-            phase = asyncio.run(_load(port, make, ok, SECONDS, WARMUP))
+            if wrk is not None:
+                phase = _wrk_phase(wrk, script, port, mode, token, pids, 2 * run, t0)
+            else:
+                phase = asyncio.run(_load(port, make, ok, SECONDS, WARMUP))
             phase.name = name
             phases[name] = phase
         return phases

@@ -106,7 +106,8 @@ _DISPENSED: Final = (
 
 
 def _dispensed(db: Session, patient_id: int, on: dt.date) -> list[dict[str, Any]]:
-    rows = db.execute(
+    conn = db.connection()  # Core: plain rows, no ORM result machinery
+    rows = conn.execute(
         _DISPENSED, {"pid": patient_id, "on": on, "since": on - dt.timedelta(days=DISPENSED_DAYS)}
     ).all()
     out = []
@@ -170,7 +171,8 @@ def check_application(
     zone = ZoneInfo(patient.timezone)
     local_day = at.astimezone(zone).date()
     next_day_start = dt.datetime.combine(local_day + dt.timedelta(days=1), dt.time(), zone)
-    history = db.execute(
+    conn = db.connection()  # Core: plain rows, no ORM result machinery
+    history = conn.execute(
         _HISTORY, {"pid": patient.id, "since": at - dt.timedelta(days=HISTORY_DAYS), "until": next_day_start}
     ).all()
     new: dict[str, Any] = {"at": at.isoformat(), "hand_units": hand_units}

@@ -3,6 +3,11 @@
 - ``get_db``: one session per request; safe methods read, unsafe methods write (on SQLite the writes
   of one process queue on an asyncio lock, so waiting writers hold no worker thread). Writers commit
   explicitly before returning, so nothing is acknowledged before it is durable.
+- Group commit (SQLite, routes marked with ``group_commit``: the diary write): such writers each work in
+  a savepoint of one shared transaction, one after the other under the same lock, and wait; a committer
+  task then commits the transaction once (one fsync) for all of them and only then are they answered.
+  Writers that arrive during that commit form the next group. Any other writer first commits a pending
+  group. The audit chain stays in commit order (each writer appends after the previous one's entries).
 - ``current_user`` (``Principal``): from ``Authorization: Bearer`` or the session cookie; cookie
   requests with unsafe methods must carry the CSRF token (header ``X-CSRF-Token`` or form field
   ``csrf_token``). 401 when absent, expired or revoked.
@@ -11,14 +16,16 @@
   (other clinic: 404) and, for the patient role, ownership (another patient: 404).
 """
 
+import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Final
+from typing import Annotated, Any, Final, TypeVar
 
 import anyio
 from fastapi import Depends, HTTPException, Path, Request
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from repigment.api import security
@@ -30,6 +37,8 @@ CSRF_HEADER: Final = "X-CSRF-Token"
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_ID: Final = 2**31 - 1
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 PatientId = Annotated[int, Path(ge=1, le=MAX_ID, description="Patient id")]
 
 
@@ -38,14 +47,116 @@ def get_store(request: Request) -> Store:
     return store
 
 
-def _write_lock(request: Request) -> anyio.Lock | None:
+class WriteGate:
+    """The SQLite writers' lock of one process, and the group transaction being built under it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.lock = anyio.Lock()
+        self.conn: Connection | None = None  # the open group transaction, if any
+        self.waiting: list[asyncio.Future[None]] = []  # writers whose savepoints it holds
+        self.committer: asyncio.Task[None] | None = None
+
+    async def acquire(self) -> None:
+        """The lock, with no group transaction pending (committed first): for ordinary writers."""
+        await self.lock.acquire()
+        try:
+            await self._commit_group()
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def release(self) -> None:
+        self.lock.release()
+
+    async def join(self) -> Session:
+        """The lock and a session in a savepoint of the group transaction (opened if needed)."""
+        await self.lock.acquire()
+        try:
+            if self.conn is None:
+                self.conn = self.store.write_engine.connect()
+                self.conn.begin()
+            return self.store.new_session(write=True, bind=self.conn)
+        except BaseException:
+            self._discard_connection()
+            self.lock.release()
+            raise
+
+    def leave(self, session: Session, *, committed: bool) -> asyncio.Future[None] | None:
+        """Give up the lock; a committed writer's future resolves once its group is durable."""
+        fut: asyncio.Future[None] | None = None
+        if committed:
+            fut = asyncio.get_running_loop().create_future()
+            self.waiting.append(fut)
+            if self.committer is None or self.committer.done():
+                self.committer = asyncio.ensure_future(self._committer())
+        session.close()  # an uncommitted savepoint is rolled back here
+        if not self.waiting:
+            self._discard_connection()  # an empty transaction must not keep SQLite's write lock
+        self.lock.release()
+        return fut
+
+    async def _committer(self) -> None:
+        while self.waiting:
+            async with self.lock:  # after the writers queued ahead of it: they join this group
+                await self._commit_group()
+
+    async def _commit_group(self) -> None:
+        conn, waiting = self.conn, self.waiting
+        self.conn, self.waiting = None, []
+        if conn is None:
+            return
+        try:
+            await anyio.to_thread.run_sync(conn.commit)
+        except BaseException as e:
+            for f in waiting:
+                if not f.done():
+                    f.set_exception(e if isinstance(e, Exception) else RuntimeError("commit interrupted"))
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            if not isinstance(e, Exception):
+                raise
+        else:
+            for f in waiting:
+                if not f.done():
+                    f.set_result(None)
+        finally:
+            conn.close()
+
+    def _discard_connection(self) -> None:
+        if self.conn is not None and not self.waiting:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            self.conn = None
+
+
+def _write_lock(request: Request) -> WriteGate | None:
     state = request.app.state
     if not state.store.is_sqlite:
         return None
-    lock: anyio.Lock | None = getattr(state, "sqlite_write_lock", None)
-    if lock is None:
-        lock = state.sqlite_write_lock = anyio.Lock()
-    return lock
+    gate: WriteGate | None = getattr(state, "sqlite_write_lock", None)
+    if gate is None:
+        gate = state.sqlite_write_lock = WriteGate(state.store)
+    return gate
+
+
+def group_commit(endpoint: F) -> F:
+    """Mark a route whose writer commits with ``commit_durably`` (it may join a group commit)."""
+    setattr(endpoint, "group_commit", True)  # noqa: B010
+    return endpoint
+
+
+async def commit_durably(db: Session) -> None:
+    """Commit and return once it is durable: alone, or (group commit) with the writers around it."""
+    gate: WriteGate | None = db.info.get("gate")
+    if gate is None:
+        await anyio.to_thread.run_sync(db.commit)
+        return
+    db.commit()  # releases this writer's savepoint: its rows and audit entries join the group
+    db.info["gate"] = None
+    fut = gate.leave(db, committed=True)
+    assert fut is not None
+    await fut
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
@@ -57,9 +168,19 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
         finally:
             session.close()
         return
-    lock = _write_lock(request)
-    if lock is not None:
-        await lock.acquire()
+    gate = _write_lock(request)
+    endpoint = request.scope.get("endpoint")
+    if gate is not None and getattr(endpoint, "group_commit", False):
+        session = await gate.join()
+        session.info["gate"] = gate
+        try:
+            yield session
+        finally:
+            if session.info.get("gate") is not None:  # never committed: rolled back, lock given up
+                gate.leave(session, committed=False)
+        return
+    if gate is not None:
+        await gate.acquire()
     try:
         session = store.new_session(write=True)
         try:
@@ -67,8 +188,8 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
         finally:
             session.close()  # committed by the route, or rolled back here
     finally:
-        if lock is not None:
-            lock.release()
+        if gate is not None:
+            gate.release()
 
 
 Db = Annotated[Session, Depends(get_db, scope="function")]
@@ -239,10 +360,12 @@ __all__ = [
     "PatientContext",
     "PatientId",
     "Principal",
+    "commit_durably",
     "current_user",
     "deidentify",
     "get_db",
     "get_store",
+    "group_commit",
     "not_found",
     "patient_access",
     "require_role",

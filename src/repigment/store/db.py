@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -155,9 +155,19 @@ class Store:
             )
 
     # -- sessions ---------------------------------------------------------------------------------
-    def new_session(self, *, write: bool, actor: audit.Actor | None = None) -> Session:
-        """A bare session for callers that manage their own locking (the API); writes need an actor."""
-        s = (self._write if write else self._read)()
+    def new_session(
+        self, *, write: bool, actor: audit.Actor | None = None, bind: Connection | None = None
+    ) -> Session:
+        """A bare session for callers that manage their own locking (the API); writes need an actor.
+
+        ``bind``: a connection in a transaction that the session joins in a savepoint (its commit
+        releases the savepoint, its rollback or close undoes it): the API's group commit."""
+        if bind is not None:
+            s: Session = AuditedSession(
+                bind=bind, join_transaction_mode="create_savepoint", expire_on_commit=False
+            )
+        else:
+            s = (self._write if write else self._read)()
         if actor is not None:
             s.info["actor"] = actor
         return s

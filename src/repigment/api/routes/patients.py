@@ -22,7 +22,9 @@ from repigment.api.deps import (
     Db,
     PatientContext,
     Principal,
+    commit_durably,
     deidentify,
+    group_commit,
     not_found,
     patient_access,
     require_role,
@@ -529,26 +531,29 @@ def _replay(a: Application, body: ApplicationIn, patient_id: int, response: Resp
     },
     tags=["diary"],
 )
+@group_commit
 async def create_application(body: ApplicationIn, ctx: WriteDiary, response: Response) -> ApplicationOut:
     """Log an application of the cream. It is checked against the label and always stored: an entry
     that breaks a rule is flagged (``flagged``, ``verdict``, ``findings``), never refused. Sending the
     same ``id`` again returns the stored entry with 200 and adds nothing."""
     db, patient = ctx.db, ctx.patient
     existing = db.get(Application, body.id)
-    if existing is not None:
-        return _replay(existing, body, patient.id, response)
-    a = build_application(db, patient, body, ctx.user.user_id)
-    db.add(a)
-    try:
-        await anyio.to_thread.run_sync(db.commit)
-    except IntegrityError:
-        db.rollback()
-        existing = db.get(Application, body.id)
-        if existing is None:
-            raise
-        return _replay(existing, body, patient.id, response)
-    _created(response, f"/api/v1/patients/{patient.id}/applications/{a.id}")
-    return application_out(a)
+    if existing is None:
+        a = build_application(db, patient, body, ctx.user.user_id)
+        db.add(a)
+        try:
+            await commit_durably(db)
+        except IntegrityError:
+            db.rollback()
+            existing = db.get(Application, body.id)
+            if existing is None:
+                raise
+        else:
+            _created(response, f"/api/v1/patients/{patient.id}/applications/{a.id}")
+            return application_out(a)
+    out = _replay(existing, body, patient.id, response)
+    await commit_durably(db)  # the stored entry may be in a group not yet durable: answer after it is
+    return out
 
 
 def build_application(db: Session, patient: Patient, body: ApplicationIn, user_id: int | None) -> Application:
