@@ -69,6 +69,9 @@ def _visit(
     )
 
 
+VNS_BY_WEEK = {12: 3, 24: 3, 52: 4}
+
+
 def seed(store: Any, today: dt.date | None = None) -> Clinic_:
     today = today or dt.date.today()
     if PASSWORD not in _HASH:
@@ -148,7 +151,9 @@ def seed(store: Any, today: dt.date | None = None) -> Clinic_:
             s.add(c)
             s.flush()
             for week, fills, repig in visits:
-                s.add(_visit(p, c, started + dt.timedelta(weeks=week), fills, repig))
+                v = _visit(p, c, started + dt.timedelta(weeks=week), fills, repig)
+                v.vns = VNS_BY_WEEK.get(week)  # asked at follow-up visits only
+                s.add(v)
             s.add(
                 Prescription(
                     patient_id=p.id,

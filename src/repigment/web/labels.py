@@ -46,6 +46,15 @@ REGIONS: Final = {
     "feet": N_("Feet"),
 }
 VIEWS: Final = {"front": N_("Front"), "back": N_("Back"), "face": N_("Face (zoom)")}
+# The answers of the Vitiligo Noticeability Scale, worded as repigment.scoring.VNS_LABELS (a test keeps
+# them equal), so that the catalogs translate the instrument's own words.
+VNS: Final = {
+    1: N_("more noticeable"),
+    2: N_("as noticeable"),
+    3: N_("slightly less noticeable"),
+    4: N_("a lot less noticeable"),
+    5: N_("no longer noticeable"),
+}
 
 
 def area_label(name: str, gettext: Callable[[str], str]) -> str:

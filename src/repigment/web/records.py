@@ -19,6 +19,7 @@ from repigment.api import clinical
 from repigment.course import Assessment, CourseError, milestones, week_of
 from repigment.course import Course as CourseState
 from repigment.label import LabelInputError, evaluate
+from repigment.scoring import vns_success
 from repigment.store import AdverseEvent, Application, Course, Override, Patient, Prescription, Visit
 
 NEW_EVENT_DAYS: Final = 14  # an adverse event is "new" on the patient list for two weeks after it is reported
@@ -251,7 +252,16 @@ def progress(rec: Record) -> dict[str, Any]:
     points = []
     for v in visits:
         w = visit_week(course, v)
-        points.append({"visit": v, "week": w if w is not None else 0, "f_vasi": v.f_vasi, "t_vasi": v.t_vasi})
+        points.append(
+            {
+                "visit": v,
+                "week": w if w is not None else 0,
+                "f_vasi": v.f_vasi,
+                "t_vasi": v.t_vasi,
+                "vns": v.vns,
+                "vns_success": None if v.vns is None else vns_success(v.vns),
+            }
+        )
     base = visits[0] if visits else None
     latest = visits[-1] if visits else None
     change: dict[str, float | None] = {}
@@ -264,7 +274,8 @@ def progress(rec: Record) -> dict[str, Any]:
             b, c = Fraction(str(getattr(base, key))), Fraction(str(getattr(latest, key)))
             pc = percent_change(b, c)
             change[key] = None if pc is None else float(pc)
-    return {"points": points, "baseline": base, "latest": latest, "change": change}
+    vns = [pt for pt in points if pt["vns"] is not None]
+    return {"points": points, "baseline": base, "latest": latest, "change": change, "vns": vns}
 
 
 def sorted_desc(items: Sequence[Any], key: str) -> list[Any]:

@@ -392,6 +392,7 @@ async def visit_new(request: Request, db: Db, patient_id: str) -> Response:
         "visited_on": dt.date.today().isoformat(),
         "week": "" if week is None else str(week),
         "repigmentation_percent": "",
+        "vns": "",
         "notes": "",
         "face_includes_eyelids": False,
         "t_vasi_includes_head_neck": True,
@@ -407,7 +408,7 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
     raw = await request.form()
     variant = variant_from_form(raw)
     form: dict[str, Any] = {
-        k: str(raw.get(k, "")) for k in ("visited_on", "week", "repigmentation_percent", "notes")
+        k: str(raw.get(k, "")) for k in ("visited_on", "week", "repigmentation_percent", "vns", "notes")
     }
     form.update(variant)
     errors: dict[str, str] = {}
@@ -437,6 +438,11 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
                     if key == "week"
                     else _("Enter a percentage between 0 and 100.")
                 )
+    if form["vns"].strip():
+        try:
+            body["vns"] = int(form["vns"])
+        except ValueError:
+            errors["vns"] = _("Choose an answer from 1 to 5.")
     rec = records.load(db, ctx.patient)
     if rec.course is not None and visited_on is not None and visited_on >= rec.course.started_on:
         body["course_id"] = rec.course.id
@@ -448,6 +454,8 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
             visit = await call_api(api.create_visit, VisitIn.model_validate(body), ctx, Response())
         except ValidationError as e:
             errors.update(validation_errors(e, _, {"patches": "drawing", "variant": "drawing"}))
+            if "vns" in errors:  # the core's reason is in English; the page speaks the user's language
+                errors["vns"] = _("Choose an answer from 1 to 5.")
         except HTTPException as e:
             errors.update(api_errors(e, {"patches": "drawing", "variant": "drawing"}))
         except ScoringError as e:
