@@ -131,3 +131,28 @@ def test_parquet_input_counts_like_csv(caers: Path, tmp_path: Path) -> None:
     assert a.strata == b.strata == ("strat1",)
     assert np.array_equal(a.n, b.n) and np.array_equal(a.e, b.e)
     assert np.array_equal(a.drugs, b.drugs) and np.array_equal(a.events, b.events)
+
+
+def test_report_id_coding_does_not_change_counts(caers: Path) -> None:
+    """Dense integer ids (offsets), sparse integer ids and text ids (dictionary codes) count alike."""
+    df = pd.read_csv(caers)
+    base = count_long(df)
+    dense = df.assign(id=df["id"] + 7)
+    sparse = df.assign(id=df["id"].astype(np.int64) * 1_000_003 + 2**40)
+    text = df.assign(id="r" + df["id"].astype(str))
+    for other in (dense, sparse, text):
+        c = count_long(other)
+        assert c.n_total == base.n_total == 3356
+        assert np.array_equal(c.n, base.n) and np.array_equal(c.e, base.e)
+        assert np.array_equal(c.n_drug, base.n_drug) and np.array_equal(c.n_event, base.n_event)
+    for sem in ("unique", "pairs"):
+        a, b = count_long(df, semantics=sem), count_long(sparse, semantics=sem)
+        assert np.array_equal(a.n, b.n) and np.array_equal(a.e, b.e)
+
+
+def test_blank_names_are_counted_per_row() -> None:
+    bad = TEN.copy()
+    bad.loc[[2, 5], "var1"] = "  "
+    bad.loc[7, "var1"] = None
+    with pytest.raises(SignalsError, match="'var1' is empty in 3 of 10 rows"):
+        count_long(bad)

@@ -9,6 +9,8 @@ stratified E sums that product over the strata in which both the drug and the ev
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -27,6 +29,7 @@ FloatArray = npt.NDArray[np.float64]
 
 MAX_ZERO_CELLS = 20_000_000
 STRATUM_SEPARATOR = "\x1f"
+COUNT_THREADS = max(1, min(2, os.cpu_count() or 1))  # two independent halves of the work
 
 
 class Semantics(StrEnum):
@@ -167,6 +170,50 @@ def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
     return col
 
 
+def _bits(n: int) -> int:
+    """Bits that hold the codes 0..n-1."""
+    return max(int(n - 1).bit_length(), 1)
+
+
+def _id_codes(col: pa.ChunkedArray) -> tuple[npt.NDArray[np.int64], int, int]:
+    """Report-id codes, the number of distinct ids and the code span (codes lie in 0..span-1).
+
+    Integer ids whose range is at most a few times the row count are used as offsets from the
+    smallest id (no hashing); other ids are dictionary-encoded.
+    """
+    if pa.types.is_integer(col.type) and len(col) > 0:
+        arr = np.asarray(col.combine_chunks() if col.num_chunks != 1 else col.chunk(0))
+        lo, hi = int(arr.min()), int(arr.max())
+        span = hi - lo + 1
+        if span <= 4 * arr.size + 1024:
+            codes = arr.astype(np.int64) - lo
+            seen = np.zeros(span, dtype=np.bool_)
+            seen[codes] = True
+            return codes, int(np.count_nonzero(seen)), span
+    enc = pc.dictionary_encode(col).combine_chunks()
+    n = len(enc.dictionary)
+    return np.asarray(enc.indices).astype(np.int64), n, n
+
+
+def _sorted_codes_checked(
+    col: pa.ChunkedArray,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.object_], int]:
+    """:func:`_sorted_codes` plus the number of null or blank rows (checked once per distinct name)."""
+    enc = pc.dictionary_encode(col).combine_chunks()
+    dic = enc.dictionary
+    idx = np.asarray(enc.indices.fill_null(-1))
+    blank = np.asarray(pc.equal(pc.utf8_trim_whitespace(dic), ""))
+    nbad = int(np.count_nonzero(idx < 0))
+    if blank.any():
+        nbad += int(np.isin(idx, np.flatnonzero(blank)).sum())
+    if nbad:
+        return idx.astype(np.int32), np.empty(0, dtype=object), nbad
+    order = pc.array_sort_indices(dic)
+    rank = np.empty(len(dic), dtype=np.int32)
+    rank[np.asarray(order)] = np.arange(len(dic), dtype=np.int32)
+    return rank[idx], np.asarray(dic.take(order).to_pylist(), dtype=object), 0
+
+
 def _sorted_codes(col: pa.ChunkedArray) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.object_]]:
     """Integer codes whose order follows the sorted distinct values."""
     enc = pc.dictionary_encode(col).combine_chunks()
@@ -193,29 +240,34 @@ def _count_arrow(
     idcol = table[cols[0]]
     if idcol.null_count:
         raise SignalsError(where, f"column {cols[0]!r} is empty in {idcol.null_count} of {total} rows")
-    text = {}
-    for c in (cols[1], cols[2], *strata):
-        t = _as_text(table[c])
+    text = {c: _as_text(table[c]) for c in (cols[1], cols[2], *strata)}
+    coded: dict[str, tuple[npt.NDArray[np.int32], npt.NDArray[np.object_]]] = {}
+    # Arrow kernels release the GIL: the drug and the event column are encoded side by side.
+    with ThreadPoolExecutor(max_workers=COUNT_THREADS) as pool:
+        encoded = list(pool.map(_sorted_codes_checked, (text[cols[1]], text[cols[2]])))
+    for c, (codes, names, nbad) in zip((cols[1], cols[2]), encoded, strict=True):
+        if nbad:
+            raise SignalsError(where, f"column {c!r} is empty in {nbad} of {total} rows")
+        coded[c] = (codes, names)
+    for c in strata:
+        t = text[c]
         nbad = t.null_count + int(pc.sum(pc.equal(pc.utf8_trim_whitespace(t), "")).as_py() or 0)
         if nbad:
-            what = "a stratification column" if c in strata else "column"
-            raise SignalsError(where, f"{what} {c!r} is empty in {nbad} of {total} rows")
-        text[c] = t
-    di, drugs = _sorted_codes(text[cols[1]])
-    ei, events = _sorted_codes(text[cols[2]])
-    id_enc = pc.dictionary_encode(idcol).combine_chunks()
-    ids = np.asarray(id_enc.indices)
-    n_ids = len(id_enc.dictionary)
-    data = {"id": ids, "di": di, "ei": ei}
+            raise SignalsError(where, f"a stratification column {c!r} is empty in {nbad} of {total} rows")
+    di, drugs = coded[cols[1]]
+    ei, events = coded[cols[2]]
+    ids, n_ids, id_span = _id_codes(idcol)
+    data: dict[str, npt.NDArray[Any]] = {"id": ids, "di": di, "ei": ei}
     n_strata = 1
     if strata:
         sep = pa.scalar(STRATUM_SEPARATOR, pa.large_string())
         scode, snames = _sorted_codes(pc.binary_join_element_wise(*[text[c] for c in strata], sep))
         data["stratum"] = scode
         n_strata = int(snames.size)
-    if float(n_ids) * n_strata * max(drugs.size, 1) * max(events.size, 1) < 2.0**62:
+    bits = sum(_bits(k) for k in (id_span, n_strata, drugs.size, events.size))
+    if bits <= 63:
         raw = _count_sorted(
-            ids, di, ei, data.get("stratum"), n_ids, drugs.size, events.size, n_strata, semantics
+            ids, di, ei, data.get("stratum"), id_span, n_ids, drugs.size, events.size, n_strata, semantics
         )
         return _assemble(drugs, events, raw, strata=strata, semantics=semantics, zeroes=zeroes)
     db.register("sig_in", pa.table(data))  # keys too wide to pack into 64 bits: count in DuckDB
@@ -417,8 +469,9 @@ def _runs(sorted_keys: IntArray) -> tuple[IntArray, IntArray]:
 
 
 def _distinct(keys: IntArray) -> IntArray:
-    s = np.sort(keys)
-    return s[np.r_[True, s[1:] != s[:-1]]] if s.size else s
+    """Sorted distinct values; ``keys`` is a temporary and is sorted in place."""
+    keys.sort()
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
 
 
 def _count_sorted(
@@ -426,62 +479,73 @@ def _count_sorted(
     di: npt.NDArray[Any],
     ei: npt.NDArray[Any],
     st: npt.NDArray[Any] | None,
+    id_span: int,
     n_ids: int,
     n_drugs: int,
     n_events: int,
     n_strata: int,
     semantics: Semantics,
 ) -> _Raw:
-    """Counting by sorting packed 64-bit keys (SIMD sorts make this the fastest route in NumPy)."""
+    """Counting by sorting 64-bit keys packed with shifts (drug | event | report bit fields).
+
+    Sorting packed integers (SIMD sorts) is the fastest route in NumPy; bit fields keep the order of
+    (drug, event, report) and unpack with shifts and masks instead of integer division.
+    """
     i64 = np.int64
-    ids, di, ei = ids.astype(i64), di.astype(i64), ei.astype(i64)
-    cell = di * n_events + ei
+    bi, be, bd = _bits(id_span), _bits(n_events), _bits(n_drugs)
+    mi, me, md = (1 << bi) - 1, (1 << be) - 1, (1 << bd) - 1
+    ids = ids.astype(i64, copy=False)
+    di = di.astype(i64)
+    ei = ei.astype(i64)
+    s64 = None if st is None else st.astype(i64)
     if semantics is Semantics.PAIRS:
+        cell = (di << be) | ei
         cells, n = _runs(np.sort(cell))
         nd = np.bincount(di, minlength=n_drugs).astype(i64)
         ne = np.bincount(ei, minlength=n_events).astype(i64)
         nt = int(ids.size)
-        if st is None:
-            return _Raw(cells // n_events, cells % n_events, n, nd, ne, nt)
-        s64 = st.astype(i64)
-        k, c = _runs(np.sort(s64 * n_drugs + di))
-        kk, cc = _runs(np.sort(s64 * n_events + ei))
+        if s64 is None:
+            return _Raw(cells >> be, cells & me, n, nd, ne, nt)
+        k, c = _runs(np.sort((s64 << bd) | di))
+        kk, cc = _runs(np.sort((s64 << be) | ei))
         return _Raw(
-            cells // n_events,
-            cells % n_events,
+            cells >> be,
+            cells & me,
             n,
             nd,
             ne,
             nt,
             np.bincount(s64, minlength=n_strata).astype(np.float64),
-            (k // n_drugs, k % n_drugs, c.astype(np.float64)),
-            (kk // n_events, kk % n_events, cc.astype(np.float64)),
+            (k >> bd, k & md, c.astype(np.float64)),
+            (kk >> be, kk & me, cc.astype(np.float64)),
         )
-    u = _distinct(cell * n_ids + ids)  # distinct (cell, report), sorted by cell
-    cells, n = _runs(u // n_ids)
-    uid = u % n_ids
-    ucell = u // n_ids
-    d_keys = _distinct((ucell // n_events) * n_ids + uid)
-    e_keys = _distinct((ucell % n_events) * n_ids + uid)
-    nd = np.bincount(d_keys // n_ids, minlength=n_drugs).astype(i64)
-    ne = np.bincount(e_keys // n_ids, minlength=n_events).astype(i64)
+    u = _distinct((((di << be) | ei) << bi) | ids)  # distinct (cell, report), sorted by cell
+    cells, n = _runs(u >> bi)
+    uid = u & mi
+
+    def margin(keys: IntArray, size: int) -> IntArray:
+        return np.bincount(_distinct(keys) >> bi, minlength=size).astype(i64)
+
+    with ThreadPoolExecutor(max_workers=COUNT_THREADS) as pool:  # NumPy sorts release the GIL
+        f_d = pool.submit(margin, ((u >> (be + bi)) << bi) | uid, n_drugs)
+        f_e = pool.submit(margin, (((u >> bi) & me) << bi) | uid, n_events)
+        nd, ne = f_d.result(), f_e.result()
     nt = n_ids  # every report id occurs in some row
-    if st is None:
-        return _Raw(cells // n_events, cells % n_events, n, nd, ne, nt)
-    s64 = st.astype(i64)
-    sd, sdc = _runs(_distinct((s64 * n_drugs + di) * n_ids + ids) // n_ids)
-    se, sec = _runs(_distinct((s64 * n_events + ei) * n_ids + ids) // n_ids)
-    s_tot, s_cnt = _runs(_distinct(s64 * n_ids + ids) // n_ids)
+    if s64 is None:
+        return _Raw(cells >> be, cells & me, n, nd, ne, nt)
+    sd, sdc = _runs(_distinct((((s64 << bd) | di) << bi) | ids) >> bi)
+    se, sec = _runs(_distinct((((s64 << be) | ei) << bi) | ids) >> bi)
+    s_tot, s_cnt = _runs(_distinct((s64 << bi) | ids) >> bi)
     totals = np.zeros(n_strata)
     totals[s_tot] = s_cnt
     return _Raw(
-        cells // n_events,
-        cells % n_events,
+        cells >> be,
+        cells & me,
         n,
         nd,
         ne,
         nt,
         totals,
-        (sd // n_drugs, sd % n_drugs, sdc.astype(np.float64)),
-        (se // n_events, se % n_events, sec.astype(np.float64)),
+        (sd >> bd, sd & md, sdc.astype(np.float64)),
+        (se >> be, se & me, sec.astype(np.float64)),
     )
