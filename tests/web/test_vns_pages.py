@@ -15,7 +15,6 @@ from repigment.scoring import VNS_LABELS
 from repigment.web.labels import VNS
 
 
-
 def test_web_vns_labels_are_the_instruments_words() -> None:
     assert VNS == VNS_LABELS
 
