@@ -350,17 +350,17 @@ def counts_from_queries(
     st_total = st_drug = st_event = None
     if strata:
         st = db.execute(q.stratum_total + " ORDER BY stratum").fetchnumpy()
-        code = {s: i for i, s in enumerate(st["stratum"])}
+        names = np.asarray(st["stratum"])  # sorted and distinct: codes by binary search
         st_total = np.asarray(st["k"], dtype=np.float64)
         d = db.execute(q.stratum_drug).fetchnumpy()
         v = db.execute(q.stratum_event).fetchnumpy()
         st_drug = (
-            np.fromiter((code[s] for s in d["stratum"]), dtype=np.int64, count=len(d["stratum"])),
+            np.searchsorted(names, np.asarray(d["stratum"])).astype(np.int64),
             np.asarray(d["di"], dtype=np.int64),
             np.asarray(d["k"], dtype=np.float64),
         )
         st_event = (
-            np.fromiter((code[s] for s in v["stratum"]), dtype=np.int64, count=len(v["stratum"])),
+            np.searchsorted(names, np.asarray(v["stratum"])).astype(np.int64),
             np.asarray(v["ei"], dtype=np.int64),
             np.asarray(v["k"], dtype=np.float64),
         )

@@ -252,7 +252,14 @@ def ingest(
         try:
             db = duckdb.connect(
                 config={
-                    k: v for k, v in (("memory_limit", memory_limit), ("threads", threads)) if v is not None
+                    # Row order of the intermediate tables is never relied on (every result is ordered
+                    # explicitly), so DuckDB may write them in parallel and with less memory.
+                    "preserve_insertion_order": False,
+                    **{
+                        k: v
+                        for k, v in (("memory_limit", memory_limit), ("threads", threads))
+                        if v is not None
+                    },
                 }
             )
         except duckdb.Error as ex:
@@ -327,30 +334,48 @@ def _ingest(
         Layout.FAERS_2012: "TRY_CAST(primaryid AS BIGINT) AS id, pt",
         Layout.FAERS: "TRY_CAST(primaryid AS BIGINT) AS id, pt",
     }
-    db.execute(f"""CREATE TEMP TABLE drug_n AS SELECT DISTINCT id, upper(trim(name)) AS name
-        FROM ({_union(quarters, "DRUG", drug_sel)}) SEMI JOIN rep USING (id)
-        WHERE role_cod IN ({role_in}) AND trim(name) <> ''""")
-    db.execute(f"""CREATE TEMP TABLE reac_n AS SELECT DISTINCT id, upper(trim(pt)) AS name
-        FROM ({_union(quarters, "REAC", reac_sel)}) SEMI JOIN rep USING (id) WHERE trim(pt) <> ''""")
-    # Keep reports that have both a kept drug and a reaction.
-    db.execute("""CREATE TEMP TABLE both_ids AS SELECT id FROM (SELECT DISTINCT id FROM drug_n)
-                  SEMI JOIN (SELECT DISTINCT id FROM reac_n) USING (id)""")
-    for tab, code in (("drug_n", "di"), ("reac_n", "ei")):
-        db.execute(f"""CREATE TEMP TABLE {tab}_codes AS SELECT name,
+    # Names are normalised and hashed once per row into provisional integer codes; de-duplication,
+    # joins and counting then run on integers only (no intermediate (id, name) string table is kept).
+    for kind, sel, cond in (
+        ("DRUG", drug_sel, f"role_cod IN ({role_in})"),
+        ("REAC", reac_sel, "true"),
+    ):
+        col = "name" if kind == "DRUG" else "pt"
+        tab = kind.lower()
+        db.execute(f"""CREATE TEMP TABLE {tab}_raw AS SELECT id, upper(trim({col})) AS name
+            FROM ({_union(quarters, kind, sel)}) WHERE {cond} AND trim({col}) <> ''""")
+        db.execute(f"""CREATE TEMP TABLE {tab}_names AS
+            SELECT name, (row_number() OVER () - 1)::INTEGER AS pc
+            FROM (SELECT DISTINCT name FROM {tab}_raw)""")
+        db.execute(f"""CREATE TEMP TABLE {tab}_p AS SELECT DISTINCT id, pc
+            FROM {tab}_raw JOIN {tab}_names USING (name) SEMI JOIN rep USING (id)""")
+        db.execute(f"DROP TABLE {tab}_raw")
+    # Keep reports that have both a kept drug and a reaction; strata get integer codes in name order.
+    strat_expr = "concat_ws('|', " + ", ".join(strata) + ")" if strata else "''"
+    db.execute(f"""CREATE TEMP TABLE rep_k AS SELECT id, {strat_expr} AS stratum FROM rep
+                   SEMI JOIN (SELECT DISTINCT id FROM drug_p) USING (id)
+                   SEMI JOIN (SELECT DISTINCT id FROM reac_p) USING (id)""")
+    db.execute("""CREATE TEMP TABLE strata_codes AS SELECT stratum,
+                  (row_number() OVER (ORDER BY stratum) - 1)::INTEGER AS sid
+                  FROM (SELECT DISTINCT stratum FROM rep_k)""")
+    db.execute(
+        """CREATE TEMP TABLE both_ids AS SELECT id, sid FROM rep_k JOIN strata_codes USING (stratum)"""
+    )
+    db.execute("DROP TABLE rep_k")
+    for tab, code in (("drug", "di"), ("reac", "ei")):
+        db.execute(f"""CREATE TEMP TABLE {tab}_codes AS SELECT pc, name,
                        (row_number() OVER (ORDER BY name) - 1)::INTEGER AS {code}
-                       FROM (SELECT DISTINCT name FROM {tab} SEMI JOIN both_ids USING (id))""")
-        db.execute(f"""CREATE TEMP TABLE {tab}_c AS SELECT id, {code} FROM {tab} SEMI JOIN both_ids USING (id)
-                       JOIN {tab}_codes USING (name)""")
+                       FROM {tab}_names
+                       SEMI JOIN (SELECT DISTINCT pc FROM {tab}_p SEMI JOIN both_ids USING (id))
+                       USING (pc)""")
+        db.execute(f"""CREATE TEMP TABLE {tab}_n_c AS SELECT id, {code}, sid FROM {tab}_p
+                       JOIN both_ids USING (id) JOIN {tab}_codes USING (pc)""")
+        db.execute(f"DROP TABLE {tab}_p")
     drugs = np.asarray(
-        db.execute("SELECT name FROM drug_n_codes ORDER BY di").fetchnumpy()["name"], dtype=object
+        db.execute("SELECT name FROM drug_codes ORDER BY di").fetchnumpy()["name"], dtype=object
     )
     events = np.asarray(
-        db.execute("SELECT name FROM reac_n_codes ORDER BY ei").fetchnumpy()["name"], dtype=object
-    )
-    strat_expr = "concat_ws('|', " + ", ".join(strata) + ")" if strata else "''"
-    db.execute(
-        f"CREATE TEMP TABLE rep_s AS SELECT id, {strat_expr} AS stratum FROM rep "
-        "SEMI JOIN both_ids USING (id)"
+        db.execute("SELECT name FROM reac_codes ORDER BY ei").fetchnumpy()["name"], dtype=object
     )
     # Each report lists each drug and each reaction once, so every (report, drug, reaction) row of the
     # product is distinct and count(*) counts unique reports. Pair semantics count the same rows.
@@ -387,10 +412,9 @@ def _ingest(
             q.drug_margin,
             q.event_margin,
             q.total,
-            stratum_total="SELECT stratum, count(*) AS k FROM rep_s GROUP BY stratum",
-            stratum_drug="SELECT stratum, di, count(*) AS k FROM drug_n_c JOIN rep_s USING (id) GROUP BY ALL",
-            stratum_event="SELECT stratum, ei, count(*) AS k FROM reac_n_c JOIN rep_s USING (id) "
-            "GROUP BY ALL",
+            stratum_total="SELECT sid AS stratum, count(*) AS k FROM both_ids GROUP BY sid",
+            stratum_drug="SELECT sid AS stratum, di, count(*) AS k FROM drug_n_c GROUP BY sid, di",
+            stratum_event="SELECT sid AS stratum, ei, count(*) AS k FROM reac_n_c GROUP BY sid, ei",
         )
     counts = counts_from_queries(db, drugs, events, q, strata=strata, semantics=sem)
     layouts: dict[str, int] = {}
