@@ -45,6 +45,7 @@ def disproportionality(
     e: npt.ArrayLike,
     *,
     z: float = Z975,
+    ic: bool = True,
 ) -> dict[str, FloatArray]:
     """PRR (CI, Yates chi2), ROR (CI) and IC (IC025/IC975); undefined values are NaN or Inf."""
     a = np.asarray(n, dtype=np.float64)
@@ -71,6 +72,17 @@ def disproportionality(
         out["ROR"] = ror
         out["ROR025"] = np.exp(np.log(ror) - z * se_r)
         out["ROR975"] = np.exp(np.log(ror) + z * se_r)
+    if ic:
+        out.update(information_component(a, ee))
+    return out
+
+
+def information_component(n: npt.ArrayLike, e: npt.ArrayLike) -> dict[str, FloatArray]:
+    """IC = log2((N + 0.5) / (E + 0.5)) with exact gamma limits IC025/IC975; a function of (N, E) only."""
+    a = np.asarray(n, dtype=np.float64)
+    ee = np.asarray(e, dtype=np.float64)
+    out: dict[str, FloatArray] = {}
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out["IC"] = np.log2((a + 0.5) / (ee + 0.5))
         # Gamma quantiles depend on N alone: compute them once per distinct count.
         ua, inv = np.unique(a, return_inverse=True)

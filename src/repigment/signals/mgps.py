@@ -511,60 +511,73 @@ def quantile_exact(
         return np.asarray(np.log(s * base**3 / r), dtype=np.float64)
 
     u = qq * wh(s1, r1) + (1 - qq) * wh(s2, r2)
+    out = np.full(u.size, np.nan)
+    # Unfinished cells are kept packed (idx, then one column per quantity) so that each step works on
+    # contiguous arrays and only finished cells cost a gather.
+    idx = np.arange(u.size)
     lo = np.full(u.size, -np.inf)
     hi = np.full(u.size, np.inf)
-    out = np.full(u.size, np.nan)
-    idx = np.arange(u.size)
+    cols = [s1, r1, np.log(r1), s2, r2, np.log(r2), g1, g2, qq]
     for _ in range(max_iter):
         if idx.size == 0:
             break
-        _newton_step(idx, u, lo, hi, out, s1, r1, s2, r2, g1, g2, qq, prob)
-        idx = idx[np.isnan(out[idx])]
+        c_s1, c_r1, c_lr1, c_s2, c_r2, c_lr2, c_g1, c_g2, c_q = cols
+        value, done = _newton_step(u, lo, hi, c_s1, c_r1, c_lr1, c_s2, c_r2, c_lr2, c_g1, c_g2, c_q, prob)
+        out[idx[done]] = value[done]
+        keep = ~done | np.isnan(value)
+        if not keep.all():
+            idx, u, lo, hi = idx[keep], u[keep], lo[keep], hi[keep]
+            cols = [c[keep] for c in cols]
     if idx.size:
-        out[idx] = np.exp(u[idx])
+        out[idx] = np.exp(u)
     return out.reshape(np.shape(n))
 
 
 def _newton_step(
-    idx: npt.NDArray[np.intp],
     u: FloatArray,
     lo: FloatArray,
     hi: FloatArray,
-    out: FloatArray,
     s1: FloatArray,
     r1: FloatArray,
+    lr1: FloatArray,
     s2: FloatArray,
     r2: FloatArray,
+    lr2: FloatArray,
     g1: FloatArray,
     g2: FloatArray,
-    qq: FloatArray,
+    q: FloatArray,
     prob: float,
-) -> None:
-    """One safeguarded Newton step for the cells ``idx``; finished cells get their value in ``out``."""
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """One safeguarded Newton step in place on u, lo, hi; returns (value, done) per cell."""
     with np.errstate(all="ignore"):
-        uu = u[idx]
+        uu = u
         x = np.exp(uu)
-        c1 = special.gammainc(s1[idx], x * r1[idx])
-        c2 = special.gammainc(s2[idx], x * r2[idx])
-        q = qq[idx]
+        c1 = special.gammainc(s1, x * r1)
+        c2 = special.gammainc(s2, x * r2)
         g = q * c1 + (1 - q) * c2 - prob
-        lx1 = s1[idx] * (uu + np.log(r1[idx])) - x * r1[idx] - g1[idx]
-        lx2 = s2[idx] * (uu + np.log(r2[idx])) - x * r2[idx] - g2[idx]
+        lx1 = s1 * (uu + lr1) - x * r1 - g1
+        lx2 = s2 * (uu + lr2) - x * r2 - g2
         dg = q * np.exp(lx1) + (1 - q) * np.exp(lx2)
-        lo_i = np.where(g < 0, uu, lo[idx])
-        hi_i = np.where(g > 0, uu, hi[idx])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            un = uu - g / dg
+        lo_i = np.where(g < 0, uu, lo)
+        hi_i = np.where(g > 0, uu, hi)
+        step = g / dg
+        un = uu - step
+        scale = np.maximum(1.0, np.abs(uu))
+        # A Newton step below 1e-9 leaves an error of order step^2 (quadratic convergence): accept
+        # it. Without this, a last step below one ulp lands on the bracket end and is mistaken for a
+        # failed step, sending the cell into ~50 needless bisections.
+        tiny = np.isfinite(step) & (np.abs(step) <= 1e-9 * scale)
         bad = ~np.isfinite(un) | (un <= lo_i) | (un >= hi_i)
         fallback = np.where(
             np.isfinite(lo_i) & np.isfinite(hi_i),
             0.5 * (lo_i + hi_i),
             np.where(np.isfinite(lo_i), lo_i + 1.0, hi_i - 1.0),
         )
-        un = np.where(bad, fallback, un)
-        done = (g == 0) | (np.abs(un - uu) <= 4e-16 * np.maximum(1.0, np.abs(uu))) | (hi_i - lo_i <= 1e-15)
-        u[idx], lo[idx], hi[idx] = un, lo_i, hi_i
-        out[idx[done]] = np.where(g[done] == 0, x[done], np.exp(un[done]))
+        un = np.where(bad & ~tiny, fallback, un)
+        done = (g == 0) | tiny | (np.abs(un - uu) <= 4e-16 * scale) | (hi_i - lo_i <= 1e-15)
+        value = np.where(g == 0, x, np.exp(un))
+        u[:], lo[:], hi[:] = un, lo_i, hi_i
+    return value, done
 
 
 COMPAT_LIMITS = (-100000.0, 100000.0)

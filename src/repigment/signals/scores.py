@@ -12,7 +12,11 @@ import pandas as pd
 
 from repigment.signals import mgps
 from repigment.signals.counts import Counts
-from repigment.signals.measures import disproportionality, relative_reporting_ratio
+from repigment.signals.measures import (
+    disproportionality,
+    information_component,
+    relative_reporting_ratio,
+)
 from repigment.signals.mgps import Theta
 from repigment.signals.rounding import r_round
 from repigment.signals.screening import EMA_MIN_COUNT, flag
@@ -43,13 +47,19 @@ def ebgm_scores(
     digits: int = 2,
 ) -> dict[str, FloatArray]:
     """Qn, EBlog2, EBGM and posterior quantiles (QUANT_05 etc.) per cell."""
-    md = Mode(mode)
     un, ue, inv = _unique_pairs(np.asarray(n, dtype=np.float64), np.asarray(e, dtype=np.float64))
+    return {k: v[inv] for k, v in _ebgm_distinct(theta, un, ue, Mode(mode), quantiles, digits).items()}
+
+
+def _ebgm_distinct(
+    theta: Theta, un: FloatArray, ue: FloatArray, md: Mode, quantiles: tuple[float, ...], digits: int
+) -> dict[str, FloatArray]:
+    """:func:`ebgm_scores` on distinct (N, E) points."""
     qn = mgps.posterior_qn(theta, un, ue)
     log2 = mgps.eb_log2(theta, un, ue, qn)
     gm = np.power(2.0, log2)
     shown = r_round(gm, digits) if md is Mode.OPENEBGM else gm
-    out = {"Qn": qn[inv], "EBlog2": log2[inv], "EBGM": shown[inv]}
+    out = {"Qn": qn, "EBlog2": log2, "EBGM": shown}
 
     def one(p: float) -> FloatArray:
         exact = mgps.quantile_exact(theta, un, ue, qn, p)
@@ -61,7 +71,7 @@ def ebgm_scores(
     workers = max(1, min(len(quantiles), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for p, q in zip(quantiles, pool.map(one, quantiles), strict=True):
-            out[f"QUANT_{round(p * 100):02d}"] = q[inv]
+            out[f"QUANT_{round(p * 100):02d}"] = q
     return out
 
 
@@ -91,13 +101,17 @@ def score(
             "n_event": counts.n_event[sel],
         }
     )
-    rr = relative_reporting_ratio(n, e)
-    d = disproportionality(n, nd, ne, counts.n_total, e)
+    # RR, IC and the posterior are functions of (N, E) alone: computed once per distinct pair.
+    un, ue, inv = _unique_pairs(n, e)
+    rr = relative_reporting_ratio(un, ue)
+    d = disproportionality(n, nd, ne, counts.n_total, e, ic=False)
     if md is Mode.OPENEBGM:  # processRaw rounds RR and PRR with R's round(x, 2)
         rr, d["PRR"] = r_round(rr, 2), r_round(d["PRR"], 2)
-    table["RR"] = rr
+    table["RR"] = rr[inv]
     for k, v in d.items():
         table[k] = v
-    for k, v in ebgm_scores(theta, n, e, mode=md, quantiles=quantiles).items():
-        table[k] = v
+    for k, v in information_component(un, ue).items():
+        table[k] = v[inv]
+    for k, v in _ebgm_distinct(theta, un, ue, md, quantiles, 2).items():
+        table[k] = v[inv]
     return flag(table, ema_min_count=ema_min_count)
