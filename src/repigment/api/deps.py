@@ -8,6 +8,9 @@
   task then commits the transaction once (one fsync) for all of them and only then are they answered.
   Writers that arrive during that commit form the next group. Any other writer first commits a pending
   group. The audit chain stays in commit order (each writer appends after the previous one's entries).
+  With ``synchronous=FULL`` the group transaction commits without its own fsync and the WAL file is then
+  fsynced outside the lock (``Store.sync_wal``) while the next group is built; its writers are answered
+  only after that fsync, so an answered write is exactly as durable as a FULL commit.
 - ``current_user`` (``Principal``): from ``Authorization: Bearer`` or the session cookie; cookie
   requests with unsafe methods must carry the CSRF token (header ``X-CSRF-Token`` or form field
   ``csrf_token``). 401 when absent, expired or revoked.
@@ -61,7 +64,7 @@ class WriteGate:
         """The lock, with no group transaction pending (committed first): for ordinary writers."""
         await self.lock.acquire()
         try:
-            await self._commit_group()
+            await self._make_durable(await self._commit_group())
         except BaseException:
             self.lock.release()
             raise
@@ -75,6 +78,8 @@ class WriteGate:
         try:
             if self.conn is None:
                 self.conn = self.store.write_engine.connect()
+                if self.store.deferred_sync:
+                    self.store.set_synchronous(self.conn, "NORMAL")
                 self.conn.begin()
             return self.store.new_session(write=True, bind=self.conn)
         except BaseException:
@@ -99,35 +104,68 @@ class WriteGate:
     async def _committer(self) -> None:
         while self.waiting:
             async with self.lock:  # after the writers queued ahead of it: they join this group
-                await self._commit_group()
+                committed = await self._commit_group()
+            # the next group is built while this one's WAL is synced (FULL: one fsync per group)
+            await self._make_durable(committed)
 
-    async def _commit_group(self) -> None:
+    async def _commit_group(self) -> list[asyncio.Future[None]]:
+        """Commit the group transaction; the writers in it, to be answered once it is durable."""
         conn, waiting = self.conn, self.waiting
         self.conn, self.waiting = None, []
         if conn is None:
-            return
+            return []
         try:
             await anyio.to_thread.run_sync(conn.commit)
         except BaseException as e:
-            for f in waiting:
-                if not f.done():
-                    f.set_exception(e if isinstance(e, Exception) else RuntimeError("commit interrupted"))
+            _fail(waiting, e)
             with contextlib.suppress(Exception):
                 conn.rollback()
             if not isinstance(e, Exception):
                 raise
-        else:
-            for f in waiting:
-                if not f.done():
-                    f.set_result(None)
+            return []
+        finally:
+            self._return(conn)
+        return waiting
+
+    async def _make_durable(self, waiting: list[asyncio.Future[None]]) -> None:
+        if not waiting:
+            return
+        if self.store.deferred_sync:
+            try:
+                await anyio.to_thread.run_sync(self.store.sync_wal)
+            except BaseException as e:
+                _fail(waiting, e)
+                if not isinstance(e, Exception):
+                    raise
+                return
+        for f in waiting:
+            if not f.done():
+                f.set_result(None)
+
+    def _return(self, conn: Connection) -> None:
+        """Back to the pool with the store's own ``synchronous`` (or never reused)."""
+        try:
+            if self.store.deferred_sync:
+                self.store.set_synchronous(conn, self.store.synchronous)
+        except Exception:
+            conn.invalidate()
         finally:
             conn.close()
 
     def _discard_connection(self) -> None:
         if self.conn is not None and not self.waiting:
-            with contextlib.suppress(Exception):
-                self.conn.close()
+            try:
+                self.conn.rollback()
+            except Exception:
+                self.conn.invalidate()
+            self._return(self.conn)
             self.conn = None
+
+
+def _fail(waiting: list[asyncio.Future[None]], e: BaseException) -> None:
+    for f in waiting:
+        if not f.done():
+            f.set_exception(e if isinstance(e, Exception) else RuntimeError("commit interrupted"))
 
 
 def _write_lock(request: Request) -> WriteGate | None:

@@ -3,7 +3,10 @@
 SQLite: WAL journal, foreign keys on, ``synchronous=FULL`` by default so an acknowledged commit survives
 power loss (``REPIGMENT_SQLITE_SYNCHRONOUS=NORMAL`` trades that for speed; it still survives a killed
 process). Write transactions start with ``BEGIN IMMEDIATE`` and, within one process, queue on a lock
-instead of SQLite's sleeping busy handler, which keeps tail latency low. PostgreSQL goes through psycopg 3.
+instead of SQLite's sleeping busy handler, which keeps tail latency low. For group commit the API may commit
+with ``synchronous=NORMAL`` on one connection and then fsync the WAL itself (``sync_wal``) before answering:
+the same guarantee as FULL, one fsync per group, taken outside the write lock. PostgreSQL goes through
+psycopg 3.
 """
 
 from __future__ import annotations
@@ -103,10 +106,14 @@ class Store:
             sync = (os.environ.get(ENV_SQLITE_SYNC) or "FULL").upper()
             if sync not in ("FULL", "NORMAL", "EXTRA"):
                 raise StoreError(f"{ENV_SQLITE_SYNC} must be FULL, NORMAL or EXTRA, got {sync!r}")
+            self.synchronous = sync
+            self.sqlite_path: Path | None = Path(path).expanduser()
             self.engine = _sqlite_engine(self.url, immediate=False, synchronous=sync)
             self.write_engine = _sqlite_engine(self.url, immediate=True, synchronous=sync)
             self._write_lock: threading.Lock | None = threading.Lock()
         else:
+            self.synchronous = "FULL"
+            self.sqlite_path = None
             self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
             self.write_engine = self.engine
             self._write_lock = None
@@ -171,6 +178,36 @@ class Store:
         if actor is not None:
             s.info["actor"] = actor
         return s
+
+    # -- SQLite: commit now, make durable later (the API's group commit) ---------------------------
+    @property
+    def deferred_sync(self) -> bool:
+        """Whether a group commit should commit without waiting and then call ``sync_wal`` (SQLite
+        with ``synchronous`` FULL or EXTRA); with NORMAL a commit is as durable as it will get."""
+        return self.is_sqlite and self.synchronous in ("FULL", "EXTRA")
+
+    def set_synchronous(self, conn: Connection, level: str) -> None:
+        """Set ``synchronous`` on a write connection outside any transaction (it holds per connection)."""
+        conn.connection.driver_connection.execute(f"PRAGMA synchronous={level}")  # type: ignore[union-attr]
+
+    def sync_wal(self) -> None:
+        """fsync the WAL file (and, once, its directory): afterwards every transaction committed before
+        the call is on disk, as ``synchronous=FULL`` would have made it at each commit."""
+        assert self.sqlite_path is not None
+        fd = os.open(f"{self.sqlite_path}-wal", os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if not self._dir_synced:
+            dfd = os.open(self.sqlite_path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+            self._dir_synced = True
+
+    _dir_synced = False
 
     @contextmanager
     def read(self) -> Iterator[Session]:
