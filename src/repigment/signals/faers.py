@@ -305,6 +305,10 @@ def _ingest(
                              'rdate': COALESCE(NULLIF(trim(init_dt), ''), fda_dt)}, k) AS f
                   FROM (SELECT *, COALESCE(TRY_CAST(fda_dt AS BIGINT), 0) * 100000000000 + primaryid AS k
                         FROM demo_raw) GROUP BY caseid""")
+    # Intermediate tables are dropped as soon as they are used up, so that the largest step (the DRUG
+    # files) runs in memory rather than spilling to disk.
+    demo_rows = _scalar(db, "SELECT count(*) FROM demo_raw")
+    db.execute("DROP TABLE demo_raw")
     n_deleted = 0
     db.execute("CREATE TEMP TABLE deleted (caseid BIGINT)")
     for f in deleted:
@@ -322,6 +326,8 @@ def _ingest(
                COALESCE(substr(rdate, 1, 4), 'UNK') AS year
         FROM (SELECT k, f.sex AS sex, f.age AS age, f.age_cod AS age_cod, f.rdate AS rdate FROM latest
               WHERE caseid NOT IN (SELECT caseid FROM deleted))""")
+    n_cases = _scalar(db, "SELECT count(*) FROM latest")
+    db.execute("DROP TABLE latest")
     role_in = ", ".join(f"'{r}'" for r in roles)
     drug_sel = {
         Layout.AERS: "TRY_CAST(isr AS BIGINT) AS id, role_cod, drugname AS name",
@@ -421,15 +427,21 @@ def _ingest(
     for qq in quarters:
         assert qq.layout is not None
         layouts[qq.layout.value] = layouts.get(qq.layout.value, 0) + 1
-    row = db.execute(
-        "SELECT (SELECT count(*) FROM demo_raw), (SELECT count(*) FROM latest), "
-        "(SELECT count(*) FROM both_ids)"
-    ).fetchone()
-    assert row is not None
     summary = FaersSummary(
-        tuple(q.label for q in quarters), layouts, int(row[0]), int(row[1]), n_deleted, int(row[2])
+        tuple(q.label for q in quarters),
+        layouts,
+        demo_rows,
+        n_cases,
+        n_deleted,
+        _scalar(db, "SELECT count(*) FROM both_ids"),
     )
     return counts, summary
+
+
+def _scalar(db: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = db.execute(sql).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def _read_deleted(path: Path) -> np.ndarray:
