@@ -154,6 +154,7 @@ function done(summary, latency, requests)
 end
 """
 WRK_THREADS: Final = 2
+GENERATOR: dict[str, str] = {"name": "wrk"}
 
 
 def find_wrk() -> str | None:
@@ -318,6 +319,9 @@ def run_backend(url: str, workdir: Path, env_extra: dict[str, str] | None = None
                 ("record reads", "read", read, {200}),
             )
         ):
+            GENERATOR["name"] = (
+                "wrk, 2 threads" if wrk is not None else "asyncio client in Python, wrk missing"
+            )
             if wrk is not None:
                 phase = _wrk_phase(wrk, script, port, mode, token, pids, 2 * run, t0)
             else:
@@ -370,11 +374,13 @@ def _report(results: dict[str, dict[str, Phase]]) -> str:
         "",
         f"`repigment serve` (1 uvicorn worker, access log off) on a fresh database with {PATIENTS} patients, "
         f"driven over loopback by {CONNECTIONS} keep-alive connections for {SECONDS:g} s per phase after a "
-        f"{WARMUP:g} s warm-up; the load generator runs on the same machine "
+        f"{WARMUP:g} s warm-up; the load generator ({GENERATOR['name']}) runs on the same machine "
         f"({os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}). "
         "Diary writes are durable when acknowledged (SQLite WAL with `synchronous=FULL`; PostgreSQL with "
-        "fsync on), each with a label check against the patient's recent diary and a hash-chained audit "
-        "entry. "
+        "fsync on), each with a label check against the patient's recent diary (up to 35 days, about 70 "
+        "entries once the run is under way) and a hash-chained audit entry. On SQLite the diary writes "
+        "are group-committed: the writers queued during one commit share the next transaction, and with "
+        "FULL the WAL is fsynced once per group before any of them is answered. "
         "Baseline: `GET /api/v1/health` on the same server in the same run. "
         "`synchronous=NORMAL` (WAL) skips the fsync per commit: an acknowledged write still survives a "
         "killed server, not a power cut. "
