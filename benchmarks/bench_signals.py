@@ -221,6 +221,8 @@ def main() -> str:
         "",
     ]
     sections = [*part_a(), "", *part_vigipy(), "", *part_b()]
+    load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    sections += ["", f"Load average (1 min) at the end of the run: {load_end:.1f}."]
     text = "\n".join(head + sections) + "\n"
     out = Path(__file__).resolve().parent.parent / "docs" / "benchmarks" / "signals.md"
     if not QUICK:
