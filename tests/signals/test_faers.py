@@ -191,3 +191,14 @@ def test_zipped_quarters_give_the_same_counts(tmp_path: Path) -> None:
     b, _ = ingest(sorted((tmp_path / "zip").iterdir()))
     assert np.array_equal(a.drugs, b.drugs) and np.array_equal(a.events, b.events)
     assert np.array_equal(a.n, b.n) and np.array_equal(a.e, b.e)
+
+
+def test_missing_case_ids_are_named_with_their_file(tmp_path: Path) -> None:
+    rows = [demo(1001, 100, 1, "20150105", "40", "YR", "F")]
+    for pid in (1002, 1003):
+        fields = demo(pid, 1, 1, "20150105", "40", "YR", "M").split("$")
+        fields[1] = ""  # no case id
+        rows.append("$".join(fields))
+    write_quarter(tmp_path, "15Q1", rows, [drug(1001, 100, 1, "PS", "A", "A")], ["1001$100$NAUSEA$"])
+    with pytest.raises(SignalsError, match=r"DEMO15Q1\.txt.*2 rows have a missing or non-numeric"):
+        ingest([tmp_path])

@@ -291,24 +291,24 @@ def _ingest(
         "fda_dt, init_fda_dt AS init_dt, sex, age, "
         "age_cod, filename",
     }
-    db.execute(f"CREATE TEMP TABLE demo_raw AS {_union(quarters, 'DEMO', demo_sel)}")
-    bad = db.execute(
-        "SELECT filename, count(*) FROM demo_raw WHERE primaryid IS NULL OR caseid IS NULL "
-        "GROUP BY filename LIMIT 1"
-    ).fetchone()
-    if bad:
-        raise SignalsError(str(bad[0]), f"{bad[1]} rows have a missing or non-numeric report/case id")
+    demo = _union(quarters, "DEMO", demo_sel)
     # Latest version per case: latest fda_dt, then highest primaryid (packed into one sortable integer).
-    # One aggregation carries the kept version's fields along (a struct, so NULL fields stay NULL).
-    db.execute("""CREATE TEMP TABLE latest AS SELECT caseid, max(k) AS k,
-                    arg_max({'sex': sex, 'age': age, 'age_cod': age_cod,
-                             'rdate': COALESCE(NULLIF(trim(init_dt), ''), fda_dt)}, k) AS f
+    # One aggregation straight from the files carries the kept version's fields along (a struct, so
+    # NULL fields stay NULL) and counts the rows and the rows without a numeric id.
+    db.execute(f"""CREATE TEMP TABLE latest AS SELECT caseid, max(k) AS k,
+                    arg_max({{'sex': sex, 'age': age, 'age_cod': age_cod,
+                             'rdate': COALESCE(NULLIF(trim(init_dt), ''), fda_dt)}}, k) AS f,
+                    count(*) AS n_rows, count_if(primaryid IS NULL OR caseid IS NULL) AS n_bad
                   FROM (SELECT *, COALESCE(TRY_CAST(fda_dt AS BIGINT), 0) * 100000000000 + primaryid AS k
-                        FROM demo_raw) GROUP BY caseid""")
-    # Intermediate tables are dropped as soon as they are used up, so that the largest step (the DRUG
-    # files) runs in memory rather than spilling to disk.
-    demo_rows = _scalar(db, "SELECT count(*) FROM demo_raw")
-    db.execute("DROP TABLE demo_raw")
+                        FROM ({demo})) GROUP BY caseid""")
+    if _scalar(db, "SELECT COALESCE(sum(n_bad), 0) FROM latest"):
+        bad = db.execute(
+            f"SELECT filename, count(*) FROM ({demo}) WHERE primaryid IS NULL OR caseid IS NULL "
+            "GROUP BY filename LIMIT 1"
+        ).fetchone()
+        assert bad is not None
+        raise SignalsError(str(bad[0]), f"{bad[1]} rows have a missing or non-numeric report/case id")
+    demo_rows = _scalar(db, "SELECT sum(n_rows) FROM latest")
     n_deleted = 0
     db.execute("CREATE TEMP TABLE deleted (caseid BIGINT)")
     for f in deleted:
