@@ -379,3 +379,25 @@ def test_a_blocked_diary_entry_flags_the_patient_for_the_clinician(
     row = clin.get("/clinic").text.split(f'data-patient="{ada}"', 1)[1].split("</tr>", 1)[0]
     assert 'data-flag="blocking"' not in row
     assert "Told the patient to wait 8 hours." in clin.get(f"/clinic/patients/{ada}").text
+
+
+def test_clinic_calculator_scores_a_drawing_with_the_core(clin: httpx.Client) -> None:
+    from repigment.web.bodymap import AREA_NAMES, raster, rle
+
+    # The whole front of the trunk (13 % BSA at every age) painted at 50 %: T-VASI 6.5, T-BSA 13, no face.
+    trunk = AREA_NAMES.index("trunk_front")
+    cells = [50 if a == trunk else 0 for a in raster("front")]
+    drawing = json.dumps({"front": rle(cells)})
+    r = clin.post(
+        "/clinic/tools/bodymap", data={"csrf_token": _csrf(clin), "age_years": "34", "drawing": drawing}
+    )
+    assert r.status_code == 200
+    expected = {"f_vasi": 0.0, "t_vasi": 6.5, "f_bsa_percent": 0.0, "t_bsa_percent": 13.0}
+    for key, value in expected.items():
+        shown = r.text.split(f'data-score="{key}">', 1)[1].split("<", 1)[0]
+        assert float(shown) == pytest.approx(value, abs=0.005)
+    r = clin.post(
+        "/clinic/tools/bodymap", data={"csrf_token": _csrf(clin), "age_years": "abc", "drawing": drawing}
+    )
+    assert r.status_code == 422
+    assert "Enter the age" in _field_error(r.text, "age_years")

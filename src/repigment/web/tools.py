@@ -63,6 +63,34 @@ def calculator_page(request: Request, **extra: Any) -> Response:
     return render(request, "calculator.html", status_code=422 if base["errors"] else 200, **base)
 
 
+def score_calculator_form(form_data: Any, gettext: Any) -> dict[str, Any]:
+    """Read the calculator's form, score the drawing with the core, and return the page's context."""
+    variant = variant_from_form(form_data)
+    form: dict[str, Any] = {"age_years": form_data.get("age_years", ""), **variant}
+    errors: dict[str, str] = {}
+    age, age_error = parse_age(form_data.get("age_years"), gettext)
+    if age_error:
+        errors["age_years"] = age_error
+    drawing = None
+    try:
+        drawing = bm.parse_drawing(form_data.get("drawing", ""))
+    except bm.DrawingError as e:
+        errors["drawing"] = gettext("The drawing could not be read: %(reason)s") % {"reason": e.reason}
+    result = None
+    if not errors and drawing is not None and age is not None:
+        try:
+            result = bodymap_page.score(drawing, age, variant)
+        except ScoringError as e:
+            errors["drawing"] = f"{e.field}: {e.reason}"
+    return {
+        "form": form,
+        "age": age if age is not None else 34,
+        "drawing": drawing,
+        "errors": errors,
+        "result": result,
+    }
+
+
 def register_calculator(router: APIRouter, path: str, dependencies: list[Any] | None = None) -> None:
     """The scoring calculator at ``path``, behind the given dependencies (the clinician check)."""
 
@@ -84,30 +112,4 @@ def register_calculator(router: APIRouter, path: str, dependencies: list[Any] | 
 
     @router.post(path, include_in_schema=False, dependencies=dependencies or [])
     async def calculator_post(request: Request) -> Response:
-        gettext = translator(request)
-        form_data = await request.form()
-        variant = variant_from_form(form_data)
-        form: dict[str, Any] = {"age_years": form_data.get("age_years", ""), **variant}
-        errors: dict[str, str] = {}
-        age, age_error = parse_age(form_data.get("age_years"), gettext)
-        if age_error:
-            errors["age_years"] = age_error
-        drawing = None
-        try:
-            drawing = bm.parse_drawing(form_data.get("drawing", ""))
-        except bm.DrawingError as e:
-            errors["drawing"] = gettext("The drawing could not be read: %(reason)s") % {"reason": e.reason}
-        result = None
-        if not errors and drawing is not None and age is not None:
-            try:
-                result = bodymap_page.score(drawing, age, variant)
-            except ScoringError as e:
-                errors["drawing"] = f"{e.field}: {e.reason}"
-        return calculator_page(
-            request,
-            form=form,
-            age=age if age is not None else 34,
-            drawing=drawing,
-            errors=errors,
-            result=result,
-        )
+        return calculator_page(request, **score_calculator_form(await request.form(), translator(request)))

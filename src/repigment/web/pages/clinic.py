@@ -33,7 +33,7 @@ from repigment.web.pages.common import (
     validation_errors,
 )
 from repigment.web.render import translator
-from repigment.web.tools import calculator_page, parse_age, variant_from_form
+from repigment.web.tools import calculator_page, parse_age, score_calculator_form, variant_from_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -633,35 +633,8 @@ async def calculator(request: Request, db: Db) -> Response:
 @router.post("/clinic/tools/bodymap")
 async def calculator_post(request: Request, db: Db) -> Response:
     user = await clinician(request, db)
-    _ = translator(request)
-    raw = await request.form()
-    variant = variant_from_form(raw)
-    form: dict[str, Any] = {"age_years": raw.get("age_years", ""), **variant}
-    errors: dict[str, str] = {}
-    age, age_error = parse_age(raw.get("age_years"), _)
-    if age_error:
-        errors["age_years"] = age_error
-    drawing = None
-    try:
-        drawing = bodymap.parse_drawing(raw.get("drawing", ""))
-    except bodymap.DrawingError as e:
-        errors["drawing"] = _("The drawing could not be read: %(reason)s") % {"reason": e.reason}
-    result = None
-    if not errors and drawing is not None and age is not None:
-        try:
-            result = bodymap_page.score(drawing, age, variant)
-        except ScoringError as e:
-            errors["drawing"] = f"{e.field}: {e.reason}"
+    context = score_calculator_form(await request.form(), translator(request))
     frame = access.base_context(request, db, user)
     from repigment.web.pages.common import nav
 
-    return calculator_page(
-        request,
-        form=form,
-        age=age if age is not None else 34,
-        drawing=drawing,
-        errors=errors,
-        result=result,
-        nav=nav(request, user),
-        **frame,
-    )
+    return calculator_page(request, nav=nav(request, user), **context, **frame)
