@@ -1,7 +1,8 @@
 """``make bench``: run every ``benchmarks/bench_*.py`` and record the results.
 
 Each module's ``main()`` returns a Markdown section measured in this run, compared against a baseline
-measured in the same run. The section is saved to ``docs/benchmarks/<name>.md`` and
+measured in the same run. The section is saved to ``docs/benchmarks/<name>.md`` (written analysis that
+must outlive a run goes in ``docs/benchmarks/<name>.notes.md``) and
 ``docs/benchmarks.md`` is rebuilt from all saved sections, so a partial run (``python -m benchmarks
 NAME ...``) updates its own sections and keeps the others. ``REPIGMENT_BENCH_QUICK=1`` runs small
 sizes as a smoke test and records nothing.
@@ -34,9 +35,10 @@ def rebuild_index() -> Path:
         "machine load, ratios less so. Each section is kept in `docs/benchmarks/<name>.md`, collected here.",
     ]
     for name in all_names():
-        section = SECTIONS / f"{name}.md"
-        if section.exists():
-            parts += ["", section.read_text(encoding="utf-8").strip()]
+        # <name>.md is rewritten by every run; <name>.notes.md holds written analysis a run keeps.
+        for section in (SECTIONS / f"{name}.md", SECTIONS / f"{name}.notes.md"):
+            if section.exists():
+                parts += ["", section.read_text(encoding="utf-8").strip()]
     out = ROOT / "docs" / "benchmarks.md"
     out.write_text("\n".join(parts) + "\n", encoding="utf-8")
     return out
