@@ -7,28 +7,13 @@ import random
 from typing import Any
 
 import pytest
-from webharness import DESKTOP, PHONE, assert_accessible, screenshot
+from webharness import DESKTOP, PHONE, assert_accessible, paint, screenshot
 
 from repigment.scoring import score_assessment
 from repigment.web import bodymap as bm
 from repigment.web import bodymap_page
 
 pytestmark = pytest.mark.browser
-
-
-def _paint(page: Any, view: str, strokes: list[list[tuple[float, float]]]) -> None:
-    """Drag the mouse along each stroke; points are fractions of the view's box."""
-    page.click(f'[data-show-view="{view}"]')
-    target = page.locator(f'.bm-view[data-view="{view}"]')
-    target.scroll_into_view_if_needed()
-    box = target.bounding_box()
-    for stroke in strokes:
-        x0, y0 = stroke[0]
-        page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=4)
-        page.mouse.up()
 
 
 def _choose_level(page: Any, level: int) -> None:
@@ -58,9 +43,9 @@ def test_preview_equals_core_and_saved_scores(page: Any, tools_server: str) -> N
     ):
         _choose_level(page, level)
         strokes = [[(rng.uniform(0.2, 0.8), rng.uniform(0.1, 0.9)) for _ in range(4)] for _ in range(2)]
-        _paint(page, view, strokes)
+        paint(page, view, strokes)
     _choose_level(page, 0)  # the eraser removes part of it again
-    _paint(page, "front", [[(0.3, 0.3), (0.7, 0.35)]])
+    paint(page, "front", [[(0.3, 0.3), (0.7, 0.35)]])
 
     preview = page.evaluate("window.repigmentBodymap.totals()")
     drawing = page.evaluate("window.repigmentBodymap.drawing()")

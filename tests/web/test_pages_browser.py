@@ -9,27 +9,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from webharness import DESKTOP, PHONE, assert_accessible, login, on_sqlite, screenshot
+from webharness import DESKTOP, PHONE, assert_accessible, login, on_sqlite, paint, screenshot
 from webseed import drawing_scores
 
 from repigment.api import clinical
 from repigment.store import Patient, Store, Visit
 
 pytestmark = [pytest.mark.browser, on_sqlite]
-
-
-def _paint(page: Any, view: str, strokes: list[list[tuple[float, float]]]) -> None:
-    page.click(f'[data-show-view="{view}"]')
-    target = page.locator(f'.bm-view[data-view="{view}"]')
-    target.scroll_into_view_if_needed()
-    box = target.bounding_box()
-    for stroke in strokes:
-        x0, y0 = stroke[0]
-        page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=4)
-        page.mouse.up()
 
 
 def test_clinician_paints_saves_visit_and_sees_core_scores(
@@ -55,7 +41,7 @@ def test_clinician_paints_saves_visit_and_sees_core_scores(
     rng = random.Random(24)
     for view, level in (("front", 75), ("face", 100), ("back", 50), ("face", 25)):
         page.check(f'input[name="bm-tool"][value="{level}"]')
-        _paint(
+        paint(
             page,
             view,
             [[(rng.uniform(0.25, 0.75), rng.uniform(0.15, 0.85)) for _ in range(3)] for _ in range(2)],

@@ -101,3 +101,18 @@ def login(page: Any, base_url: str, username: str, password: str) -> None:
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_load_state()
+
+
+def paint(page: Any, view: str, strokes: list[list[tuple[float, float]]]) -> None:
+    """Drag the mouse along each stroke; points are fractions of the view's box."""
+    page.click(f'[data-show-view="{view}"]')
+    target = page.locator(f'.bm-view[data-view="{view}"]')
+    target.scroll_into_view_if_needed()
+    box = target.bounding_box()
+    for stroke in strokes:
+        x0, y0 = stroke[0]
+        page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=4)
+        page.mouse.up()

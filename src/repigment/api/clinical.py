@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from repigment.body import age_on
 from repigment.label import CheckResult, LabelInputError, evaluate, evaluate_application
+from repigment.label.request import PATIENT_FLAGS
 from repigment.scoring import ScoringError, VasiResult, score_assessment
 from repigment.store import Application, Course, Patient, Prescription, Visit
 
@@ -23,14 +25,6 @@ DEFAULT_RULESET: Final = "opzelura-eu-2023"
 # packaged rulesets (30 days) with margin. Dispensing history: the 6-month in-use period with margin.
 HISTORY_DAYS: Final = 35
 DISPENSED_DAYS: Final = 200
-PATIENT_FLAGS: Final = (
-    "facial_involvement",
-    "pregnant",
-    "breastfeeding",
-    "childbearing_potential",
-    "hypersensitivity",
-    "end_stage_renal_disease",
-)
 
 
 class ClinicalInputError(ValueError):
@@ -49,8 +43,8 @@ def patient_facts(p: Patient) -> dict[str, Any]:
 
 
 def age_years(birth_date: dt.date, on: dt.date) -> float:
-    """Age in years to two decimals (the body model interpolates between its age anchors)."""
-    return round((on - birth_date).days / 365.2425, 2)
+    """Exact age in years, as the label engine computes it (the body model interpolates by age)."""
+    return float(age_on(birth_date, on)[1])
 
 
 def _findings(result: CheckResult) -> list[dict[str, Any]]:

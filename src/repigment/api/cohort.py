@@ -30,6 +30,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from repigment.body import age_on
 from repigment.outcomes import DEFAULT_TREATMENT
 from repigment.store import Clinic, Course, Patient, Visit
 
@@ -111,7 +112,7 @@ def clinic_long_data(db: Session, clinic: Clinic) -> ClinicCohort:
         key = (v.patient_id, week)
         if key in rows:
             cohort.dropped_duplicate_weeks += 1
-        years = (course.started_on - patient.birth_date).days / 365.2425
+        years = float(age_on(patient.birth_date, course.started_on)[1])
         rows[key] = {
             "patient_id": pseudonym(clinic.id, patient.id),
             "arm": CLINIC_ARM,

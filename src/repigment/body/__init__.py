@@ -1,5 +1,6 @@
 """Body model: VASI regions, age-adjusted Lund–Browder weights, face sub-area, hand units (pure)."""
 
+from repigment.body.age import age_on
 from repigment.body.errors import BodyModelError
 from repigment.body.lund_browder import (
     ADULT_AGE_YEARS,
@@ -26,6 +27,7 @@ __all__ = [
     "BodyModelError",
     "ChartArea",
     "VasiRegion",
+    "age_on",
     "age_weights",
     "area_weight",
     "chart_weights",

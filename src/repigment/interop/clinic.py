@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from repigment.body import age_on
 from repigment.interop.record import (
     AdverseEventData,
     ApplicationData,
@@ -397,7 +398,7 @@ def _initials(p: PatientRow) -> str:
 
 
 def _age_years(born: dt.date, on: dt.date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    return age_on(born, on)[0]
 
 
 def case_of(db: Session, ae: AdverseEvent, options: IcsrOptions, now: dt.datetime) -> IcsrCase:

@@ -22,6 +22,7 @@ from repigment.body import (
     drawn_hand_units,
     region_capacities,
 )
+from repigment.body.age import age_on
 from repigment.dosing import SEXES, DosingError
 from repigment.dosing.ftu import to_decimal
 from repigment.label.errors import LabelInputError
@@ -228,36 +229,23 @@ def strings(raw: Any, field: str, allowed: frozenset[str] | Sequence[str] | None
     return tuple(out)
 
 
-def age_on(birth_date: dt.date, on: dt.date) -> tuple[int, Fraction]:
-    """Completed years, and exact age in years (completed years + the elapsed share of the current year).
-
-    A 29 February birthday falls on 1 March in common years (the later reading, so an age limit is never
-    reached early).
-    """
-
-    def birthday(year: int) -> dt.date:
-        try:
-            return birth_date.replace(year=year)
-        except ValueError:
-            return dt.date(year, 3, 1)
-
-    years = on.year - birth_date.year - (1 if on < birthday(on.year) else 0)
-    last, nxt = birthday(birth_date.year + years), birthday(birth_date.year + years + 1)
-    return years, years + Fraction((on - last).days, (nxt - last).days)
+# The yes/no facts every request must state about the patient: the engine cannot rule out a
+# contraindication it was not told about.
+PATIENT_FLAGS: Final = (
+    "facial_involvement",
+    "pregnant",
+    "breastfeeding",
+    "childbearing_potential",
+    "hypersensitivity",
+    "end_stage_renal_disease",
+)
 
 
 # --- sections -----------------------------------------------------------------------------------------
 
 
 def parse_patient(raw: Any, on: dt.date) -> tuple[Patient, int, Fraction]:
-    flags = (
-        "facial_involvement",
-        "pregnant",
-        "breastfeeding",
-        "childbearing_potential",
-        "hypersensitivity",
-        "end_stage_renal_disease",
-    )
+    flags = PATIENT_FLAGS
     p = obj(
         raw,
         "patient",

@@ -63,6 +63,21 @@ def calculator_page(request: Request, **extra: Any) -> Response:
     return render(request, "calculator.html", status_code=422 if base["errors"] else 200, **base)
 
 
+def calculator_query(params: Any, gettext: Any) -> dict[str, Any]:
+    """The calculator's starting form: age from ``?age=`` when valid, else an adult of 34."""
+    form: dict[str, Any] = {
+        "age_years": 34,
+        "face_includes_eyelids": False,
+        "t_vasi_includes_head_neck": True,
+    }
+    age: float = 34
+    if "age" in params:
+        parsed, err = parse_age(params["age"], gettext)
+        if err is None and parsed is not None:
+            age = form["age_years"] = parsed
+    return {"form": form, "age": age}
+
+
 def score_calculator_form(form_data: Any, gettext: Any) -> dict[str, Any]:
     """Read the calculator's form, score the drawing with the core, and return the page's context."""
     variant = variant_from_form(form_data)
@@ -96,19 +111,7 @@ def register_calculator(router: APIRouter, path: str, dependencies: list[Any] | 
 
     @router.get(path, include_in_schema=False, dependencies=dependencies or [])
     def calculator(request: Request) -> Response:
-        gettext = translator(request)
-        form: dict[str, Any] = {
-            "age_years": 34,
-            "face_includes_eyelids": False,
-            "t_vasi_includes_head_neck": True,
-        }
-        age: float = 34
-        if "age" in request.query_params:
-            parsed, err = parse_age(request.query_params["age"], gettext)
-            if err is None and parsed is not None:
-                age = parsed
-                form["age_years"] = parsed
-        return calculator_page(request, form=form, age=age)
+        return calculator_page(request, **calculator_query(request.query_params, translator(request)))
 
     @router.post(path, include_in_schema=False, dependencies=dependencies or [])
     async def calculator_post(request: Request) -> Response:

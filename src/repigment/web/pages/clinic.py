@@ -33,7 +33,12 @@ from repigment.web.pages.common import (
     validation_errors,
 )
 from repigment.web.render import translator
-from repigment.web.tools import calculator_page, parse_age, score_calculator_form, variant_from_form
+from repigment.web.tools import (
+    calculator_page,
+    calculator_query,
+    score_calculator_form,
+    variant_from_form,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -613,21 +618,11 @@ async def ae_create(request: Request, db: Db, patient_id: str) -> Response:
 @router.get("/clinic/tools/bodymap")
 async def calculator(request: Request, db: Db) -> Response:
     user = await clinician(request, db)
-    _ = translator(request)
-    form: dict[str, Any] = {
-        "age_years": 34,
-        "face_includes_eyelids": False,
-        "t_vasi_includes_head_neck": True,
-    }
-    age: float = 34
-    if "age" in request.query_params:
-        parsed, err = parse_age(request.query_params["age"], _)
-        if err is None and parsed is not None:
-            age = form["age_years"] = parsed
+    context = calculator_query(request.query_params, translator(request))
     frame = access.base_context(request, db, user)
     from repigment.web.pages.common import nav
 
-    return calculator_page(request, form=form, age=age, nav=nav(request, user), **frame)
+    return calculator_page(request, nav=nav(request, user), **context, **frame)
 
 
 @router.post("/clinic/tools/bodymap")
