@@ -491,7 +491,13 @@ def posterior_cdf(theta: Theta, n: FloatArray, e: FloatArray, qn: FloatArray, x:
 
 
 def quantile_exact(
-    theta: Theta, n: npt.ArrayLike, e: npt.ArrayLike, qn: FloatArray, prob: float, max_iter: int = 200
+    theta: Theta,
+    n: npt.ArrayLike,
+    e: npt.ArrayLike,
+    qn: FloatArray,
+    prob: float,
+    max_iter: int = 200,
+    step_tol: float = 1e-9,
 ) -> FloatArray:
     """True posterior quantile: safeguarded Newton iteration on u = ln(lambda), to full precision."""
     if not 0 < prob < 1:
@@ -517,15 +523,21 @@ def quantile_exact(
     idx = np.arange(u.size)
     lo = np.full(u.size, -np.inf)
     hi = np.full(u.size, np.inf)
-    cols = [s1, r1, np.log(r1), s2, r2, np.log(r2), g1, g2, qq]
+    cols = [s1, r1, np.log(r1), s2, r2, np.log(r2), g1, g2, qq, 1 - qq]
     for _ in range(max_iter):
         if idx.size == 0:
             break
-        c_s1, c_r1, c_lr1, c_s2, c_r2, c_lr2, c_g1, c_g2, c_q = cols
-        value, done = _newton_step(u, lo, hi, c_s1, c_r1, c_lr1, c_s2, c_r2, c_lr2, c_g1, c_g2, c_q, prob)
-        out[idx[done]] = value[done]
-        keep = ~done | np.isnan(value)
-        if not keep.all():
+        c_s1, c_r1, c_lr1, c_s2, c_r2, c_lr2, c_g1, c_g2, c_q, c_q2 = cols
+        u, lo, hi, done, value = _newton_step(
+            u, lo, hi, c_s1, c_r1, c_lr1, c_s2, c_r2, c_lr2, c_g1, c_g2, c_q, c_q2, prob, step_tol
+        )
+        fin = np.flatnonzero(done)
+        out[idx[fin]] = value
+        keep = ~done
+        nan = np.isnan(value)
+        if nan.any():
+            keep[fin[nan]] = True
+        if fin.size and not keep.all():
             idx, u, lo, hi = idx[keep], u[keep], lo[keep], hi[keep]
             cols = [c[keep] for c in cols]
     if idx.size:
@@ -546,38 +558,46 @@ def _newton_step(
     g1: FloatArray,
     g2: FloatArray,
     q: FloatArray,
+    q2: FloatArray,
     prob: float,
-) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-    """One safeguarded Newton step in place on u, lo, hi; returns (value, done) per cell."""
+    step_tol: float,
+) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_], FloatArray]:
+    """One safeguarded Newton step: new (u, lo, hi), the finished cells and their values.
+
+    ``q2`` is 1 - q. The time goes into the two incomplete gamma functions; everything else is
+    computed once per step, and the bisection fallback and the final exp only where needed.
+    """
     with np.errstate(all="ignore"):
-        uu = u
-        x = np.exp(uu)
-        c1 = special.gammainc(s1, x * r1)
-        c2 = special.gammainc(s2, x * r2)
-        g = q * c1 + (1 - q) * c2 - prob
-        lx1 = s1 * (uu + lr1) - x * r1 - g1
-        lx2 = s2 * (uu + lr2) - x * r2 - g2
-        dg = q * np.exp(lx1) + (1 - q) * np.exp(lx2)
-        lo_i = np.where(g < 0, uu, lo)
-        hi_i = np.where(g > 0, uu, hi)
+        x = np.exp(u)
+        xr1 = x * r1
+        xr2 = x * r2
+        g = q * special.gammainc(s1, xr1) + q2 * special.gammainc(s2, xr2) - prob
+        lx1 = s1 * (u + lr1) - xr1 - g1
+        lx2 = s2 * (u + lr2) - xr2 - g2
+        dg = q * np.exp(lx1) + q2 * np.exp(lx2)
+        lo_i = np.where(g < 0, u, lo)
+        hi_i = np.where(g > 0, u, hi)
         step = g / dg
-        un = uu - step
-        scale = np.maximum(1.0, np.abs(uu))
+        un = u - step
+        scale = np.maximum(1.0, np.abs(u))
         # A Newton step below 1e-9 leaves an error of order step^2 (quadratic convergence): accept
         # it. Without this, a last step below one ulp lands on the bracket end and is mistaken for a
         # failed step, sending the cell into ~50 needless bisections.
-        tiny = np.isfinite(step) & (np.abs(step) <= 1e-9 * scale)
+        tiny = np.isfinite(step) & (np.abs(step) <= step_tol * scale)
         bad = ~np.isfinite(un) | (un <= lo_i) | (un >= hi_i)
-        fallback = np.where(
-            np.isfinite(lo_i) & np.isfinite(hi_i),
-            0.5 * (lo_i + hi_i),
-            np.where(np.isfinite(lo_i), lo_i + 1.0, hi_i - 1.0),
-        )
-        un = np.where(bad & ~tiny, fallback, un)
-        done = (g == 0) | tiny | (np.abs(un - uu) <= 4e-16 * scale) | (hi_i - lo_i <= 1e-15)
-        value = np.where(g == 0, x, np.exp(un))
-        u[:], lo[:], hi[:] = un, lo_i, hi_i
-    return value, done
+        bad &= ~tiny
+        if bad.any():  # bisect, or walk out of a half-open bracket
+            k = np.flatnonzero(bad)
+            lk, hk = lo_i[k], hi_i[k]
+            un[k] = np.where(
+                np.isfinite(lk) & np.isfinite(hk),
+                0.5 * (lk + hk),
+                np.where(np.isfinite(lk), lk + 1.0, hk - 1.0),
+            )
+        done = (g == 0) | tiny | (np.abs(un - u) <= 4e-16 * scale) | (hi_i - lo_i <= 1e-15)
+        fin = np.flatnonzero(done)
+        value = np.where(g[fin] == 0, x[fin], np.exp(un[fin]))
+    return un, lo_i, hi_i, done, value
 
 
 COMPAT_LIMITS = (-100000.0, 100000.0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from enum import StrEnum
 
 import numpy as np
@@ -37,6 +37,10 @@ def _unique_pairs(n: FloatArray, e: FloatArray) -> tuple[FloatArray, FloatArray,
     return un, ue, np.asarray(codes, dtype=np.intp)
 
 
+QUANTILE_CHUNK = 50_000  # distinct (N, E) points per quantile task: enough tasks to keep both cores busy
+SCORE_THREADS = max(1, min(2, os.cpu_count() or 1))
+
+
 def ebgm_scores(
     theta: Theta,
     n: npt.ArrayLike,
@@ -48,31 +52,74 @@ def ebgm_scores(
 ) -> dict[str, FloatArray]:
     """Qn, EBlog2, EBGM and posterior quantiles (QUANT_05 etc.) per cell."""
     un, ue, inv = _unique_pairs(np.asarray(n, dtype=np.float64), np.asarray(e, dtype=np.float64))
-    return {k: v[inv] for k, v in _ebgm_distinct(theta, un, ue, Mode(mode), quantiles, digits).items()}
+    with ThreadPoolExecutor(max_workers=SCORE_THREADS) as pool:
+        post = _Posterior(pool, theta, un, ue, Mode(mode), quantiles, digits)
+        return {k: v[inv] for k, v in post.result().items()}
 
 
-def _ebgm_distinct(
-    theta: Theta, un: FloatArray, ue: FloatArray, md: Mode, quantiles: tuple[float, ...], digits: int
-) -> dict[str, FloatArray]:
-    """:func:`ebgm_scores` on distinct (N, E) points."""
-    qn = mgps.posterior_qn(theta, un, ue)
-    log2 = mgps.eb_log2(theta, un, ue, qn)
-    gm = np.power(2.0, log2)
-    shown = r_round(gm, digits) if md is Mode.OPENEBGM else gm
-    out = {"Qn": qn, "EBlog2": log2, "EBGM": shown}
+class _Posterior:
+    """EBGM and posterior quantiles on distinct (N, E) points, computed by a thread pool.
 
-    def one(p: float) -> FloatArray:
-        exact = mgps.quantile_exact(theta, un, ue, qn, p)
+    The exact quantiles are cut into chunks of cells (each cell's Newton iteration is independent of
+    the others, so the values do not depend on the cut); the openEBGM replay runs once per quantile
+    over all cells, because its bisection stops for all cells at once. The caller can do other work
+    while the pool runs: NumPy and SciPy ufuncs release the GIL.
+    """
+
+    def __init__(
+        self,
+        pool: ThreadPoolExecutor,
+        theta: Theta,
+        un: FloatArray,
+        ue: FloatArray,
+        md: Mode,
+        quantiles: tuple[float, ...],
+        digits: int,
+    ) -> None:
+        self.pool, self.theta, self.un, self.ue, self.md = pool, theta, un, ue, md
+        self.quantiles, self.digits = quantiles, digits
+        self.qn = mgps.posterior_qn(theta, un, ue)
+        bounds = [*range(0, un.size, QUANTILE_CHUNK), un.size]
+        # Tasks run first in, first out: each quantile's chunks, the slower upper quantile first; in
+        # compatible mode a quantile's replay is queued two chunks after its last chunk, so that it
+        # finds its input ready (it never waits on a task still queued, so it cannot deadlock).
+        order = sorted(set(quantiles), reverse=True)
+        jobs: list[tuple[float, int, int]] = [
+            (p, lo, hi) for p in order for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
         if md is Mode.OPENEBGM:
-            return mgps.quantile_openebgm(theta, un, ue, qn, p, digits=digits, exact=exact)
-        return exact
+            for p in order:
+                last = max(i for i, job in enumerate(jobs) if job[0] == p and job[1] >= 0)
+                jobs.insert(last + 3, (p, -1, -1))
+        self.parts: dict[float, list[Future[FloatArray]]] = {p: [] for p in order}
+        self.replay: dict[float, Future[FloatArray]] = {}
+        for p, lo, hi in jobs:
+            if lo < 0:
+                self.replay[p] = pool.submit(self._replay, p)
+            else:
+                self.parts[p].append(
+                    pool.submit(mgps.quantile_exact, theta, un[lo:hi], ue[lo:hi], self.qn[lo:hi], p)
+                )
 
-    # NumPy/SciPy ufuncs release the GIL, so the quantiles run side by side on separate cores.
-    workers = max(1, min(len(quantiles), os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for p, q in zip(quantiles, pool.map(one, quantiles), strict=True):
-            out[f"QUANT_{round(p * 100):02d}"] = q
-    return out
+    def _exact(self, p: float) -> FloatArray:
+        got = [f.result() for f in self.parts[p]]
+        return np.concatenate(got) if got else np.empty(0)
+
+    def _replay(self, p: float) -> FloatArray:
+        return mgps.quantile_openebgm(
+            self.theta, self.un, self.ue, self.qn, p, digits=self.digits, exact=self._exact(p)
+        )
+
+    def result(self) -> dict[str, FloatArray]:
+        un, ue, qn, theta, digits = self.un, self.ue, self.qn, self.theta, self.digits
+        log2 = mgps.eb_log2(theta, un, ue, qn)
+        gm = np.power(2.0, log2)
+        out = {"Qn": qn, "EBlog2": log2, "EBGM": r_round(gm, digits) if self.md is Mode.OPENEBGM else gm}
+        for p in self.quantiles:
+            out[f"QUANT_{round(p * 100):02d}"] = (
+                self.replay[p].result() if p in self.replay else self._exact(p)
+            )
+        return out
 
 
 def score(
@@ -101,17 +148,20 @@ def score(
             "n_event": counts.n_event[sel],
         }
     )
-    # RR, IC and the posterior are functions of (N, E) alone: computed once per distinct pair.
+    # RR, IC and the posterior are functions of (N, E) alone: computed once per distinct pair. The
+    # posterior quantiles run in the pool while this thread computes the other measures.
     un, ue, inv = _unique_pairs(n, e)
-    rr = relative_reporting_ratio(un, ue)
-    d = disproportionality(n, nd, ne, counts.n_total, e, ic=False)
-    if md is Mode.OPENEBGM:  # processRaw rounds RR and PRR with R's round(x, 2)
-        rr, d["PRR"] = r_round(rr, 2), r_round(d["PRR"], 2)
-    table["RR"] = rr[inv]
-    for k, v in d.items():
-        table[k] = v
-    for k, v in information_component(un, ue).items():
-        table[k] = v[inv]
-    for k, v in _ebgm_distinct(theta, un, ue, md, quantiles, 2).items():
-        table[k] = v[inv]
+    with ThreadPoolExecutor(max_workers=SCORE_THREADS) as pool:
+        post = _Posterior(pool, theta, un, ue, md, quantiles, 2)
+        rr = relative_reporting_ratio(un, ue)
+        d = disproportionality(n, nd, ne, counts.n_total, e, ic=False)
+        if md is Mode.OPENEBGM:  # processRaw rounds RR and PRR with R's round(x, 2)
+            rr, d["PRR"] = r_round(rr, 2), r_round(d["PRR"], 2)
+        table["RR"] = rr[inv]
+        for k, v in d.items():
+            table[k] = v
+        for k, v in information_component(un, ue).items():
+            table[k] = v[inv]
+        for k, v in post.result().items():
+            table[k] = v[inv]
     return flag(table, ema_min_count=ema_min_count)
