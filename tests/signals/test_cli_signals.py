@@ -80,10 +80,18 @@ def test_malformed_input_exits_2_and_writes_nothing(tmp_path: Path, caers: Path)
     faers.mkdir(parents=True)
     for kind in ("DEMO", "DRUG", "REAC"):
         (faers / f"{kind}21Q1.txt").write_text("key$value\n1$2\n")
+    badid = tmp_path / "badid" / "ASCII"
+    badid.mkdir(parents=True)
+    (badid / "DEMO21Q1.txt").write_text(
+        "primaryid$caseid$fda_dt$init_fda_dt$age$age_cod$sex\n11$1$20210105$20210105$40$YR$F\n1x2$2$20210105$$$$M\n"
+    )
+    (badid / "DRUG21Q1.txt").write_text("primaryid$role_cod$drugname$prod_ai\n11$PS$A$A\n")
+    (badid / "REAC21Q1.txt").write_text("primaryid$pt\n11$NAUSEA\n")
     cases = [
         ((str(bad),), "var1 and var2"),
         ((str(empty),), "empty"),
         ((str(tmp_path / "faers"),), "unknown FAERS layout"),
+        ((str(tmp_path / "badid"),), "DEMO21Q1.txt: line 3: column primaryid value '1x2' is not a number"),
         ((str(caers), "--theta", "1,2,3"), "5 comma-separated"),
         ((str(caers), "--compat", "vigibase"), "only 'openebgm'"),
         ((str(caers), "--drug", "REUMOFAN PLUSS"), "closest: REUMOFAN PLUS"),
@@ -93,7 +101,7 @@ def test_malformed_input_exits_2_and_writes_nothing(tmp_path: Path, caers: Path)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert message in r.stderr and "Traceback" not in r.stderr, r.stderr
         assert out.read_text() == "previous result\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "empty.csv", "faers", "out.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "badid", "empty.csv", "faers", "out.csv"]
 
 
 def test_synthetic_faers_end_to_end(tmp_path: Path) -> None:

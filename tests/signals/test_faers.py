@@ -202,3 +202,46 @@ def test_missing_case_ids_are_named_with_their_file(tmp_path: Path) -> None:
     write_quarter(tmp_path, "15Q1", rows, [drug(1001, 100, 1, "PS", "A", "A")], ["1001$100$NAUSEA$"])
     with pytest.raises(SignalsError, match=r"DEMO15Q1\.txt.*2 rows have a missing or non-numeric"):
         ingest([tmp_path])
+
+
+def test_non_numeric_report_id_is_named_with_file_and_line(tmp_path: Path) -> None:
+    rows = [demo(1001, 100, 1, "20150105", "40", "YR", "F")]
+    fields = demo(1002, 101, 1, "20150105", "40", "YR", "M").split("$")
+    fields[0] = "X1002"
+    rows.append("$".join(fields))
+    write_quarter(tmp_path, "15Q1", rows, [drug(1001, 100, 1, "PS", "A", "A")], ["1001$100$NAUSEA$"])
+    with pytest.raises(SignalsError) as info:
+        ingest([tmp_path])
+    msg = str(info.value)
+    assert "DEMO15Q1.txt" in msg and "line 3" in msg and "primaryid" in msg and "'X1002'" in msg
+    assert "Conversion Error" not in msg
+
+
+def test_non_numeric_id_in_a_drug_file_is_named(tmp_path: Path) -> None:
+    write_quarter(
+        tmp_path,
+        "15Q1",
+        [demo(1001, 100, 1, "20150105", "40", "YR", "F")],
+        [drug(1001, 100, 1, "PS", "A", "A"), drug(1001, 100, 2, "PS", "B", "B").replace("1001$", "1O01$", 1)],
+        ["1001$100$NAUSEA$"],
+    )
+    with pytest.raises(SignalsError, match=r"DRUG15Q1\.txt: line 3: column primaryid value '1O01'"):
+        ingest([tmp_path])
+
+
+def test_id_error_without_details_still_finds_the_file(tmp_path: Path) -> None:
+    """Where the reader's message lacks the file, the id columns are read as text to find it."""
+    from repigment.signals import faers
+
+    rows = [demo(1001, 100, 1, "20150105", "40", "YR", "F"), demo(1002, 100, 2, "20150106", "40", "YR", "F")]
+    write_quarter(tmp_path, "15Q1", rows, [drug(1001, 100, 1, "PS", "A", "A")], ["1001$100$NAUSEA$"])
+    write_quarter(
+        tmp_path,
+        "15Q2",
+        [demo(2001, 200, 1, "20150405", "40", "YR", "F")],
+        [drug(2001, 200, 1, "PS", "A", "A")],
+        ["2001$200$NAUSEA$", "2OO1$200$RASH$"],
+    )
+    quarters, _ = faers.discover(sorted(p for p in tmp_path.rglob("*") if p.is_file()))
+    err = faers._id_error(faers.duckdb.ConversionException("Conversion Error: no details"), quarters)
+    assert err is not None and "REAC15Q2.txt" in err.where and "1 rows" in err.reason

@@ -191,9 +191,18 @@ def discover(files: Sequence[Path]) -> tuple[list[Quarter], list[Path]]:
     return out, deleted
 
 
-def _scan(files: list[Path], header: list[str]) -> str:
+# Report and case ids are parsed as integers by the CSV reader itself (no text column, no cast); a
+# value that is not a number stops the read, and the error names the file and line (see _id_error).
+ID_COLUMNS = {
+    "DEMO": frozenset({"primaryid", "caseid", "isr", "case"}),
+    "DRUG": frozenset({"primaryid", "isr"}),
+    "REAC": frozenset({"primaryid", "isr"}),
+}
+
+
+def _scan(files: list[Path], header: list[str], ids: frozenset[str] = frozenset()) -> str:
     names = [n if n else f"_empty{i}" for i, n in enumerate(header)]
-    cols = ", ".join(f"'{n}': 'VARCHAR'" for n in names)
+    cols = ", ".join(f"'{n}': '{'BIGINT' if n in ids else 'VARCHAR'}'" for n in names)
     flist = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
     return (
         f"read_csv([{flist}], delim='$', header=true, quote='', escape='', auto_detect=false, "
@@ -206,8 +215,47 @@ def _union(quarters: list[Quarter], kind: str, select: dict[Layout, str]) -> str
     for q in quarters:
         assert q.layout is not None
         groups.setdefault((q.layout, tuple(q.headers[kind])), []).append(q.files[kind])
-    parts = [f"SELECT {select[layout]} FROM {_scan(fs, list(h))}" for (layout, h), fs in groups.items()]
+    parts = [
+        f"SELECT {select[layout]} FROM {_scan(fs, list(h), ID_COLUMNS[kind])}"
+        for (layout, h), fs in groups.items()
+    ]
     return " UNION ALL ".join(parts)
+
+
+_CONVERSION = re.compile(r'converting column "(?P<col>[^"]+)"')
+_CONVERSION_VALUE = re.compile(r'Could not convert string "(?P<value>[^"]*)"')
+_CONVERSION_LINE = re.compile(r"CSV Error on Line: (?P<line>\d+)")
+_CONVERSION_FILE = re.compile(r"^\s*file = (?P<file>.+?)\s*$", re.MULTILINE)
+
+
+def _id_error(ex: duckdb.Error, quarters: list[Quarter]) -> SignalsError | None:
+    """A clear error for an id column holding something other than a number, naming file and line."""
+    text = str(ex)
+    if not isinstance(ex, duckdb.ConversionException) and "Conversion Error" not in text:
+        return None
+    col = _CONVERSION.search(text)
+    where = _CONVERSION_FILE.search(text)
+    value = _CONVERSION_VALUE.search(text)
+    line = _CONVERSION_LINE.search(text)
+    what = f"column {col['col']}" if col else "a report/case id column"
+    shown = f" value {value['value']!r}" if value else ""
+    if where:
+        at = f"line {line['line']}: " if line else ""
+        return SignalsError(where["file"], f"{at}{what}{shown} is not a number (a report/case id)")
+    # No file in the message: find the file by reading the id columns as text, one file at a time.
+    for q in quarters:
+        for kind, path in q.files.items():
+            ids = [c for c in q.headers[kind] if c in ID_COLUMNS[kind]]
+            test = " OR ".join(f"NOT regexp_full_match(trim(\"{c}\"), '[0-9]*')" for c in ids)
+            if not test:
+                continue
+            with duckdb.connect() as con:
+                bad = con.execute(
+                    f"SELECT count(*) FROM {_scan([path], q.headers[kind])} WHERE {test}"
+                ).fetchone()
+            if bad and bad[0]:
+                return SignalsError(str(path), f"{bad[0]} rows have a report/case id that is not a number")
+    return SignalsError("FAERS input", f"{what}{shown} is not a number (a report/case id)")
 
 
 def _age_group_sql(edges: tuple[float, ...]) -> str:
@@ -267,7 +315,7 @@ def ingest(
         try:
             return _ingest(db, quarters, deleted, role_list, tuple(strata), sem, age_group_edges)
         except duckdb.Error as ex:
-            raise SignalsError("FAERS input", str(ex).splitlines()[0]) from None
+            raise (_id_error(ex, quarters) or SignalsError("FAERS input", str(ex).splitlines()[0])) from None
         finally:
             db.close()
 
@@ -282,12 +330,12 @@ def _ingest(
     edges: tuple[float, ...],
 ) -> tuple[Counts, FaersSummary]:
     demo_sel = {
-        Layout.AERS: 'TRY_CAST(isr AS BIGINT) AS primaryid, TRY_CAST("case" AS BIGINT) AS caseid, fda_dt, '
+        Layout.AERS: 'isr AS primaryid, "case" AS caseid, fda_dt, '
         "fda_dt AS init_dt, gndr_cod AS sex, age, age_cod, filename",
-        Layout.FAERS_2012: "TRY_CAST(primaryid AS BIGINT) AS primaryid, "
-        "TRY_CAST(caseid AS BIGINT) AS caseid, "
+        Layout.FAERS_2012: "primaryid AS primaryid, "
+        "caseid AS caseid, "
         "fda_dt, init_fda_dt AS init_dt, gndr_cod AS sex, age, age_cod, filename",
-        Layout.FAERS: "TRY_CAST(primaryid AS BIGINT) AS primaryid, TRY_CAST(caseid AS BIGINT) AS caseid, "
+        Layout.FAERS: "primaryid AS primaryid, caseid AS caseid, "
         "fda_dt, init_fda_dt AS init_dt, sex, age, "
         "age_cod, filename",
     }
@@ -330,15 +378,15 @@ def _ingest(
     db.execute("DROP TABLE latest")
     role_in = ", ".join(f"'{r}'" for r in roles)
     drug_sel = {
-        Layout.AERS: "TRY_CAST(isr AS BIGINT) AS id, role_cod, drugname AS name",
-        Layout.FAERS_2012: "TRY_CAST(primaryid AS BIGINT) AS id, role_cod, drugname AS name",
-        Layout.FAERS: "TRY_CAST(primaryid AS BIGINT) AS id, role_cod, "
+        Layout.AERS: "isr AS id, role_cod, drugname AS name",
+        Layout.FAERS_2012: "primaryid AS id, role_cod, drugname AS name",
+        Layout.FAERS: "primaryid AS id, role_cod, "
         "COALESCE(NULLIF(trim(prod_ai), ''), drugname) AS name",
     }
     reac_sel = {
-        Layout.AERS: "TRY_CAST(isr AS BIGINT) AS id, pt",
-        Layout.FAERS_2012: "TRY_CAST(primaryid AS BIGINT) AS id, pt",
-        Layout.FAERS: "TRY_CAST(primaryid AS BIGINT) AS id, pt",
+        Layout.AERS: "isr AS id, pt",
+        Layout.FAERS_2012: "primaryid AS id, pt",
+        Layout.FAERS: "primaryid AS id, pt",
     }
     # Names are normalised and hashed once per row into provisional integer codes; de-duplication,
     # joins and counting then run on integers only (no intermediate (id, name) string table is kept).
