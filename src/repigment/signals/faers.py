@@ -9,6 +9,7 @@ the highest primaryid (ISR), and drops case ids listed in the Deleted files.
 
 from __future__ import annotations
 
+import mmap
 import re
 import shutil
 import tempfile
@@ -200,24 +201,43 @@ ID_COLUMNS = {
 }
 
 
-def _scan(files: list[Path], header: list[str], ids: frozenset[str] = frozenset()) -> str:
+def _is_ascii(path: Path) -> bool:
+    """Whether a file is plain 7-bit ASCII (checked through a memory map at memory speed)."""
+    size = path.stat().st_size
+    if size == 0:
+        return True
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        data = np.frombuffer(mm, dtype=np.uint8)
+        try:
+            step = 1 << 26
+            return all(int(data[i : i + step].max()) < 128 for i in range(0, size, step))
+        finally:
+            del data  # the map cannot close while an array views it
+
+
+def _scan(
+    files: list[Path], header: list[str], ids: frozenset[str] = frozenset(), ascii: bool = False
+) -> str:
+    """A read_csv over files of one header; ASCII files skip the latin-1 transcoding (same text)."""
     names = [n if n else f"_empty{i}" for i, n in enumerate(header)]
     cols = ", ".join(f"'{n}': '{'BIGINT' if n in ids else 'VARCHAR'}'" for n in names)
     flist = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    encoding = "" if ascii else "encoding='latin-1', "
     return (
         f"read_csv([{flist}], delim='$', header=true, quote='', escape='', auto_detect=false, "
-        f"columns={{{cols}}}, encoding='latin-1', filename=true)"
+        f"columns={{{cols}}}, {encoding}filename=true)"
     )
 
 
 def _union(quarters: list[Quarter], kind: str, select: dict[Layout, str]) -> str:
-    groups: dict[tuple[Layout, tuple[str, ...]], list[Path]] = {}
+    groups: dict[tuple[Layout, tuple[str, ...], bool], list[Path]] = {}
     for q in quarters:
         assert q.layout is not None
-        groups.setdefault((q.layout, tuple(q.headers[kind])), []).append(q.files[kind])
+        f = q.files[kind]
+        groups.setdefault((q.layout, tuple(q.headers[kind]), _is_ascii(f)), []).append(f)
     parts = [
-        f"SELECT {select[layout]} FROM {_scan(fs, list(h), ID_COLUMNS[kind])}"
-        for (layout, h), fs in groups.items()
+        f"SELECT {select[layout]} FROM {_scan(fs, list(h), ID_COLUMNS[kind], ascii)}"
+        for (layout, h, ascii), fs in groups.items()
     ]
     return " UNION ALL ".join(parts)
 
@@ -380,8 +400,7 @@ def _ingest(
     drug_sel = {
         Layout.AERS: "isr AS id, role_cod, drugname AS name",
         Layout.FAERS_2012: "primaryid AS id, role_cod, drugname AS name",
-        Layout.FAERS: "primaryid AS id, role_cod, "
-        "COALESCE(NULLIF(trim(prod_ai), ''), drugname) AS name",
+        Layout.FAERS: "primaryid AS id, role_cod, COALESCE(NULLIF(trim(prod_ai), ''), drugname) AS name",
     }
     reac_sel = {
         Layout.AERS: "isr AS id, pt",
