@@ -245,3 +245,26 @@ def test_id_error_without_details_still_finds_the_file(tmp_path: Path) -> None:
     quarters, _ = faers.discover(sorted(p for p in tmp_path.rglob("*") if p.is_file()))
     err = faers._id_error(faers.duckdb.ConversionException("Conversion Error: no details"), quarters)
     assert err is not None and "REAC15Q2.txt" in err.where and "1 rows" in err.reason
+
+
+def test_latin1_and_ascii_quarters_read_alike(tmp_path: Path) -> None:
+    """ASCII files skip the latin-1 transcoding; a file with latin-1 bytes is still read as latin-1."""
+    write_quarter(
+        tmp_path,
+        "15Q1",
+        [demo(1001, 100, 1, "20150105", "40", "YR", "F")],
+        [drug(1001, 100, 1, "PS", "Caf\u00e9ine", "")],
+        ["1001$100$Nausea$"],
+    )
+    write_quarter(
+        tmp_path,
+        "15Q2",
+        [demo(2001, 200, 1, "20150405", "40", "YR", "F")],
+        [drug(2001, 200, 1, "PS", "Aspirin", "")],
+        ["2001$200$Nausea$"],
+    )
+    latin = tmp_path / "faers_ascii_2015Q1" / "ASCII" / "DRUG15Q1.txt"
+    latin.write_bytes(latin.read_text().encode("latin-1"))
+    assert b"\xe9" in latin.read_bytes()
+    c, _ = ingest([tmp_path])
+    assert _cells(c) == {("CAF\u00c9INE", "NAUSEA"): 1, ("ASPIRIN", "NAUSEA"): 1}
