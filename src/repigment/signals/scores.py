@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -122,6 +123,11 @@ class _Posterior:
         return out
 
 
+def _categorical(codes: npt.NDArray[np.int64], names: npt.NDArray[np.object_]) -> pd.Categorical:
+    """Names as a categorical; the codes come from counting and are valid by construction."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(names), validate=False)
+
+
 def score(
     counts: Counts,
     theta: Theta,
@@ -133,26 +139,29 @@ def score(
 ) -> pd.DataFrame:
     """One row per cell: drug, event, N, E, RR, PRR (+CI, chi2), ROR (+CI), IC (+limits), EBGM, quantiles."""
     md = Mode(mode)
-    sel = np.ones(len(counts), dtype=bool) if cells is None else cells
-    n = counts.n[sel].astype(np.float64)
-    e = counts.e[sel]
-    nd = counts.n_drug[sel].astype(np.float64)
-    ne = counts.n_event[sel].astype(np.float64)
-    table = pd.DataFrame(
-        {
-            "drug": pd.Categorical.from_codes(counts.drug_code[sel], categories=pd.Index(counts.drugs)),
-            "event": pd.Categorical.from_codes(counts.event_code[sel], categories=pd.Index(counts.events)),
-            "N": counts.n[sel],
-            "E": e,
-            "n_drug": counts.n_drug[sel],
-            "n_event": counts.n_event[sel],
-        }
-    )
+
+    def pick(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return x if cells is None else x[cells]
+
+    n = pick(counts.n).astype(np.float64)
+    e = pick(counts.e)
     # RR, IC and the posterior are functions of (N, E) alone: computed once per distinct pair. The
     # posterior quantiles run in the pool while this thread computes the other measures.
     un, ue, inv = _unique_pairs(n, e)
     with ThreadPoolExecutor(max_workers=SCORE_THREADS) as pool:
         post = _Posterior(pool, theta, un, ue, md, quantiles, 2)
+        nd = pick(counts.n_drug).astype(np.float64)
+        ne = pick(counts.n_event).astype(np.float64)
+        table = pd.DataFrame(
+            {
+                "drug": _categorical(pick(counts.drug_code), counts.drugs),
+                "event": _categorical(pick(counts.event_code), counts.events),
+                "N": pick(counts.n),
+                "E": e,
+                "n_drug": pick(counts.n_drug),
+                "n_event": pick(counts.n_event),
+            }
+        )
         rr = relative_reporting_ratio(un, ue)
         d = disproportionality(n, nd, ne, counts.n_total, e, ic=False)
         if md is Mode.OPENEBGM:  # processRaw rounds RR and PRR with R's round(x, 2)
