@@ -22,8 +22,11 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from repigment.signals.counts import CountQueries, Counts, Semantics, counts_from_queries
+from repigment.signals.counts import Counts, Semantics, _assemble, _first_of_runs, _Raw
 from repigment.signals.errors import SignalsError
 
 DEFAULT_ROLES = ("PS", "SS")  # primary and secondary suspect
@@ -385,7 +388,7 @@ def _ingest(
             db.register("del_ids", {"caseid": ids})
             db.execute("INSERT INTO deleted SELECT caseid FROM del_ids")
             db.unregister("del_ids")
-    n_deleted = int(db.execute("SELECT count(*) FROM latest SEMI JOIN deleted USING (caseid)").fetchone()[0])  # type: ignore[index]
+    n_deleted = _scalar(db, "SELECT count(*) FROM latest SEMI JOIN deleted USING (caseid)")
     age_group = _age_group_sql(edges)
     db.execute(f"""CREATE TEMP TABLE rep AS
         SELECT k % 100000000000 AS id,
@@ -407,108 +410,199 @@ def _ingest(
         Layout.FAERS_2012: "primaryid AS id, pt",
         Layout.FAERS: "primaryid AS id, pt",
     }
-    # Names are normalised and hashed once per row into provisional integer codes; de-duplication,
-    # joins and counting then run on integers only (no intermediate (id, name) string table is kept).
+    if strata and sem is not Semantics.UNIQUE:
+        raise SignalsError(
+            "strata", "stratified FAERS counting is available with unique-report counting only"
+        )
+    # Each kept report gets a dense index; DuckDB parses, filters and normalises the DRUG and REAC
+    # rows and attaches that index (a hash join on the report id). De-duplication and counting then
+    # run on integer arrays in NumPy, and the names are coded once per distinct name (Arrow).
+    strat_expr = "concat_ws('|', " + ", ".join(strata) + ")" if strata else "''"
+    db.execute(f"""CREATE TEMP TABLE rep_ix AS SELECT id, (row_number() OVER () - 1)::INTEGER AS ix,
+                   {strat_expr} AS stratum FROM rep""")
+    db.execute("DROP TABLE rep")
+    n_rep = _scalar(db, "SELECT count(*) FROM rep_ix")
+    pairs: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], pa.Array]] = {}
     for kind, sel, cond in (
-        ("DRUG", drug_sel, f"role_cod IN ({role_in})"),
+        ("DRUG", drug_sel, f"u.role_cod IN ({role_in})"),
         ("REAC", reac_sel, "true"),
     ):
         col = "name" if kind == "DRUG" else "pt"
-        tab = kind.lower()
-        db.execute(f"""CREATE TEMP TABLE {tab}_raw AS SELECT id, upper(trim({col})) AS name
-            FROM ({_union(quarters, kind, sel)}) WHERE {cond} AND trim({col}) <> ''""")
-        db.execute(f"""CREATE TEMP TABLE {tab}_names AS
-            SELECT name, (row_number() OVER () - 1)::INTEGER AS pc
-            FROM (SELECT DISTINCT name FROM {tab}_raw)""")
-        db.execute(f"""CREATE TEMP TABLE {tab}_p AS SELECT DISTINCT id, pc
-            FROM {tab}_raw JOIN {tab}_names USING (name) SEMI JOIN rep USING (id)""")
-        db.execute(f"DROP TABLE {tab}_raw")
-    # Keep reports that have both a kept drug and a reaction; strata get integer codes in name order.
-    strat_expr = "concat_ws('|', " + ", ".join(strata) + ")" if strata else "''"
-    db.execute(f"""CREATE TEMP TABLE rep_k AS SELECT id, {strat_expr} AS stratum FROM rep
-                   SEMI JOIN (SELECT DISTINCT id FROM drug_p) USING (id)
-                   SEMI JOIN (SELECT DISTINCT id FROM reac_p) USING (id)""")
-    db.execute("""CREATE TEMP TABLE strata_codes AS SELECT stratum,
-                  (row_number() OVER (ORDER BY stratum) - 1)::INTEGER AS sid
-                  FROM (SELECT DISTINCT stratum FROM rep_k)""")
-    db.execute(
-        """CREATE TEMP TABLE both_ids AS SELECT id, sid FROM rep_k JOIN strata_codes USING (stratum)"""
-    )
-    db.execute("DROP TABLE rep_k")
-    for tab, code in (("drug", "di"), ("reac", "ei")):
-        db.execute(f"""CREATE TEMP TABLE {tab}_codes AS SELECT pc, name,
-                       (row_number() OVER (ORDER BY name) - 1)::INTEGER AS {code}
-                       FROM {tab}_names
-                       SEMI JOIN (SELECT DISTINCT pc FROM {tab}_p SEMI JOIN both_ids USING (id))
-                       USING (pc)""")
-        db.execute(f"""CREATE TEMP TABLE {tab}_n_c AS SELECT id, {code}, sid FROM {tab}_p
-                       JOIN both_ids USING (id) JOIN {tab}_codes USING (pc)""")
-        db.execute(f"DROP TABLE {tab}_p")
-    drugs = np.asarray(
-        db.execute("SELECT name FROM drug_codes ORDER BY di").fetchnumpy()["name"], dtype=object
-    )
-    events = np.asarray(
-        db.execute("SELECT name FROM reac_codes ORDER BY ei").fetchnumpy()["name"], dtype=object
-    )
-    # Each report lists each drug and each reaction once, so every (report, drug, reaction) row of the
-    # product is distinct and count(*) counts unique reports. Pair semantics count the same rows.
-    cnt = "count(*)"
-    q = CountQueries(
-        cells=f"SELECT di, ei, {cnt} AS n FROM drug_n_c JOIN reac_n_c USING (id) GROUP BY di, ei",
-        drug_margin=(
-            f"SELECT di, {cnt} AS k FROM drug_n_c GROUP BY di"
-            if sem is Semantics.UNIQUE
-            else "SELECT di, sum(m)::BIGINT AS k FROM drug_n_c JOIN (SELECT id, count(*) AS m FROM reac_n_c "
-            "GROUP BY id) USING (id) GROUP BY di"
-        ),
-        event_margin=(
-            f"SELECT ei, {cnt} AS k FROM reac_n_c GROUP BY ei"
-            if sem is Semantics.UNIQUE
-            else "SELECT ei, sum(m)::BIGINT AS k FROM reac_n_c JOIN (SELECT id, count(*) AS m FROM drug_n_c "
-            "GROUP BY id) USING (id) GROUP BY ei"
-        ),
-        total=(
-            "SELECT count(*) AS k FROM both_ids"
-            if sem is Semantics.UNIQUE
-            else "SELECT sum(a.m * b.m)::BIGINT AS k "
-            "FROM (SELECT id, count(*) AS m FROM drug_n_c GROUP BY id) a "
-            "JOIN (SELECT id, count(*) AS m FROM reac_n_c GROUP BY id) b USING (id)"
-        ),
-    )
-    if strata:
-        if sem is not Semantics.UNIQUE:
-            raise SignalsError(
-                "strata", "stratified FAERS counting is available with unique-report counting only"
-            )
-        q = CountQueries(
-            q.cells,
-            q.drug_margin,
-            q.event_margin,
-            q.total,
-            stratum_total="SELECT sid AS stratum, count(*) AS k FROM both_ids GROUP BY sid",
-            stratum_drug="SELECT sid AS stratum, di, count(*) AS k FROM drug_n_c GROUP BY sid, di",
-            stratum_event="SELECT sid AS stratum, ei, count(*) AS k FROM reac_n_c GROUP BY sid, ei",
-        )
-    counts = counts_from_queries(db, drugs, events, q, strata=strata, semantics=sem)
+        got = db.sql(f"""SELECT r.ix, upper(trim(u.{col})) AS name
+            FROM ({_union(quarters, kind, sel)}) u JOIN rep_ix r ON u.id = r.id
+            WHERE {cond} AND trim(u.{col}) <> ''""").to_arrow_table()
+        pairs[kind] = _distinct_pairs(got)
+        del got
+    stratum = db.sql("SELECT ix, stratum FROM rep_ix").to_arrow_table()
+    raw, drugs, events, n_both = _count_pairs(pairs["DRUG"], pairs["REAC"], n_rep, stratum, bool(strata), sem)
+    del pairs, stratum
+    counts = _assemble(drugs, events, raw, strata=strata, semantics=sem, zeroes=False)
     layouts: dict[str, int] = {}
     for qq in quarters:
         assert qq.layout is not None
         layouts[qq.layout.value] = layouts.get(qq.layout.value, 0) + 1
-    summary = FaersSummary(
-        tuple(q.label for q in quarters),
-        layouts,
-        demo_rows,
-        n_cases,
-        n_deleted,
-        _scalar(db, "SELECT count(*) FROM both_ids"),
-    )
+    summary = FaersSummary(tuple(q.label for q in quarters), layouts, demo_rows, n_cases, n_deleted, n_both)
     return counts, summary
 
 
+def _distinct_pairs(got: pa.Table) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], pa.Array]:
+    """Distinct (report index, name code) pairs sorted by report, and the names the codes index."""
+    enc = pc.dictionary_encode(got["name"]).combine_chunks()
+    names = enc.dictionary
+    bits = max(len(names) - 1, 1).bit_length()
+    key = np.asarray(got["ix"].combine_chunks() if got.num_rows else np.empty(0, np.int32), dtype=np.int64)
+    key <<= bits
+    key |= np.asarray(enc.indices, dtype=np.int64) if got.num_rows else 0
+    key.sort()
+    key = key[_first_of_runs(key)]
+    return key >> bits, key & ((1 << bits) - 1), names
+
+
+def _sorted_names(
+    code: npt.NDArray[np.int64], names: pa.Array
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_]]:
+    """Codes renumbered in the sorted order of the names that occur (others are dropped)."""
+    used = np.zeros(len(names), dtype=np.bool_)
+    used[code] = True
+    which = np.flatnonzero(used)
+    order = which[np.asarray(pc.array_sort_indices(names.take(pa.array(which))), dtype=np.int64)]
+    rank = np.zeros(len(names), dtype=np.int64)
+    rank[order] = np.arange(order.size, dtype=np.int64)
+    return rank[code], np.asarray(names.take(pa.array(order)).to_pylist(), dtype=object)
+
+
+CROSS_CHUNK = 1 << 24  # (report, drug, reaction) rows expanded at a time
+DENSE_CELLS = 1 << 26  # cell counts in a dense array up to this many drug x event combinations
+
+
+def _count_pairs(
+    drug_pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], pa.Array],
+    reac_pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], pa.Array],
+    n_rep: int,
+    stratum: pa.Table,
+    stratified: bool,
+    sem: Semantics,
+) -> tuple[_Raw, npt.NDArray[np.object_], npt.NDArray[np.object_], int]:
+    """Counts over the reports that have both a kept drug and a reaction.
+
+    FAERS does not link drugs to reactions, so each report contributes the product of its distinct
+    drugs and distinct reactions; every (report, drug, reaction) row of that product is distinct, so
+    unique-report and pair counting give the same cells and differ only in the margins.
+    """
+    i64 = np.int64
+    d_ix, d_code, d_names = drug_pairs
+    e_ix, e_code, e_names = reac_pairs
+    n_d_rep = np.bincount(d_ix, minlength=n_rep)
+    n_e_rep = np.bincount(e_ix, minlength=n_rep)
+    both = (n_d_rep > 0) & (n_e_rep > 0)
+    keep = both[d_ix]
+    d_ix, d_code = d_ix[keep], d_code[keep]
+    keep = both[e_ix]
+    e_ix, e_code = e_ix[keep], e_code[keep]
+    di, drugs = _sorted_names(d_code, d_names)
+    ei, events = _sorted_names(e_code, e_names)
+    n_d_rep = np.where(both, n_d_rep, 0)
+    n_e_rep = np.where(both, n_e_rep, 0)
+    n_both = int(np.count_nonzero(both))
+    cells, n = _cross_cells(d_ix, di, ei, n_e_rep, drugs.size, events.size)
+    if sem is Semantics.UNIQUE:
+        nd = np.bincount(di, minlength=drugs.size).astype(i64)
+        ne = np.bincount(ei, minlength=events.size).astype(i64)
+        nt = n_both
+    else:  # each (report, drug) pairs with every reaction of the report, and the other way round
+        nd = np.bincount(di, weights=n_e_rep[d_ix], minlength=drugs.size).astype(i64)
+        ne = np.bincount(ei, weights=n_d_rep[e_ix], minlength=events.size).astype(i64)
+        nt = int(np.dot(n_d_rep.astype(i64), n_e_rep.astype(i64)))
+    c_d, c_e = np.divmod(cells, max(events.size, 1))
+    if not stratified:
+        return _Raw(c_d, c_e, n, nd, ne, nt), drugs, events, n_both
+    # Strata coded 0..S-1 in the sorted order of those that occur among the counted reports.
+    s_ix = np.asarray(stratum["ix"].combine_chunks(), dtype=i64)
+    s_enc = pc.dictionary_encode(stratum["stratum"]).combine_chunks()
+    s_of = np.zeros(n_rep, dtype=i64)
+    s_of[s_ix] = np.asarray(s_enc.indices, dtype=i64)
+    sid, snames = _sorted_names(s_of[both], s_enc.dictionary)
+    s_of[both] = sid
+    totals = np.bincount(sid, minlength=snames.size).astype(np.float64)
+    return (
+        _Raw(
+            c_d,
+            c_e,
+            n,
+            nd,
+            ne,
+            nt,
+            totals,
+            _stratum_margin(s_of[d_ix], di, drugs.size),
+            _stratum_margin(s_of[e_ix], ei, events.size),
+        ),
+        drugs,
+        events,
+        n_both,
+    )
+
+
+def _stratum_margin(
+    sid: npt.NDArray[np.int64], code: npt.NDArray[np.int64], size: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """(stratum, code, reports) for every pair that occurs; each input row is one distinct report pair."""
+    keys, k = np.unique(sid * max(size, 1) + code, return_counts=True)
+    s, c = np.divmod(keys, max(size, 1))
+    return s, c, k.astype(np.float64)
+
+
+def _cross_cells(
+    d_ix: npt.NDArray[np.int64],
+    di: npt.NDArray[np.int64],
+    ei: npt.NDArray[np.int64],
+    n_e_rep: npt.NDArray[np.int64],
+    n_drugs: int,
+    n_events: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Cells (drug * n_events + event, sorted) and their counts over each report's drugs x reactions.
+
+    ``ei`` is in report order; a report's reactions start at the cumulative count of those before it.
+    The product is expanded a chunk of drug rows at a time, so memory stays bounded.
+    """
+    i64 = np.int64
+    start = np.cumsum(n_e_rep) - n_e_rep
+    reps = n_e_rep[d_ix]
+    ends = np.cumsum(reps)
+    size = n_drugs * n_events
+    dense = np.zeros(size, dtype=i64) if size <= DENSE_CELLS else None
+    found: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
+    a = 0
+    while a < d_ix.size:
+        b = int(np.searchsorted(ends, (ends[a - 1] if a else 0) + CROSS_CHUNK, side="right"))
+        b = max(b, a + 1)
+        m = reps[a:b]
+        total = int(m.sum())
+        first = np.cumsum(m) - m
+        pos = np.arange(total, dtype=i64)
+        pos -= np.repeat(first - start[d_ix[a:b]], m)
+        key = np.repeat(di[a:b] * n_events, m)
+        key += ei[pos]
+        if dense is not None:
+            dense += np.bincount(key, minlength=size)
+        else:
+            found.append(np.unique(key, return_counts=True))
+        a = b
+    if dense is not None:
+        cells = np.flatnonzero(dense).astype(i64)
+        return cells, dense[cells]
+    if not found:
+        return np.empty(0, dtype=i64), np.empty(0, dtype=i64)
+    keys = np.concatenate([k for k, _ in found])
+    counts = np.concatenate([c for _, c in found])
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    first_of = _first_of_runs(keys)
+    return keys[first_of], np.add.reduceat(counts[order], np.flatnonzero(first_of)).astype(i64)
+
+
 def _scalar(db: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = db.execute(sql).fetchone()
-    assert row is not None
-    return int(row[0])
+    rows = db.execute(sql).fetchall()  # fetched to the end: the connection is free for the next query
+    return int(rows[0][0])
 
 
 def _read_deleted(path: Path) -> np.ndarray:
