@@ -132,6 +132,31 @@ def test_visit_is_scored(http: httpx.Client, clinic_factory: Any) -> None:
     )
 
 
+def test_course_visits_with_repigmentation_are_checked_against_the_course(
+    http: httpx.Client, clinic_factory: Any
+) -> None:
+    c = clinic_factory()
+    doc = c.login(http, "clinician")
+    pid = c.patients[0]
+    course = http.post(
+        f"/api/v1/patients/{pid}/courses",
+        json={"started_on": "2026-01-05", "plan": {"areas": [{"region": "face", "hand_units": 1}]}},
+        headers=doc,
+    ).json()
+    patches = [{"region": "face", "hand_units": 1, "depigmentation_percent": 50}]
+
+    def visit(on: str) -> httpx.Response:
+        body = {"visited_on": on, "patches": patches, "course_id": course["id"], "repigmentation_percent": 30}
+        return http.post(f"/api/v1/patients/{pid}/visits", json=body, headers=doc)
+
+    r = visit("2026-06-22")
+    assert r.status_code == 201, r.text
+    assert r.json()["course_id"] == course["id"] and r.json()["ruleset"] == course["ruleset"]
+    r = visit("2026-01-04")  # the day before the course started
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.visited_on"
+    assert "before the course started (2026-01-05)" in r.text
+
+
 def test_diary_entries_are_checked_flagged_and_idempotent(
     http: httpx.Client, clinic_factory: Any, api_server: Any
 ) -> None:

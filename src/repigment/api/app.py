@@ -186,8 +186,12 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
     the_store = store if store is not None else Store()
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        for name in ("diary_writer", "write_gate"):
+            held = getattr(app.state, name, None)
+            if held is not None:
+                held.close()
         if store is None:
             the_store.dispose()
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from repigment.body import age_on
@@ -19,6 +20,7 @@ from repigment.label import CheckResult, LabelInputError, evaluate, evaluate_app
 from repigment.label.request import PATIENT_FLAGS
 from repigment.scoring import ScoringError, VasiResult, score_assessment
 from repigment.store import Application, Course, Patient, Prescription, Visit
+from repigment.store.prepared import Prepared
 
 DEFAULT_RULESET: Final = "opzelura-eu-2023"
 # Diary history handed to the engine with a new entry: covers the longest rolling window of the
@@ -36,7 +38,8 @@ class ClinicalInputError(ValueError):
         self.reason = reason
 
 
-def patient_facts(p: Patient) -> dict[str, Any]:
+def patient_facts(p: Any) -> dict[str, Any]:
+    """The label engine's patient facts from a stored patient (object or row)."""
     facts: dict[str, Any] = {"birth_date": p.birth_date.isoformat(), "sex": p.sex, "diagnosis": p.diagnosis}
     facts.update({f: bool(getattr(p, f)) for f in PATIENT_FLAGS})
     return facts
@@ -69,7 +72,7 @@ def check_plan(
     return result.verdict, _findings(result)
 
 
-def check_course_assessment(course: Course, patient: Patient, visits: Sequence[Visit], on: dt.date) -> None:
+def check_course_assessment(course: Any, patient: Patient, visits: Sequence[Visit], on: dt.date) -> None:
     """Let the engine validate a course's assessments (dates, weeks) so a bad visit is refused at once."""
     assessments = [
         {"on": v.visited_on.isoformat(), "repigmentation_percent": v.repigmentation_percent}
@@ -87,7 +90,7 @@ def check_course_assessment(course: Course, patient: Patient, visits: Sequence[V
     _evaluate(request, prefix_map={"course.assessments": "body"})
 
 
-_DISPENSED: Final = (
+_DISPENSED: Final = Prepared(
     select(Prescription.dispensed_on, Prescription.grams, Prescription.opened_on)
     .where(
         Prescription.patient_id == bindparam("pid"),
@@ -99,11 +102,9 @@ _DISPENSED: Final = (
 )
 
 
-def _dispensed(db: Session, patient_id: int, on: dt.date) -> list[dict[str, Any]]:
-    conn = db.connection()  # Core: plain rows, no ORM result machinery
-    rows = conn.execute(
-        _DISPENSED, {"pid": patient_id, "on": on, "since": on - dt.timedelta(days=DISPENSED_DAYS)}
-    ).all()
+def _dispensed(db: Session | Connection, patient_id: int, on: dt.date) -> list[dict[str, Any]]:
+    since = on - dt.timedelta(days=DISPENSED_DAYS)
+    rows = _DISPENSED.all(_conn(db), {"pid": patient_id, "on": on, "since": since})
     out = []
     for dispensed_on, grams, opened_on in rows:
         assert dispensed_on is not None  # selected for
@@ -114,31 +115,54 @@ def _dispensed(db: Session, patient_id: int, on: dt.date) -> list[dict[str, Any]
     return out
 
 
-_LATEST_COURSE: Final = (
-    select(Course)
-    .where(Course.patient_id == bindparam("pid"), Course.started_on <= bindparam("on"))
+_COURSE: Final = select(Course.id, Course.patient_id, Course.ruleset, Course.started_on, Course.plan)
+_COURSE_BY_ID: Final = Prepared(_COURSE.where(Course.id == bindparam("cid")))
+_LATEST_COURSE: Final = Prepared(
+    _COURSE.where(Course.patient_id == bindparam("pid"), Course.started_on <= bindparam("on"))
     .order_by(Course.started_on.desc(), Course.id.desc())
     .limit(1)
 )
-_HISTORY: Final = (
-    select(Application.applied_at, Application.hand_units, Application.grams, Application.sites)
-    .where(
-        Application.patient_id == bindparam("pid"),
-        Application.applied_at >= bindparam("since"),
-        Application.applied_at < bindparam("until"),
-    )
+_IN_WINDOW: Final = (
+    Application.patient_id == bindparam("pid"),
+    Application.applied_at >= bindparam("since"),
+    Application.applied_at < bindparam("until"),
+)
+_ENTRY_COLUMNS: Final = (Application.applied_at, Application.hand_units, Application.grams, Application.sites)
+_HISTORY_IDS: Final = Prepared(
+    select(Application.id).where(*_IN_WINDOW).order_by(Application.applied_at, Application.id)
+)
+_HISTORY: Final = Prepared(
+    select(Application.id, *_ENTRY_COLUMNS)
+    .where(*_IN_WINDOW)
     .order_by(Application.applied_at, Application.id)
 )
+_ENTRY_BY_ID: Final = Prepared(select(*_ENTRY_COLUMNS).where(Application.id == bindparam("id")))
+_HISTORY_COUNT: Final = Prepared(select(func.count()).select_from(Application).where(*_IN_WINDOW))
+
+# Diary entries as handed to the label engine, by id. A stored entry never changes (there is no update
+# or delete of a diary entry), so an entry read once serves every later check of the same patient;
+# which entries are in a check's window is always read from the database. Only committed entries are
+# kept (read outside any write transaction), so an entry whose write was rolled back is never kept.
+# Dropped whole when full.
+_ENTRIES: Final[dict[str, dict[str, Any]]] = {}
+_ENTRIES_MAX: Final = 1 << 16
+_FETCH_ONE_BY_ONE: Final = 4  # more entries missing than this: read the whole window in one query
 
 
-def course_for(db: Session, patient_id: int, course_id: int | None, on: dt.date) -> Course | None:
-    """The named course of this patient (422 if it is not theirs), else the latest started by ``on``."""
+def _conn(db: Session | Connection) -> Connection:
+    return db.connection() if isinstance(db, Session) else db  # Core: plain rows, no ORM machinery
+
+
+def course_for(db: Session | Connection, patient_id: int, course_id: int | None, on: dt.date) -> Any | None:
+    """The named course of this patient (422 if it is not theirs), else the latest started by ``on``:
+    a row with ``id``, ``patient_id``, ``ruleset``, ``started_on`` and ``plan``."""
+    conn = _conn(db)
     if course_id is not None:
-        course = db.get(Course, course_id)
+        course = _COURSE_BY_ID.first(conn, {"cid": course_id})
         if course is None or course.patient_id != patient_id:
             raise ClinicalInputError("body.course_id", f"no course {course_id} for this patient")
         return course
-    return db.scalars(_LATEST_COURSE, {"pid": patient_id, "on": on}).first()
+    return _LATEST_COURSE.first(conn, {"pid": patient_id, "on": on})
 
 
 def _entry(
@@ -152,41 +176,86 @@ def _entry(
     return e
 
 
+@dataclass(frozen=True, slots=True)
+class DiaryCheck:
+    """A diary entry's label check and the stored facts it was computed from, so that a check made
+    before the entry's write transaction can be confirmed inside it (``check_is_current``)."""
+
+    course: Any | None  # ``course_for``'s row
+    history: int  # entries in the window: they are never changed or deleted, so the count names them
+    dispensed: list[dict[str, Any]]
+    verdict: str
+    findings: list[dict[str, Any]]
+
+
+def _window(at: dt.datetime, zone: ZoneInfo) -> tuple[dt.date, dict[str, Any]]:
+    """The entry's local day, and the diary history handed to the engine (up to its local day's end)."""
+    local_day = at.astimezone(zone).date()
+    until = dt.datetime.combine(local_day + dt.timedelta(days=1), dt.time(), zone)
+    return local_day, {"since": at - dt.timedelta(days=HISTORY_DAYS), "until": until}
+
+
 def check_application(
-    db: Session,
-    patient: Patient,
-    course: Course | None,
+    db: Session | Connection,
+    patient: Any,
+    course_id: int | None,
     at: dt.datetime,
     hand_units: float,
     grams: float | None,
     sites: Sequence[str],
-) -> tuple[str, list[dict[str, Any]]]:
-    """The findings that concern this diary entry, given the patient's recent diary."""
-    zone = ZoneInfo(patient.timezone)
-    local_day = at.astimezone(zone).date()
-    next_day_start = dt.datetime.combine(local_day + dt.timedelta(days=1), dt.time(), zone)
-    conn = db.connection()  # Core: plain rows, no ORM result machinery
-    history = conn.execute(
-        _HISTORY, {"pid": patient.id, "since": at - dt.timedelta(days=HISTORY_DAYS), "until": next_day_start}
-    ).all()
-    new: dict[str, Any] = {"at": at.isoformat(), "hand_units": hand_units}
-    if grams is not None:
-        new["grams"] = grams
-    if sites:
-        new["sites"] = list(sites)
+    *,
+    remember: bool = False,
+) -> DiaryCheck:
+    """The findings that concern this diary entry, given the patient's course and recent diary.
+
+    ``patient``: a stored patient (object or row); ``course_id``: the entry's course, else the latest.
+    ``remember``: ``db`` reads committed data only (no write transaction), so the diary entries it
+    reads may be kept for later checks."""
+    conn = _conn(db)
+    local_day, window = _window(at, ZoneInfo(patient.timezone))
+    course = course_for(conn, patient.id, course_id, local_day)
+    history = _history(conn, {"pid": patient.id, **window}, remember=remember)
+    dispensed = _dispensed(conn, patient.id, local_day)
     try:
         result = evaluate_application(
-            [_entry(*row) for row in history],
-            new,
+            history,
+            _entry(at, hand_units, grams, list(sites)),
             patient_facts(patient),
             ruleset=course.ruleset if course else DEFAULT_RULESET,
             timezone=patient.timezone,
             plan=course.plan if course else None,
-            dispensed=_dispensed(db, patient.id, local_day),
+            dispensed=dispensed,
         )
     except LabelInputError as e:
         raise ClinicalInputError(_body_field(e.field, len(history)), e.reason) from e
-    return result.verdict, _findings(result)
+    return DiaryCheck(course, len(history), dispensed, result.verdict, _findings(result))
+
+
+def _history(conn: Connection, window: dict[str, Any], *, remember: bool) -> list[dict[str, Any]]:
+    ids = _HISTORY_IDS.scalars(conn, window)
+    missing = [i for i in ids if i not in _ENTRIES]
+    if len(missing) > _FETCH_ONE_BY_ONE:
+        found = {row.id: _entry(*row[1:]) for row in _HISTORY.all(conn, window)}
+    else:
+        found = {i: _entry(*_ENTRY_BY_ID.one(conn, {"id": i})) for i in missing}
+    if remember and found:
+        if len(_ENTRIES) + len(found) > _ENTRIES_MAX:
+            _ENTRIES.clear()
+        _ENTRIES.update(found)
+    return [found[i] if i in found else _ENTRIES[i] for i in ids]
+
+
+def check_is_current(
+    db: Session | Connection, check: DiaryCheck, patient: Any, course_id: int | None, at: dt.datetime
+) -> bool:
+    """Whether the facts ``check`` was computed from are still those stored (then so is its result)."""
+    conn = _conn(db)
+    local_day, window = _window(at, ZoneInfo(patient.timezone))
+    return (
+        course_for(conn, patient.id, course_id, local_day) == check.course
+        and _HISTORY_COUNT.scalar(conn, {"pid": patient.id, **window}) == check.history
+        and _dispensed(conn, patient.id, local_day) == check.dispensed
+    )
 
 
 def _body_field(field: str, new_index: int) -> str:

@@ -15,7 +15,8 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from repigment.api import clinical, security
-from repigment.api.routes.patients import build_application, build_visit
+from repigment.api.diary import write_entry
+from repigment.api.routes.patients import build_visit
 from repigment.api.schemas import ApplicationIn, VisitIn
 from repigment.store import (
     Actor,
@@ -242,11 +243,10 @@ def load_demo(store: Store, today: dt.date | None = None, seed: int = 20230419) 
                             "course_id": course.id,
                         }
                     )
-                    a = build_application(s, p, entry, users[spec.login].id)
-                    s.add(a)
-                    s.flush()
+                    conn, actor = s.connection(), s.info["actor"]
+                    stored = write_entry(conn, actor, p, entry, users[spec.login].id)
                     counts["applications"] += 1
-                    counts["flagged"] += a.flagged
+                    counts["flagged"] += stored.row["flagged"]
                 day += dt.timedelta(days=1)
             s.flush()
         anna, erik = s.query(Patient).order_by(Patient.id).all()

@@ -1,16 +1,10 @@
 """Dependencies for routes, shared with the web pages and the interop routes.
 
-- ``get_db``: one session per request; safe methods read, unsafe methods write (on SQLite the writes
-  of one process queue on an asyncio lock, so waiting writers hold no worker thread). Writers commit
-  explicitly before returning, so nothing is acknowledged before it is durable.
-- Group commit (SQLite, routes marked with ``group_commit``: the diary write): such writers each work in
-  a savepoint of one shared transaction, one after the other under the same lock, and wait; a committer
-  task then commits the transaction once (one fsync) for all of them and only then are they answered.
-  Writers that arrive during that commit form the next group. Any other writer first commits a pending
-  group. The audit chain stays in commit order (each writer appends after the previous one's entries).
-  With ``synchronous=FULL`` the group transaction commits without its own fsync and the WAL file is then
-  fsynced outside the lock (``Store.sync_wal``) while the next group is built; its writers are answered
-  only after that fsync, so an answered write is exactly as durable as a FULL commit.
+- ``get_db``: one session per request; safe methods read, unsafe methods write. On SQLite every writer
+  first takes the ``WriteGate``: one writer at a time in this process (an asyncio lock, so waiting
+  writers hold no worker thread) and across the processes serving the same file (a lock file). Writers
+  commit explicitly before returning, so nothing is acknowledged before it is durable. Diary writes
+  take their own path (``repigment.api.diary``): queued, checked and group-committed in batches.
 - ``current_user`` (``Principal``): from ``Authorization: Bearer`` or the session cookie; cookie
   requests with unsafe methods must carry the CSRF token (header ``X-CSRF-Token`` or form field
   ``csrf_token``). 401 when absent, expired or revoked.
@@ -19,28 +13,28 @@
   (other clinic: 404) and, for the patient role, ownership (another patient: 404).
 """
 
-import asyncio
 import contextlib
 import datetime as dt
+import fcntl
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, TypeVar
+from typing import Annotated, Final, TypeVar
 
 import anyio
 from fastapi import Depends, HTTPException, Path, Request
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from repigment.api import security
 from repigment.store import Actor, ApiToken, Patient, Store, User
+from repigment.store.prepared import Prepared
 
 SESSION_COOKIE: Final = "repigment_session"
 CSRF_COOKIE: Final = "repigment_csrf"
 CSRF_HEADER: Final = "X-CSRF-Token"
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_ID: Final = 2**31 - 1
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 PatientId = Annotated[int, Path(ge=1, le=MAX_ID, description="Patient id")]
 
@@ -51,150 +45,55 @@ def get_store(request: Request) -> Store:
 
 
 class WriteGate:
-    """The SQLite writers' lock of one process, and the group transaction being built under it."""
+    """SQLite's single writer, arranged before SQLite's own lock is tried: an asyncio lock for the
+    writers of this process and an exclusive ``flock`` on ``<database>.writer-lock`` for those of every
+    process serving the file (``repigment serve --workers N``). Waiting on the lock file happens in a
+    worker thread, so the event loop goes on; the kernel wakes the next writer the moment it is free,
+    where SQLite's own busy handler would poll with sleeps."""
 
     def __init__(self, store: Store) -> None:
-        self.store = store
+        assert store.sqlite_path is not None
         self.lock = anyio.Lock()
-        self.conn: Connection | None = None  # the open group transaction, if any
-        self.waiting: list[asyncio.Future[None]] = []  # writers whose savepoints it holds
-        self.committer: asyncio.Task[None] | None = None
+        self.fd = os.open(f"{store.sqlite_path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
 
     async def acquire(self) -> None:
-        """The lock, with no group transaction pending (committed first): for ordinary writers."""
         await self.lock.acquire()
+        held = {"file": False}
+
+        def take() -> None:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            held["file"] = True
+
         try:
-            await self._make_durable(await self._commit_group())
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held["file"] = True
+            except BlockingIOError:
+                await anyio.to_thread.run_sync(take)
         except BaseException:
+            if held["file"]:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
             self.lock.release()
             raise
 
     def release(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
         self.lock.release()
 
-    async def join(self) -> Session:
-        """The lock and a session in a savepoint of the group transaction (opened if needed)."""
-        await self.lock.acquire()
-        try:
-            if self.conn is None:
-                self.conn = self.store.write_engine.connect()
-                if self.store.deferred_sync:
-                    self.store.set_synchronous(self.conn, "NORMAL")
-                self.conn.begin()
-            return self.store.new_session(write=True, bind=self.conn)
-        except BaseException:
-            self._discard_connection()
-            self.lock.release()
-            raise
-
-    def leave(self, session: Session, *, committed: bool) -> asyncio.Future[None] | None:
-        """Give up the lock; a committed writer's future resolves once its group is durable."""
-        fut: asyncio.Future[None] | None = None
-        if committed:
-            fut = asyncio.get_running_loop().create_future()
-            self.waiting.append(fut)
-            if self.committer is None or self.committer.done():
-                self.committer = asyncio.ensure_future(self._committer())
-        session.close()  # an uncommitted savepoint is rolled back here
-        if not self.waiting:
-            self._discard_connection()  # an empty transaction must not keep SQLite's write lock
-        self.lock.release()
-        return fut
-
-    async def _committer(self) -> None:
-        while self.waiting:
-            async with self.lock:  # after the writers queued ahead of it: they join this group
-                committed = await self._commit_group()
-            # the next group is built while this one's WAL is synced (FULL: one fsync per group)
-            await self._make_durable(committed)
-
-    async def _commit_group(self) -> list[asyncio.Future[None]]:
-        """Commit the group transaction; the writers in it, to be answered once it is durable."""
-        conn, waiting = self.conn, self.waiting
-        self.conn, self.waiting = None, []
-        if conn is None:
-            return []
-        try:
-            await anyio.to_thread.run_sync(conn.commit)
-        except BaseException as e:
-            _fail(waiting, e)
-            with contextlib.suppress(Exception):
-                conn.rollback()
-            if not isinstance(e, Exception):
-                raise
-            return []
-        finally:
-            self._return(conn)
-        return waiting
-
-    async def _make_durable(self, waiting: list[asyncio.Future[None]]) -> None:
-        if not waiting:
-            return
-        if self.store.deferred_sync:
-            try:
-                await anyio.to_thread.run_sync(self.store.sync_wal)
-            except BaseException as e:
-                _fail(waiting, e)
-                if not isinstance(e, Exception):
-                    raise
-                return
-        for f in waiting:
-            if not f.done():
-                f.set_result(None)
-
-    def _return(self, conn: Connection) -> None:
-        """Back to the pool with the store's own ``synchronous`` (or never reused)."""
-        try:
-            if self.store.deferred_sync:
-                self.store.set_synchronous(conn, self.store.synchronous)
-        except Exception:
-            conn.invalidate()
-        finally:
-            conn.close()
-
-    def _discard_connection(self) -> None:
-        if self.conn is not None and not self.waiting:
-            try:
-                self.conn.rollback()
-            except Exception:
-                self.conn.invalidate()
-            self._return(self.conn)
-            self.conn = None
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
 
 
-def _fail(waiting: list[asyncio.Future[None]], e: BaseException) -> None:
-    for f in waiting:
-        if not f.done():
-            f.set_exception(e if isinstance(e, Exception) else RuntimeError("commit interrupted"))
-
-
-def _write_lock(request: Request) -> WriteGate | None:
+def write_gate(request: Request) -> WriteGate | None:
+    """This process's gate for the database (None on PostgreSQL, which has row locks)."""
     state = request.app.state
     if not state.store.is_sqlite:
         return None
-    gate: WriteGate | None = getattr(state, "sqlite_write_lock", None)
+    gate: WriteGate | None = getattr(state, "write_gate", None)
     if gate is None:
-        gate = state.sqlite_write_lock = WriteGate(state.store)
+        gate = state.write_gate = WriteGate(state.store)
     return gate
-
-
-def group_commit(endpoint: F) -> F:
-    """Mark a route whose writer commits with ``commit_durably`` (it may join a group commit)."""
-    setattr(endpoint, "group_commit", True)  # noqa: B010
-    return endpoint
-
-
-async def commit_durably(db: Session) -> None:
-    """Commit and return once it is durable: alone, or (group commit) with the writers around it."""
-    gate: WriteGate | None = db.info.get("gate")
-    if gate is None:
-        await anyio.to_thread.run_sync(db.commit)
-        return
-    db.commit()  # releases this writer's savepoint: its rows and audit entries join the group
-    db.info["gate"] = None
-    fut = gate.leave(db, committed=True)
-    assert fut is not None
-    await fut
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
@@ -206,17 +105,7 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
         finally:
             session.close()
         return
-    gate = _write_lock(request)
-    endpoint = request.scope.get("endpoint")
-    if gate is not None and getattr(endpoint, "group_commit", False):
-        session = await gate.join()
-        session.info["gate"] = gate
-        try:
-            yield session
-        finally:
-            if session.info.get("gate") is not None:  # never committed: rolled back, lock given up
-                gate.leave(session, committed=False)
-        return
+    gate = write_gate(request)
     if gate is not None:
         await gate.acquire()
     try:
@@ -230,7 +119,17 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
             gate.release()
 
 
+async def get_read_db(request: Request) -> AsyncIterator[Session]:
+    """A read session whatever the method: for writers that write elsewhere (the diary's batches)."""
+    session = get_store(request).new_session(write=False)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
 Db = Annotated[Session, Depends(get_db, scope="function")]
+ReadDb = Annotated[Session, Depends(get_read_db, scope="function")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +183,7 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-_TOKEN_LOOKUP: Final = (
+_TOKEN_LOOKUP: Final = Prepared(
     select(
         ApiToken.id,
         ApiToken.expires_at,
@@ -304,7 +203,7 @@ _TOKEN_LOOKUP: Final = (
 
 def _lookup(store: Store, token: str, now: dt.datetime, via_cookie: bool) -> Principal | None:
     with store.engine.connect() as conn:  # a read: never waits for a writer
-        row = conn.execute(_TOKEN_LOOKUP, {"digest": security.token_digest(token)}).first()
+        row = _TOKEN_LOOKUP.first(conn, {"digest": security.token_digest(token)})
     if row is None:
         return None
     token_id, expires_at, revoked_at, user_id, username, role, clinic_id, active, patient_id = row
@@ -321,8 +220,9 @@ def _lookup(store: Store, token: str, now: dt.datetime, via_cookie: bool) -> Pri
     )
 
 
-async def current_user(request: Request, db: Db, _csrf: Annotated[None, Depends(csrf_guard)]) -> Principal:
-    """Runs on the event loop: one indexed read, cheaper than a hop to a worker thread."""
+def authenticate(request: Request) -> Principal:
+    """The caller from the bearer token or session cookie (one indexed read, on the event loop: cheaper
+    than a hop to a worker thread); 401 otherwise."""
     bearer = _bearer(request)
     token = bearer or request.cookies.get(SESSION_COOKIE)
     if not token:
@@ -330,12 +230,23 @@ async def current_user(request: Request, db: Db, _csrf: Annotated[None, Depends(
     principal = _lookup(get_store(request), token, dt.datetime.now(dt.UTC), via_cookie=bearer is None)
     if principal is None:
         raise _unauthorised("token is invalid, expired or revoked: log in again")
-    db.info["actor"] = principal.actor
     request.state.principal = principal
     return principal
 
 
+async def current_user(request: Request, db: Db, _csrf: Annotated[None, Depends(csrf_guard)]) -> Principal:
+    principal = authenticate(request)
+    db.info["actor"] = principal.actor
+    return principal
+
+
 CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def check_role(user: Principal, allowed: frozenset[str]) -> Principal:
+    if user.role not in allowed:
+        raise HTTPException(403, f"the {user.role} role may not do this")
+    return user
 
 
 def require_role(*roles: str) -> Callable[..., Awaitable[Principal]]:
@@ -343,9 +254,7 @@ def require_role(*roles: str) -> Callable[..., Awaitable[Principal]]:
     allowed = frozenset(roles)
 
     async def dep(user: CurrentUser) -> Principal:
-        if user.role not in allowed:
-            raise HTTPException(403, f"the {user.role} role may not do this")
-        return user
+        return check_role(user, allowed)
 
     dep.__name__ = f"require_{'_'.join(sorted(allowed))}"
     return dep
@@ -357,10 +266,17 @@ def not_found(what: str = "patient") -> HTTPException:
 
 def visible_patient(db: Session, user: Principal, patient_id: int) -> Patient:
     """The patient if this caller may see them; 404 for other clinics and, for patients, other patients."""
-    patient = db.get(Patient, patient_id)
-    if patient is None or patient.clinic_id != user.clinic_id:
+    return check_visible(user, db.get(Patient, patient_id))
+
+
+P = TypeVar("P")
+
+
+def check_visible(user: Principal, patient: P | None) -> P:
+    """``patient`` (a stored patient, object or row) if this caller may see it; 404 otherwise."""
+    if patient is None or getattr(patient, "clinic_id") != user.clinic_id:  # noqa: B009
         raise not_found()
-    if user.role == "patient" and patient.user_id != user.user_id:
+    if user.role == "patient" and getattr(patient, "user_id") != user.user_id:  # noqa: B009
         raise not_found()
     return patient
 
@@ -395,17 +311,20 @@ __all__ = [
     "SESSION_COOKIE",
     "CurrentUser",
     "Db",
+    "ReadDb",
     "PatientContext",
     "PatientId",
     "Principal",
-    "commit_durably",
+    "authenticate",
+    "check_role",
+    "check_visible",
     "current_user",
     "deidentify",
     "get_db",
     "get_store",
-    "group_commit",
     "not_found",
     "patient_access",
     "require_role",
     "visible_patient",
+    "write_gate",
 ]

@@ -236,7 +236,9 @@ def import_record(db: Session, clinic_id: int, record: PatientRecord, user_id: i
     The caller commits.
     """
     from repigment.api import schemas
-    from repigment.api.routes.patients import build_application, build_visit
+    from repigment.api.clinical import ClinicalInputError
+    from repigment.api.diary import write_entry
+    from repigment.api.routes.patients import build_visit
 
     p = record.patient
     try:
@@ -320,13 +322,11 @@ def import_record(db: Session, clinic_id: int, record: PatientRecord, user_id: i
                 sites=list(app.sites),
                 note=app.note,
             )
-            row = build_application(db, patient, app_in, user_id)
+            write_entry(db.connection(), db.info["actor"], patient, app_in, user_id)
         except ValidationError as e:
             raise _schema_error(f"application {app.id}", e) from e
-        except HTTPException as e:
-            raise _http_error(f"application {app.id}", e) from e
-        db.add(row)
-        db.flush()
+        except ClinicalInputError as e:
+            raise InteropError(f"application {app.id}", str(e)) from e
     for ae in record.adverse_events:
         try:
             ae_in = schemas.AdverseEventIn.model_validate(

@@ -143,6 +143,13 @@ def _concomitant_topical(req: Request, rule: Rule) -> list[Hit]:
     return []
 
 
+def _focused(req: Request) -> Sequence[Application]:
+    """The applications whose own findings are wanted: all, or only the focus (``Request.focus``)."""
+    if req.focus is None:
+        return req.applications
+    return [a for a in req.applications if a.index == req.focus]
+
+
 def _frequency(req: Request, rule: Rule) -> list[Hit]:
     limit = rule.params["max_per_day"]
     hits = []
@@ -150,9 +157,11 @@ def _frequency(req: Request, rule: Rule) -> list[Hit]:
         hits.append(
             Hit("plan", {"applications_per_day": req.plan.applications_per_day, "max_per_day": limit})
         )
+    days = {a.local_day for a in _focused(req)}
     by_day: dict[dt.date, list[Application]] = defaultdict(list)
     for a in req.applications:
-        by_day[a.local_day].append(a)
+        if a.local_day in days:
+            by_day[a.local_day].append(a)
     for day in sorted(by_day):
         apps = by_day[day]
         if len(apps) > limit:
@@ -170,6 +179,8 @@ def _interval(req: Request, rule: Rule) -> list[Hit]:
     limit: Decimal = rule.params["min_hours"]
     hits = []
     for prev, cur in zip(req.applications, req.applications[1:], strict=False):
+        if req.focus is not None and req.focus not in (prev.index, cur.index):
+            continue
         hours = hours_between(prev.utc, cur.utc)
         if hours < limit:
             hits.append(
@@ -188,7 +199,7 @@ def _max_bsa(req: Request, rule: Rule) -> list[Hit]:
     if req.plan is not None and req.plan.areas_given and req.plan.bsa_percent > limit:
         values = {"bsa_percent": req.plan.bsa_percent, "max_percent": limit, "body_model": BODY_MODEL_VERSION}
         hits.append(Hit("plan", values))
-    for a in req.applications:
+    for a in _focused(req):
         if a.bsa_percent is not None and a.bsa_percent > limit:
             hits.append(
                 Hit(
@@ -205,7 +216,7 @@ def _forbidden_sites(req: Request, rule: Rule) -> list[Hit]:
     hits = []
     if req.plan is not None:
         hits += [Hit("plan", {"site": s}) for s in req.plan.sites if s in forbidden]
-    for a in req.applications:
+    for a in _focused(req):
         hits += [Hit("application", {"at": a.at, "site": s}, (a.index,)) for s in a.sites if s in forbidden]
     return hits
 

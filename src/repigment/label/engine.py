@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
 from repigment.label.checks import CHECK_FUNCTIONS
@@ -86,6 +86,8 @@ def _evaluate(
         raise LabelInputError("lang", f"must be one of {list(LANGUAGES)}, got {lang!r}")
     known = [ruleset.id] if ruleset is not None else list(RULESETS)
     req = parse_request(request, known)
+    if only_application is not None:
+        req = replace(req, focus=only_application)
     rs = ruleset if ruleset is not None else RULESETS[req.ruleset]
     findings: list[Finding] = []
     for rule in rs.rules:

@@ -132,6 +132,9 @@ class Request:
     dispensed: tuple[Dispensed, ...]
     course: CourseInput | None
     assessment: VasiResult | None
+    # Input position of the one application whose findings are wanted (``evaluate_application``): the
+    # checks may skip what cannot concern it. None: every finding.
+    focus: int | None = None
 
 
 # --- primitives ---------------------------------------------------------------------------------------
@@ -437,29 +440,40 @@ _PARSED_MAX: Final = 1 << 15
 _SCALARS: Final = (int, float, str, type(None))
 
 
+_ABSENT: Final = object()
+
+
+def _scalar_key(v: Any) -> Any:
+    """Equal keys parse alike: the type with the value, or its repr where equal values differ (0.0, -0.0)."""
+    return (type(v), repr(v) if v == 0 else v)
+
+
 def _entry_key(item: Any, zone: ZoneInfo | None) -> tuple[Any, ...] | None:
-    if type(item) is not dict or zone is None or zone.key is None or "areas" in item:
+    if type(item) is not dict or zone is None or zone.key is None:
         return None
     at = item.get("at")
     if type(at) is not str:
         return None
-    parts: list[Any] = [zone.key, at]
-    for name in ("hand_units", "grams", "sites"):
-        if name not in item:
-            parts.append(None)
-            continue
-        v = item[name]
-        if name == "sites":
-            if type(v) is not list or any(type(x) is not str for x in v):
-                return None
-            parts.append(("sites", tuple(v)))
+    hu = item.get("hand_units", _ABSENT)
+    grams = item.get("grams", _ABSENT)
+    sites = item.get("sites", _ABSENT)
+    if len(item) != 1 + (hu is not _ABSENT) + (grams is not _ABSENT) + (sites is not _ABSENT):
+        return None  # unknown fields, or areas (age-dependent): parse them the ordinary way
+    key: list[Any] = [zone.key, at]
+    for v in (hu, grams):
+        if v is _ABSENT:
+            key.append(None)
         elif type(v) in _SCALARS:
-            parts.append((type(v).__name__, repr(v)))  # repr: -0.0 and 0.0 parse differently
+            key.append(_scalar_key(v))
         else:
             return None
-    if len(item) != 1 + sum(p is not None for p in parts[2:]):
-        return None  # unknown fields: parse (and refuse) them the ordinary way
-    return tuple(parts)
+    if sites is _ABSENT:
+        key.append(None)
+    elif type(sites) is list and all(type(x) is str for x in sites):
+        key.append(("sites", *sites))
+    else:
+        return None
+    return tuple(key)
 
 
 def parse_dispensed(raw: Any, on: dt.date) -> tuple[Dispensed, ...]:

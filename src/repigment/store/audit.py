@@ -30,6 +30,7 @@ from repigment.store.models import (
     Base,
     UTCDateTime,
 )
+from repigment.store.prepared import Prepared
 
 GENESIS: Final = "0" * 64
 REDACTED: Final = "<redacted>"
@@ -97,11 +98,17 @@ def object_snapshot(obj: Any) -> dict[str, Any]:
     """A just-inserted object as ``row_snapshot`` would read it back (values normalised by column type),
     so creates need no extra read; ``verify`` compares the two on every row, so a mismatch cannot hide."""
     mapper = object_mapper(obj)
-    table_name = _table_name(mapper.local_table)
+    table = mapper.local_table
+    values = {col.name: getattr(obj, mapper.get_property_by_column(col).key) for col in table.columns}
+    return values_snapshot(_table_name(table), values)
+
+
+def values_snapshot(table_name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The values of a row about to be inserted, as ``row_snapshot`` will read them back."""
     redact = REDACTED_COLUMNS.get(table_name, frozenset())
     out: dict[str, Any] = {}
-    for col in mapper.local_table.columns:
-        v = getattr(obj, mapper.get_property_by_column(col).key)
+    for col in _table(table_name).columns:
+        v = values.get(col.name)
         if col.name in redact:
             v = REDACTED
         elif v is None:
@@ -203,20 +210,34 @@ def _sort_key(rid: str) -> tuple[int, str]:
 
 
 _HEAD: Final = cast(Table, AuditHead.__table__)
-_HEAD_FOR_UPDATE: Final = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
-_HEAD_UPDATE: Final = (
+_HEAD_FOR_UPDATE: Final = Prepared(
+    select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
+)
+_HEAD_UPDATE: Final = Prepared(
     _HEAD.update().where(_HEAD.c.id == HEAD_ID).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
-_ENTRY_INSERT: Final = cast(Table, AuditEntry.__table__).insert()
+_ENTRY_INSERT: Final = Prepared(cast(Table, AuditEntry.__table__).insert())
+
+
+def lock_head(conn: Connection) -> None:
+    """Take the audit head's row lock now (PostgreSQL) rather than at the first ``append``."""
+    _HEAD_FOR_UPDATE.one(conn, {})
 
 
 def append(conn: Connection, actor: Actor, records: list[Record]) -> None:
     """Append entries after the current head; the head row is locked (FOR UPDATE) so writers serialise."""
-    head = conn.execute(_HEAD_FOR_UPDATE).one()
+    append_entries(conn, [(actor, r) for r in records])
+
+
+def append_entries(conn: Connection, records: list[tuple[Actor, Record]]) -> None:
+    """``append`` for records of several actors (a group of diary writes committed together)."""
+    if not records:
+        return
+    head = _HEAD_FOR_UPDATE.one(conn, {})
     seq, prev = int(head.seq), str(head.hash)
     at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     rows: list[dict[str, Any]] = []
-    for action, table_name, rid, old, new in records:
+    for actor, (action, table_name, rid, old, new) in records:
         seq += 1
         entry = {
             "seq": seq,
@@ -232,8 +253,8 @@ def append(conn: Connection, actor: Actor, records: list[Record]) -> None:
         h = entry_hash(prev, entry)
         rows.append(entry | {"prev_hash": prev, "hash": h})
         prev = h
-    conn.execute(_ENTRY_INSERT, rows)
-    conn.execute(_HEAD_UPDATE, {"new_seq": seq, "new_hash": prev})
+    _ENTRY_INSERT.run(conn, rows)
+    _HEAD_UPDATE.run(conn, {"new_seq": seq, "new_hash": prev})
 
 
 @dataclass

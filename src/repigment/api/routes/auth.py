@@ -15,8 +15,8 @@ from repigment.api.deps import (
     SESSION_COOKIE,
     CurrentUser,
     Db,
-    _write_lock,
     get_store,
+    write_gate,
 )
 from repigment.api.schemas import LoginIn, MeOut, SessionOut, TokenOut
 from repigment.store import ApiToken, Clinic, LoginThrottle, Store, User
@@ -83,7 +83,7 @@ async def login(request: Request, body: LoginIn, kind: str) -> tuple[str, dt.dat
     )
     if locked:
         raise _throttled(locked)
-    lock = _write_lock(request)
+    lock = write_gate(request)
     if lock is not None:
         await lock.acquire()
     try:

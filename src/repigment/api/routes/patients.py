@@ -8,12 +8,13 @@ Every write runs the core: plans and diary entries through the label engine, vis
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Final, TypeVar
-from zoneinfo import ZoneInfo
 
 import anyio
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
-from sqlalchemy import Select, select
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,14 +22,20 @@ from repigment.api import clinical
 from repigment.api.deps import (
     Db,
     PatientContext,
+    PatientId,
     Principal,
-    commit_durably,
+    authenticate,
+    check_role,
+    check_visible,
+    csrf_guard,
     deidentify,
-    group_commit,
+    get_store,
     not_found,
     patient_access,
     require_role,
+    write_gate,
 )
+from repigment.api.diary import DiaryWriter, EntryConflict, Job, precheck
 from repigment.api.schemas import (
     AdverseEventIn,
     AdverseEventOut,
@@ -63,6 +70,7 @@ from repigment.store import (
     Prescription,
     Visit,
 )
+from repigment.store.prepared import Prepared
 
 router = APIRouter()
 
@@ -458,21 +466,27 @@ async def get_visit(ctx: ReadRecord, visit_id: ItemId) -> VisitOut:
 
 
 # -- applications (diary) ------------------------------------------------------------------------
-def application_out(a: Application, user: Principal | None = None) -> ApplicationOut:
-    return ApplicationOut(
-        id=a.id,
-        patient_id=a.patient_id,
-        course_id=a.course_id,
-        at=a.applied_at.astimezone(dt.UTC),
-        hand_units=a.hand_units,
-        grams=a.grams,
-        sites=a.sites,
-        note=None if user is not None and deidentify(user) else a.note,
-        verdict=a.verdict,  # type: ignore[arg-type]
-        flagged=a.flagged,
-        findings=a.findings,
-        created_at=a.created_at,
+def application_out(a: Application | Mapping[str, Any], user: Principal | None = None) -> ApplicationOut:
+    v: Mapping[str, Any] = (
+        a if isinstance(a, Mapping) else {c.key: getattr(a, c.key) for c in _APPLICATION_COLUMNS}
     )
+    return ApplicationOut(
+        id=v["id"],
+        patient_id=v["patient_id"],
+        course_id=v["course_id"],
+        at=v["applied_at"].astimezone(dt.UTC),
+        hand_units=v["hand_units"],
+        grams=v["grams"],
+        sites=v["sites"],
+        note=None if user is not None and deidentify(user) else v["note"],
+        verdict=v["verdict"],
+        flagged=v["flagged"],
+        findings=v["findings"],
+        created_at=v["created_at"],
+    )
+
+
+_APPLICATION_COLUMNS: Final = tuple(Application.__table__.columns)
 
 
 @router.get(
@@ -500,24 +514,51 @@ async def list_applications(
     return [application_out(a, ctx.user) for a in _page(ctx.db, stmt, limit, offset)]
 
 
-def _same_entry(a: Application, body: ApplicationIn, patient_id: int) -> bool:
-    return (
-        a.patient_id == patient_id
-        and a.applied_at == body.at
-        and a.hand_units == body.hand_units
-        and a.grams == body.grams
-        and list(a.sites) == list(body.sites)
-        and a.note == body.note
-        and (body.course_id is None or a.course_id == body.course_id)
-    )
+@dataclass(frozen=True, slots=True)
+class DiaryTarget:
+    user: Principal
+    patient: Any  # the patient row
 
 
-def _replay(a: Application, body: ApplicationIn, patient_id: int, response: Response) -> ApplicationOut:
-    if not _same_entry(a, body, patient_id):
-        raise HTTPException(409, f"id {body.id} is already used by a different diary entry")
-    response.status_code = 200
-    response.headers["Location"] = f"/api/v1/patients/{patient_id}/applications/{a.id}"
-    return application_out(a)
+_PATIENT_ROW: Final = Prepared(select(Patient.__table__).where(Patient.__table__.c.id == bindparam("id")))
+
+
+async def diary_access(
+    request: Request, patient_id: PatientId, _csrf: Annotated[None, Depends(csrf_guard)]
+) -> DiaryTarget:
+    """``patient_access`` for diary writes, without a write session (the entry is written in a batch)."""
+    user = check_role(authenticate(request), _WRITE_DIARY)
+    with get_store(request).engine.connect() as conn:
+        patient = _PATIENT_ROW.first(conn, {"id": patient_id})
+    return DiaryTarget(user, check_visible(user, patient))
+
+
+_WRITE_DIARY: Final = frozenset(WRITE_DIARY)
+
+
+def diary_writer(request: Request) -> DiaryWriter:
+    state = request.app.state
+    writer: DiaryWriter | None = getattr(state, "diary_writer", None)
+    if writer is None:
+        writer = state.diary_writer = DiaryWriter(state.store, write_gate(request))
+    return writer
+
+
+async def write_diary_entry(
+    request: Request, user: Principal, patient: Any, body: ApplicationIn, response: Response
+) -> ApplicationOut:
+    """Store one entry (the API and the patient's diary page): 201 when added, 200 for a retry."""
+    try:
+        with get_store(request).engine.connect() as conn, conn.begin():  # one snapshot
+            check = precheck(conn, patient, body)  # here, so that worker processes share this work
+        stored = await diary_writer(request).write(Job(patient, body, user.user_id, user.actor, check))
+    except clinical.ClinicalInputError as e:
+        raise unprocessable(e.field, e.reason) from e
+    except EntryConflict as e:
+        raise HTTPException(409, str(e)) from e
+    response.status_code = 201 if stored.created else 200
+    response.headers["Location"] = f"/api/v1/patients/{patient.id}/applications/{stored.row['id']}"
+    return application_out(stored.row)
 
 
 @router.post(
@@ -531,51 +572,16 @@ def _replay(a: Application, body: ApplicationIn, patient_id: int, response: Resp
     },
     tags=["diary"],
 )
-@group_commit
-async def create_application(body: ApplicationIn, ctx: WriteDiary, response: Response) -> ApplicationOut:
+async def create_application(
+    body: ApplicationIn,
+    target: Annotated[DiaryTarget, Depends(diary_access)],
+    request: Request,
+    response: Response,
+) -> ApplicationOut:
     """Log an application of the cream. It is checked against the label and always stored: an entry
     that breaks a rule is flagged (``flagged``, ``verdict``, ``findings``), never refused. Sending the
     same ``id`` again returns the stored entry with 200 and adds nothing."""
-    db, patient = ctx.db, ctx.patient
-    existing = db.get(Application, body.id)
-    if existing is None:
-        a = build_application(db, patient, body, ctx.user.user_id)
-        db.add(a)
-        try:
-            await commit_durably(db)
-        except IntegrityError:
-            db.rollback()
-            existing = db.get(Application, body.id)
-            if existing is None:
-                raise
-        else:
-            _created(response, f"/api/v1/patients/{patient.id}/applications/{a.id}")
-            return application_out(a)
-    out = _replay(existing, body, patient.id, response)
-    await commit_durably(db)  # the stored entry may be in a group not yet durable: answer after it is
-    return out
-
-
-def build_application(db: Session, patient: Patient, body: ApplicationIn, user_id: int | None) -> Application:
-    local_day = body.at.astimezone(ZoneInfo(patient.timezone)).date()
-    course = _clinical(clinical.course_for, db, patient.id, body.course_id, local_day)
-    verdict, findings = _clinical(
-        clinical.check_application, db, patient, course, body.at, body.hand_units, body.grams, body.sites
-    )
-    return Application(
-        id=body.id,
-        patient_id=patient.id,
-        course_id=course.id if course else None,
-        applied_at=body.at,
-        hand_units=body.hand_units,
-        grams=body.grams,
-        sites=list(body.sites),
-        note=body.note,
-        verdict=verdict,
-        flagged=verdict != "ok",
-        findings=findings,
-        recorded_by=user_id,
-    )
+    return await write_diary_entry(request, target.user, target.patient, body, response)
 
 
 @router.get(

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from repigment.api import clinical
-from repigment.api.deps import Db, PatientContext
+from repigment.api.deps import Db, PatientContext, ReadDb
 from repigment.api.routes import patients as api
 from repigment.api.schemas import (
     AdverseEventIn,
@@ -202,7 +202,8 @@ async def diary(request: Request, db: Db, patient_id: str) -> Response:
 
 
 @router.post("/patients/{patient_id}/applications")
-async def log_application(request: Request, db: Db, patient_id: str) -> Response:
+async def log_application(request: Request, db: ReadDb, patient_id: str) -> Response:
+    """The entry is written in the diary's batches (``repigment.api.diary``); this page only reads."""
     ctx = await own_record(request, db, patient_id)
     _ = translator(request)
     raw = await request.form()
@@ -238,7 +239,9 @@ async def log_application(request: Request, db: Db, patient_id: str) -> Response
             errors["grams"] = _("Enter the amount in grams, for example 1.5.")
     if not errors:
         try:
-            out = await call_api(api.create_application, ApplicationIn.model_validate(body), ctx, Response())
+            out = await api.write_diary_entry(
+                request, ctx.user, ctx.patient, ApplicationIn.model_validate(body), Response()
+            )
         except ValidationError as e:
             errors.update(validation_errors(e, _, {"at": "when", "id": "form"}))
         except HTTPException as e:

@@ -1,0 +1,251 @@
+"""Diary writes, the most frequent write of all (each patient, twice a day), on a path of their own.
+
+A request is authenticated, authorised and validated on its own; its entry is then queued, and one
+runner per process writes the queued entries as a batch: one transaction in which each entry is checked
+against the label with the diary as it stands (the entries before it in the batch included), inserted
+and audited, then one commit. Entries are answered only once that commit is durable:
+
+- SQLite with ``synchronous=FULL`` (the default): the batch commits with ``synchronous=NORMAL`` and the
+  WAL file is then fsynced (``Store.sync_wal``) before any of its entries is answered, while the next
+  batch is written. An answered entry is as durable as after a FULL commit, at one fsync per batch.
+- The batch holds the ``WriteGate`` (on SQLite: this process and every other process serving the file)
+  only while it is written, not while requests are parsed, authorised or answered, so several worker
+  processes share the work and only the writing itself is one at a time.
+- An entry the core refuses (422) or whose id is taken by a different entry (409) fails alone, before
+  anything of it is written. A batch that fails in the database (a retry of the same id racing in another
+  process, say) is rolled back and its entries are written again one transaction each.
+- A retried entry (same id, same content) is answered from the stored row and adds nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, cast
+
+import anyio
+from sqlalchemy import Connection, Table, bindparam, insert, select
+
+from repigment.api import clinical
+from repigment.api.deps import WriteGate
+from repigment.api.schemas import ApplicationIn
+from repigment.store import Actor, Application, Store
+from repigment.store.audit import Record, append_entries, lock_head, values_snapshot
+from repigment.store.models import utcnow
+from repigment.store.prepared import Prepared
+
+_TABLE: Final = cast(Table, Application.__table__)
+_BY_ID: Final = Prepared(select(_TABLE).where(_TABLE.c.id == bindparam("id")))
+_INSERT: Final = Prepared(insert(_TABLE))
+
+
+class EntryConflict(Exception):
+    """The entry's id is already used by a different diary entry."""
+
+    def __init__(self, entry_id: str) -> None:
+        super().__init__(f"id {entry_id} is already used by a different diary entry")
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A diary entry as stored (the row's values) and whether this write added it."""
+
+    row: dict[str, Any]
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    patient: Any  # a stored patient, object or row
+    body: ApplicationIn
+    recorded_by: int | None
+    actor: Actor
+    check: clinical.DiaryCheck | None = None  # made before the batch (``precheck``)
+
+
+def same_entry(row: Mapping[str, Any], body: ApplicationIn, patient_id: int) -> bool:
+    return bool(
+        row["patient_id"] == patient_id
+        and row["applied_at"] == body.at
+        and row["hand_units"] == body.hand_units
+        and row["grams"] == body.grams
+        and list(row["sites"]) == list(body.sites)
+        and row["note"] == body.note
+        and (body.course_id is None or row["course_id"] == body.course_id)
+    )
+
+
+def precheck(conn: Connection, patient: Any, body: ApplicationIn) -> clinical.DiaryCheck | None:
+    """The entry's label check on the stored record, before its write (None: the id is stored already).
+    ``conn``: outside any write transaction, in one read transaction.
+
+    Raises ``ClinicalInputError`` for an entry the core refuses."""
+    if _BY_ID.first(conn, {"id": body.id}) is not None:
+        return None
+    return _check(conn, patient, body, remember=True)
+
+
+def _check(
+    conn: Connection, patient: Any, body: ApplicationIn, *, remember: bool = False
+) -> clinical.DiaryCheck:
+    return clinical.check_application(
+        conn, patient, body.course_id, body.at, body.hand_units, body.grams, body.sites, remember=remember
+    )
+
+
+def store_entry(
+    conn: Connection,
+    patient: Any,
+    body: ApplicationIn,
+    recorded_by: int | None,
+    check: clinical.DiaryCheck | None = None,
+) -> tuple[dict[str, Any], Record | None]:
+    """Check and insert one entry in ``conn``'s transaction; its audit record (None for a retry).
+
+    ``check``: a ``precheck`` made before the transaction, used if its facts are still current (else
+    the entry is checked again here). Raises ``ClinicalInputError`` or ``EntryConflict`` before
+    anything is written."""
+    existing = _BY_ID.first(conn, {"id": body.id})
+    if existing is not None:
+        row: dict[str, Any] = existing._asdict()
+        if not same_entry(row, body, patient.id):
+            raise EntryConflict(body.id)
+        return row, None
+    if check is None or not clinical.check_is_current(conn, check, patient, body.course_id, body.at):
+        check = _check(conn, patient, body)
+    course = check.course
+    row = {
+        "id": body.id,
+        "patient_id": patient.id,
+        "course_id": course.id if course else None,
+        "applied_at": body.at,
+        "hand_units": body.hand_units,
+        "grams": body.grams,
+        "sites": list(body.sites),
+        "note": body.note,
+        "verdict": check.verdict,
+        "flagged": check.verdict != "ok",
+        "findings": check.findings,
+        "recorded_by": recorded_by,
+        "created_at": utcnow(),
+    }
+    _INSERT.run(conn, row)
+    return row, ("create", _TABLE.name, row["id"], None, values_snapshot(_TABLE.name, row))
+
+
+def write_entry(
+    conn: Connection, actor: Actor, patient: Any, body: ApplicationIn, recorded_by: int | None
+) -> Stored:
+    """One entry with its audit entry, in the caller's transaction (the demo loader, imports)."""
+    row, record = store_entry(conn, patient, body, recorded_by)
+    if record is not None:
+        append_entries(conn, [(actor, record)])
+    return Stored(row, record is not None)
+
+
+class DiaryWriter:
+    """The queue and batch runner of one process (see the module docstring)."""
+
+    def __init__(self, store: Store, gate: WriteGate | None) -> None:
+        self.store = store
+        self.gate = gate
+        self.queue: list[tuple[Job, asyncio.Future[Stored]]] = []
+        self.runner: asyncio.Task[None] | None = None
+        self.answering: set[asyncio.Future[None]] = set()
+        self.conn: Connection | None = None
+
+    async def write(self, job: Job) -> Stored:
+        fut: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
+        self.queue.append((job, fut))
+        if self.runner is None or self.runner.done():
+            self.runner = asyncio.ensure_future(self._run())
+        return await fut
+
+    async def _run(self) -> None:
+        while self.queue:
+            if self.gate is not None:
+                await self.gate.acquire()
+            batch, self.queue = self.queue, []  # all who queued while the gate was busy
+            try:
+                # on the event loop: a batch is a few milliseconds of Python and SQLite, and a worker
+                # thread would contend with the loop for the interpreter lock, which costs more
+                outcomes = self._write_batch([job for job, _ in batch])
+            finally:
+                if self.gate is not None:
+                    self.gate.release()
+            answer = asyncio.ensure_future(self._answer(batch, outcomes))  # the next batch goes on
+            self.answering.add(answer)
+            answer.add_done_callback(self.answering.discard)
+
+    def _write_batch(self, jobs: list[Job]) -> list[Stored | Exception]:
+        conn = self._connection()
+        outcomes: list[Stored | Exception] = []
+        records: list[tuple[Actor, Record]] = []
+        try:
+            with conn.begin():
+                lock_head(
+                    conn
+                )  # PostgreSQL: batches of several processes one at a time (SQLite: BEGIN IMMEDIATE)
+                for job in jobs:
+                    try:
+                        row, record = store_entry(conn, job.patient, job.body, job.recorded_by, job.check)
+                    except (clinical.ClinicalInputError, EntryConflict) as e:
+                        outcomes.append(e)
+                        continue
+                    outcomes.append(Stored(row, record is not None))
+                    if record is not None:
+                        records.append((job.actor, record))
+                append_entries(conn, records)
+        except Exception as e:
+            self._discard()
+            if len(jobs) == 1:
+                return [e]
+            return [self._write_batch([job])[0] for job in jobs]  # so that one failure fails alone
+        return outcomes
+
+    async def _answer(
+        self, batch: list[tuple[Job, asyncio.Future[Stored]]], outcomes: list[Stored | Exception]
+    ) -> None:
+        if self.store.deferred_sync and any(isinstance(o, Stored) for o in outcomes):
+            try:
+                await anyio.to_thread.run_sync(self.store.sync_wal)
+            except BaseException as e:
+                _fail(batch, e)
+                if not isinstance(e, Exception):
+                    raise
+                return
+        for (_, fut), outcome in zip(batch, outcomes, strict=True):
+            if fut.done():  # the client went away; the entry stays stored (a retry finds it)
+                continue
+            if isinstance(outcome, Exception):
+                fut.set_exception(outcome)
+            else:
+                fut.set_result(outcome)
+
+    def _connection(self) -> Connection:
+        """The writer's own connection, kept open; on SQLite FULL it commits with NORMAL (see above)."""
+        if self.conn is None:
+            conn = self.store.write_engine.connect()
+            if self.store.deferred_sync:
+                self.store.set_synchronous(conn, "NORMAL")
+            self.conn = conn
+        return self.conn
+
+    def _discard(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                self.conn.invalidate()
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            self.conn = None
+
+    def close(self) -> None:
+        self._discard()
+
+
+def _fail(batch: list[tuple[Job, asyncio.Future[Stored]]], e: BaseException) -> None:
+    for _, fut in batch:
+        if not fut.done():
+            fut.set_exception(e if isinstance(e, Exception) else RuntimeError("diary write interrupted"))

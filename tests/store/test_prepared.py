@@ -1,0 +1,192 @@
+"""``Prepared`` (the diary's hot-path statements on the DBAPI connection) against SQLAlchemy's own
+execution of the same statements: the same rows with the same Python types, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, insert, select
+
+from repigment.api import clinical, deps, diary
+from repigment.store import Actor, Application, Clinic, Course, Patient, Prescription, Store, verify
+from repigment.store.audit import _HEAD_FOR_UPDATE
+from repigment.store.prepared import Prepared
+
+T0 = dt.datetime(2026, 3, 28, 21, 30, tzinfo=dt.UTC)  # a DST change in Europe/Stockholm follows
+
+
+def _seed(store: Store) -> dict[str, Any]:
+    with store.write(Actor("test")) as s:
+        c = Clinic(name="Prepared clinic")
+        s.add(c)
+        s.flush()
+        p = Patient(
+            clinic_id=c.id,
+            given_name="Ada",
+            family_name="Ek",
+            birth_date=dt.date(2010, 2, 28),
+            sex="female",
+            timezone="Europe/Stockholm",
+            pregnant=False,
+        )
+        s.add(p)
+        s.flush()
+        course = Course(
+            patient_id=p.id,
+            ruleset="opzelura-eu-2023",
+            started_on=dt.date(2026, 1, 5),
+            plan={"areas": []},
+            verdict="ok",
+            findings=[],
+        )
+        s.add(course)
+        s.add(
+            Prescription(
+                patient_id=p.id,
+                prescribed_on=dt.date(2026, 1, 5),
+                grams=100.0,
+                dispensed_on=dt.date(2026, 1, 6),
+            )
+        )
+        s.add(Prescription(patient_id=p.id, prescribed_on=dt.date(2026, 2, 5), grams=100.0))
+        for i in range(12):
+            s.add(
+                Application(
+                    id=str(uuid.UUID(int=i + 1)),
+                    patient_id=p.id,
+                    course_id=None if i % 3 else None,
+                    applied_at=T0 + dt.timedelta(hours=11 * i, microseconds=7 * i),
+                    hand_units=1.5 + i / 4,
+                    grams=None if i % 4 == 0 else 0.25 * i,
+                    sites=[] if i % 5 == 0 else ["face", "hands"][: 1 + i % 2],
+                    note=None if i % 2 else "é ✓ 'quoted' \"x\"",
+                    verdict="ok" if i % 3 else "warn",
+                    flagged=bool(i % 3 == 0),
+                    findings=[] if i % 3 else [{"rule": "x", "details": {"n": i, "f": 0.1}}],
+                )
+            )
+        s.commit()
+        return {"pid": p.id, "cid": course.id}
+
+
+def _typed(rows: list[Any]) -> list[list[tuple[type, Any]]]:
+    return [[(type(v), v) for v in row] for row in rows]
+
+
+@pytest.mark.parametrize(
+    ("stmt", "params"),
+    [
+        (clinical._HISTORY.stmt, {"since": T0 - dt.timedelta(days=1), "until": T0 + dt.timedelta(days=3)}),
+        (
+            clinical._HISTORY_IDS.stmt,
+            {"since": T0 + dt.timedelta(hours=20), "until": T0 + dt.timedelta(days=9)},
+        ),
+        (clinical._HISTORY_COUNT.stmt, {"since": T0, "until": T0 + dt.timedelta(days=2)}),
+        (clinical._LATEST_COURSE.stmt, {"on": dt.date(2026, 4, 1)}),
+        (clinical._DISPENSED.stmt, {"on": dt.date(2026, 4, 1), "since": dt.date(2025, 10, 1)}),
+        (diary._BY_ID.stmt, {"id": str(uuid.UUID(int=4))}),
+        (select(Patient.__table__).where(Patient.__table__.c.id == bindparam("pid")), {}),
+        (_HEAD_FOR_UPDATE.stmt, {}),
+    ],
+    ids=["history", "history-ids", "count", "course", "dispensed", "entry", "patient", "audit-head"],
+)
+def test_rows_and_types_match_sqlalchemy(store: Store, stmt: Any, params: dict[str, Any]) -> None:
+    ids = _seed(store)
+    params = {**params, "pid": ids["pid"]} if "pid" in str(stmt) else params
+    prepared = Prepared(stmt)
+    with store.engine.connect() as conn, conn.begin():
+        expected = [tuple(r) for r in conn.execute(stmt, params)]
+        got = prepared.all(conn, params)
+        again = prepared.all(conn, params)  # from its caches
+    assert expected, "the case must select something"
+    assert _typed(got) == _typed(expected) == _typed(again)
+    with store.engine.connect() as conn:
+        assert prepared.scalars(conn, params) == [r[0] for r in expected]
+        assert prepared.first(conn, params) == expected[0]
+
+
+def test_token_lookup_matches(store: Store) -> None:
+    from repigment.api import security
+    from repigment.store import ApiToken, User
+
+    _seed(store)
+    with store.write(Actor("test")) as s:
+        u = User(clinic_id=1, username="u1", password_hash=security.hash_password("password-1"), role="clinician")
+        s.add(u)
+        s.flush()
+        s.add(ApiToken(user_id=u.id, token_hash=security.token_digest("tok"), kind="bearer", expires_at=T0))
+        s.commit()
+    params = {"digest": security.token_digest("tok")}
+    with store.engine.connect() as conn:
+        expected = [tuple(r) for r in conn.execute(deps._TOKEN_LOOKUP.stmt, params)]
+        assert len(expected) == 1 and _typed(deps._TOKEN_LOOKUP.all(conn, params)) == _typed(expected)
+
+
+def test_inserts_read_back_as_sqlalchemy_inserts(store: Store) -> None:
+    """A row inserted by ``Prepared.run`` reads back exactly as the same values inserted by SQLAlchemy."""
+    ids = _seed(store)
+    values = {
+        "patient_id": ids["pid"],
+        "course_id": ids["cid"],
+        "applied_at": dt.datetime(2026, 5, 1, 9, 15, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+        "hand_units": 2.75,
+        "grams": None,
+        "sites": ["face", "eyelids"],
+        "note": "a 'note' ✓",
+        "verdict": "warn",
+        "flagged": True,
+        "findings": [{"rule": "eu-interval", "details": {"hours": "7.5"}}],
+        "recorded_by": None,
+        "created_at": dt.datetime(2026, 5, 1, 7, 16, tzinfo=dt.UTC),
+    }
+    table = Application.__table__
+    with store.write_engine.connect() as conn, conn.begin():
+        assert Prepared(insert(table)).run(conn, {"id": "prepared", **values}) == 1
+        conn.execute(insert(table), {"id": "sqlalchemy", **values})
+        rows = {
+            r.id: tuple(r)[1:]
+            for r in conn.execute(select(table).where(table.c.id.in_(["prepared", "sqlalchemy"])))
+        }
+        conn.rollback()
+    assert _typed([rows["prepared"]]) == _typed([rows["sqlalchemy"]])
+
+
+def test_diary_writes_keep_the_audit_chain(store: Store) -> None:
+    """Entries written in one batch, with a retry and a conflicting reuse of an id, and the trail verifies."""
+    from repigment.api.schemas import ApplicationIn
+
+    ids = _seed(store)
+    with store.engine.connect() as conn:
+        patient = Prepared(select(Patient.__table__).where(Patient.__table__.c.id == bindparam("pid"))).one(
+            conn, {"pid": ids["pid"]}
+        )
+    writer = diary.DiaryWriter(store, None)
+    body = {"at": "2026-04-02T08:00:00+02:00", "hand_units": 2.0, "grams": 0.5, "sites": ["face"]}
+    first = ApplicationIn.model_validate({"id": str(uuid.uuid4()), **body})
+    retry = ApplicationIn.model_validate({**first.model_dump(mode="json")})
+    conflict = ApplicationIn.model_validate({**first.model_dump(mode="json"), "hand_units": 3.0})
+    later = ApplicationIn.model_validate({"id": str(uuid.uuid4()), **body, "at": "2026-04-02T09:00:00+02:00"})
+    actor = Actor("test")
+    with store.engine.connect() as conn, conn.begin():
+        checks = [diary.precheck(conn, patient, b) for b in (first, later)]
+    out = writer._write_batch(
+        [
+            diary.Job(patient, first, None, actor, checks[0]),
+            diary.Job(patient, retry, None, actor),
+            diary.Job(patient, conflict, None, actor),
+            diary.Job(patient, later, None, actor, checks[1]),  # checked before ``first`` existed
+        ]
+    )
+    writer.close()
+    assert isinstance(out[0], diary.Stored) and out[0].created
+    assert isinstance(out[1], diary.Stored) and not out[1].created and out[1].row["id"] == first.id
+    assert isinstance(out[2], diary.EntryConflict)
+    assert isinstance(out[3], diary.Stored) and out[3].created
+    # ``later`` is 1 h after ``first``: its stale precheck did not see it, the batch checked it again
+    assert out[3].row["verdict"] != "ok"
+    assert any("interval" in f["rule"] for f in out[3].row["findings"])
+    with store.engine.connect() as conn:
+        assert verify(conn).ok
