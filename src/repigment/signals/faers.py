@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -422,7 +423,7 @@ def _ingest(
                    {strat_expr} AS stratum FROM rep""")
     db.execute("DROP TABLE rep")
     n_rep = _scalar(db, "SELECT count(*) FROM rep_ix")
-    pairs: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], pa.Array]] = {}
+    pairs: dict[str, tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], pa.Array]] = {}
     for kind, sel, cond in (
         ("DRUG", drug_sel, f"u.role_cod IN ({role_in})"),
         ("REAC", reac_sel, "true"),
@@ -445,7 +446,7 @@ def _ingest(
     return counts, summary
 
 
-def _distinct_pairs(got: pa.Table) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], pa.Array]:
+def _distinct_pairs(got: pa.Table) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], pa.Array]:
     """Distinct (report index, name code) pairs sorted by report, and the names the codes index."""
     enc = pc.dictionary_encode(got["name"]).combine_chunks()
     names = enc.dictionary
@@ -455,11 +456,13 @@ def _distinct_pairs(got: pa.Table) -> tuple[npt.NDArray[np.int64], npt.NDArray[n
     key |= np.asarray(enc.indices, dtype=np.int64) if got.num_rows else 0
     key.sort()
     key = key[_first_of_runs(key)]
-    return key >> bits, key & ((1 << bits) - 1), names
+    ix = (key >> bits).astype(np.int32)  # half the memory of the 64-bit keys
+    key &= (1 << bits) - 1
+    return ix, key.astype(np.int32), names
 
 
 def _sorted_names(
-    code: npt.NDArray[np.int64], names: pa.Array
+    code: npt.NDArray[np.integer[Any]], names: pa.Array
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_]]:
     """Codes renumbered in the sorted order of the names that occur (others are dropped)."""
     used = np.zeros(len(names), dtype=np.bool_)
@@ -476,8 +479,8 @@ DENSE_CELLS = 1 << 26  # cell counts in a dense array up to this many drug x eve
 
 
 def _count_pairs(
-    drug_pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], pa.Array],
-    reac_pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], pa.Array],
+    drug_pairs: tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], pa.Array],
+    reac_pairs: tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], pa.Array],
     n_rep: int,
     stratum: pa.Table,
     stratified: bool,
@@ -552,7 +555,7 @@ def _stratum_margin(
 
 
 def _cross_cells(
-    d_ix: npt.NDArray[np.int64],
+    d_ix: npt.NDArray[np.int32],
     di: npt.NDArray[np.int64],
     ei: npt.NDArray[np.int64],
     n_e_rep: npt.NDArray[np.int64],
