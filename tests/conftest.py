@@ -183,8 +183,9 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def kill(self) -> None:
+        """SIGKILL to the server and its worker processes (its own process group)."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
     def stop(self) -> None:
@@ -196,7 +197,9 @@ class Server:
                 self.kill()
 
 
-def start_server(db_url: str, log_dir: Path, extra_env: dict[str, str] | None = None) -> Server:
+def start_server(
+    db_url: str, log_dir: Path, extra_env: dict[str, str] | None = None, *, workers: int = 1
+) -> Server:
     port = free_port()
     log = log_dir / f"server-{port}.log"
     env = {
@@ -207,10 +210,12 @@ def start_server(db_url: str, log_dir: Path, extra_env: dict[str, str] | None = 
     }
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [REPIGMENT, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+            [REPIGMENT, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+            + ["--workers", str(workers)],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
+            start_new_session=True,  # its own process group, so that ``kill`` reaches every worker
         )
     server = Server(db_url, port, proc, log)
     deadline = time.monotonic() + 60

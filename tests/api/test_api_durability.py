@@ -20,16 +20,17 @@ WRITERS = 4
 KILL_AFTER = 120  # acknowledged writes before the kill
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_sigkill_mid_burst_loses_no_acknowledged_write(
-    backend: str, request: pytest.FixtureRequest, _templates: Any, tmp_path: Path, harness: Any
+    backend: str, workers: int, request: pytest.FixtureRequest, _templates: Any, tmp_path: Path, harness: Any
 ) -> None:
     seed_clinic, start_server = harness.seed_clinic, harness.start_server
     url = harness.fresh_db_url(request, _templates, backend)
     store = Store(url, migrate=False)
     clinic = seed_clinic(store, "durability")
     pid = clinic.patients[0]
-    server = start_server(url, tmp_path)
+    server = start_server(url, tmp_path, workers=workers)
     with httpx.Client(base_url=server.base_url) as http:
         auth = clinic.login(http, "patient")
     path = f"/api/v1/patients/{pid}/applications"
@@ -68,7 +69,7 @@ def test_sigkill_mid_burst_loses_no_acknowledged_write(
     deadline = time.monotonic() + 120
     while len(acked) < KILL_AFTER and time.monotonic() < deadline:
         time.sleep(0.005)
-    server.kill()  # SIGKILL, while the writers are still sending
+    server.kill()  # SIGKILL to every server process, while the writers are still sending
     stop.set()
     for t in threads:
         t.join(30)

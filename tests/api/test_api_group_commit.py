@@ -1,6 +1,7 @@
-"""Concurrent diary writes (which share commits on SQLite): each stored once, retries answered with the
-stored entry, a conflicting reuse of an id refused, every entry checked against the entries before it,
-and the audit chain valid with one entry per stored row — on SQLite and on PostgreSQL."""
+"""Concurrent diary writes (which share commits): each stored once, retries answered with the stored
+entry, a conflicting reuse of an id refused, every entry checked against exactly the entries committed
+before it (recomputed here, in the audit trail's order), and the audit chain valid with one entry per
+stored row — on SQLite and on PostgreSQL, with one and with two server processes."""
 
 from __future__ import annotations
 
@@ -10,24 +11,28 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from repigment.store import Application, AuditEntry, Store, verify
+from repigment.api import clinical
+from repigment.label import evaluate_application
+from repigment.store import Application, AuditEntry, Patient, Store, verify
 
 ENTRIES = 40  # per patient
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_concurrent_writes_retries_and_conflicts(
-    backend: str, request: pytest.FixtureRequest, _templates: Any, tmp_path: Path, harness: Any
+    backend: str, workers: int, request: pytest.FixtureRequest, _templates: Any, tmp_path: Path, harness: Any
 ) -> None:
     url = harness.fresh_db_url(request, _templates, backend)
     store = Store(url, migrate=False)
     clinic = harness.seed_clinic(store, "group")
-    server = harness.start_server(url, tmp_path)
+    server = harness.start_server(url, tmp_path, workers=workers)
     try:
         with httpx.Client(base_url=server.base_url) as http:
             auth = clinic.login(http, "clinician")
@@ -90,7 +95,44 @@ def test_concurrent_writes_retries_and_conflicts(
             assert audited == unique
         with store.engine.connect() as conn:
             report = verify(conn)
-        assert report.ok, report.problems
+            assert report.ok, report.problems
+            _assert_checked_against_earlier_commits(conn)
     finally:
         server.stop()
         store.dispose()
+
+
+def _assert_checked_against_earlier_commits(conn: Any) -> None:
+    """Each stored entry's verdict and findings are the label engine's on the entries of its patient
+    committed before it (the audit trail gives the commit order), as if the writes had run one by one."""
+    order = conn.execute(
+        select(AuditEntry.row_id)
+        .where(AuditEntry.table_name == "application", AuditEntry.action == "create")
+        .order_by(AuditEntry.seq)
+    ).scalars()
+    rows = {a.id: a for a in conn.execute(select(Application)).all()}
+    patients = {p.id: p for p in conn.execute(select(Patient)).all()}
+    committed: list[Any] = []
+    for rid in order:
+        a, p = rows[rid], patients[rows[rid].patient_id]
+        local_day, window = clinical._window(a.applied_at, ZoneInfo(p.timezone))
+        earlier = sorted(
+            (
+                e
+                for e in committed
+                if e.patient_id == p.id and window["since"] <= e.applied_at < window["until"]
+            ),
+            key=lambda e: (e.applied_at, e.id),
+        )
+        course = clinical.course_for(conn, p.id, a.course_id, local_day)
+        result = evaluate_application(
+            [clinical._entry(e.applied_at, e.hand_units, e.grams, e.sites) for e in earlier],
+            clinical._entry(a.applied_at, a.hand_units, a.grams, a.sites),
+            clinical.patient_facts(p),
+            ruleset=course.ruleset if course else clinical.DEFAULT_RULESET,
+            timezone=p.timezone,
+            plan=course.plan if course else None,
+            dispensed=clinical._dispensed(conn, p.id, local_day),
+        )
+        assert (a.verdict, a.findings) == (result.verdict, clinical._findings(result)), a.id
+        committed.append(a)
