@@ -319,6 +319,10 @@ def ingest(
     if not role_list or any(r not in ("PS", "SS", "C", "I") for r in role_list):
         raise SignalsError("roles", f"drug roles must be among PS, SS, C, I; got {', '.join(roles)}")
     sem = Semantics(semantics)
+    if strata and sem is not Semantics.UNIQUE:
+        raise SignalsError(
+            "strata", "stratified FAERS counting is available with unique-report counting only"
+        )
     with _materialise(inputs) as files:
         quarters, deleted = discover(files)
         try:
@@ -356,12 +360,9 @@ def _ingest(
     demo_sel = {
         Layout.AERS: 'isr AS primaryid, "case" AS caseid, fda_dt, '
         "fda_dt AS init_dt, gndr_cod AS sex, age, age_cod, filename",
-        Layout.FAERS_2012: "primaryid AS primaryid, "
-        "caseid AS caseid, "
-        "fda_dt, init_fda_dt AS init_dt, gndr_cod AS sex, age, age_cod, filename",
-        Layout.FAERS: "primaryid AS primaryid, caseid AS caseid, "
-        "fda_dt, init_fda_dt AS init_dt, sex, age, "
+        Layout.FAERS_2012: "primaryid, caseid, fda_dt, init_fda_dt AS init_dt, gndr_cod AS sex, age, "
         "age_cod, filename",
+        Layout.FAERS: "primaryid, caseid, fda_dt, init_fda_dt AS init_dt, sex, age, age_cod, filename",
     }
     demo = _union(quarters, "DEMO", demo_sel)
     # Latest version per case: latest fda_dt, then highest primaryid (packed into one sortable integer).
@@ -391,13 +392,16 @@ def _ingest(
             db.unregister("del_ids")
     n_deleted = _scalar(db, "SELECT count(*) FROM latest SEMI JOIN deleted USING (caseid)")
     age_group = _age_group_sql(edges)
-    db.execute(f"""CREATE TEMP TABLE rep AS
+    # Each kept report gets a dense index and its stratum label (one table, no intermediate copy).
+    strat_expr = "concat_ws('|', " + ", ".join(strata) + ")" if strata else "''"
+    db.execute(f"""CREATE TEMP TABLE rep_ix AS
+        SELECT id, (row_number() OVER () - 1)::INTEGER AS ix, {strat_expr} AS stratum FROM (
         SELECT k % 100000000000 AS id,
                CASE upper(trim(sex)) WHEN 'M' THEN 'M' WHEN 'F' THEN 'F' ELSE 'UNK' END AS sex,
                {age_group} AS age_group,
                COALESCE(substr(rdate, 1, 4), 'UNK') AS year
         FROM (SELECT k, f.sex AS sex, f.age AS age, f.age_cod AS age_cod, f.rdate AS rdate FROM latest
-              WHERE caseid NOT IN (SELECT caseid FROM deleted))""")
+              WHERE caseid NOT IN (SELECT caseid FROM deleted)))""")
     n_cases = _scalar(db, "SELECT count(*) FROM latest")
     db.execute("DROP TABLE latest")
     role_in = ", ".join(f"'{r}'" for r in roles)
@@ -411,17 +415,9 @@ def _ingest(
         Layout.FAERS_2012: "primaryid AS id, pt",
         Layout.FAERS: "primaryid AS id, pt",
     }
-    if strata and sem is not Semantics.UNIQUE:
-        raise SignalsError(
-            "strata", "stratified FAERS counting is available with unique-report counting only"
-        )
-    # Each kept report gets a dense index; DuckDB parses, filters and normalises the DRUG and REAC
-    # rows and attaches that index (a hash join on the report id). De-duplication and counting then
-    # run on integer arrays in NumPy, and the names are coded once per distinct name (Arrow).
-    strat_expr = "concat_ws('|', " + ", ".join(strata) + ")" if strata else "''"
-    db.execute(f"""CREATE TEMP TABLE rep_ix AS SELECT id, (row_number() OVER () - 1)::INTEGER AS ix,
-                   {strat_expr} AS stratum FROM rep""")
-    db.execute("DROP TABLE rep")
+    # DuckDB parses, filters and normalises the DRUG and REAC rows and attaches the report index (a
+    # hash join on the report id). De-duplication and counting then run on integer arrays in NumPy,
+    # and the names are coded once per distinct name (Arrow).
     n_rep = _scalar(db, "SELECT count(*) FROM rep_ix")
     pairs: dict[str, tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], pa.Array]] = {}
     for kind, sel, cond in (
