@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from repigment.body import (
@@ -81,18 +81,16 @@ class Plan:
     prescriber_experienced: bool | None
 
 
-@dataclass(frozen=True, slots=True)
-class Application:
-    index: int
+class Application(NamedTuple):
+    """A parsed diary entry (a named tuple: built for every entry of a diary at every check)."""
+
+    index: int  # type: ignore[assignment]  # the input position (shadows tuple.index, unused here)
     at: dt.datetime  # in the patient's zone
     utc: dt.datetime
     bsa_percent: Fraction | None
     grams: Decimal | None
     sites: tuple[str, ...]
-
-    @property
-    def local_day(self) -> dt.date:
-        return self.at.date()
+    local_day: dt.date
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,17 +393,16 @@ def parse_applications(
             "timezone", "is required when applications are given (IANA name, e.g. Europe/Stockholm)"
         )
     out = []
+    make = Application._make
     for i, item in enumerate(raw):
         key = _entry_key(item, zone)
         if key is not None:
             hit = _PARSED.get(key)
             if hit is not None:
-                at_raw = key[1]
-                at, utc, bsa_c, grams_c, sites_c = hit
-                if at.date() > on:
+                if hit[-1] > on:
                     where = f"applications[{i}].at"
-                    raise LabelInputError(where, f"{at_raw} is after the evaluation date {on} (local time)")
-                out.append(Application(i, at, utc, bsa_c, grams_c, sites_c))
+                    raise LabelInputError(where, f"{key[1]} is after the evaluation date {on} (local time)")
+                out.append(make((i, *hit)))
                 continue
         where = f"applications[{i}]"
         a = obj(item, where, ("at",), ("hand_units", "areas", "grams", "sites"))
@@ -422,11 +419,11 @@ def parse_applications(
             bsa = parse_areas(a["areas"], f"{where}.areas", age)
         grams = number(a["grams"], f"{where}.grams", Decimal(0)) if "grams" in a else None
         sites = strings(a["sites"], f"{where}.sites", SITES) if "sites" in a else ()
-        app = Application(i, at, at.astimezone(dt.UTC), bsa, grams, sites)
+        app = Application(i, at, at.astimezone(dt.UTC), bsa, grams, sites, at.date())
         if key is not None:
             if len(_PARSED) >= _PARSED_MAX:
                 _PARSED.clear()
-            _PARSED[key] = (app.at, app.utc, bsa, grams, sites)
+            _PARSED[key] = app[1:]
         out.append(app)
     return tuple(sorted(out, key=lambda x: (x.utc, x.index)))
 
@@ -437,43 +434,39 @@ def parse_applications(
 # so a hit gives exactly what parsing would. Entries with ``areas`` (age-dependent) are not kept.
 _PARSED: Final[dict[tuple[Any, ...], tuple[Any, ...]]] = {}
 _PARSED_MAX: Final = 1 << 15
-_SCALARS: Final = (int, float, str, type(None))
-
-
 _ABSENT: Final = object()
-
-
-def _scalar_key(v: Any) -> Any:
-    """Equal keys parse alike: the type with the value, or its repr where equal values differ (0.0, -0.0)."""
-    return (type(v), repr(v) if v == 0 else v)
+_KEYED: Final = frozenset({int, float, str, type(None), object})  # object: the field is absent
 
 
 def _entry_key(item: Any, zone: ZoneInfo | None) -> tuple[Any, ...] | None:
+    """Equal keys parse alike: each value with its type, and the repr where equal values parse
+    differently (0.0 and -0.0); None for entries not worth keeping (unknown fields, ``areas``)."""
     if type(item) is not dict or zone is None or zone.key is None:
         return None
-    at = item.get("at")
-    if type(at) is not str:
-        return None
-    hu = item.get("hand_units", _ABSENT)
-    grams = item.get("grams", _ABSENT)
-    sites = item.get("sites", _ABSENT)
-    if len(item) != 1 + (hu is not _ABSENT) + (grams is not _ABSENT) + (sites is not _ABSENT):
+    get = item.get
+    at, hu, grams, sites = get("at"), get("hand_units", _ABSENT), get("grams", _ABSENT), get("sites", _ABSENT)
+    if type(at) is not str or len(item) != 1 + (hu is not _ABSENT) + (grams is not _ABSENT) + (
+        sites is not _ABSENT
+    ):
         return None  # unknown fields, or areas (age-dependent): parse them the ordinary way
-    key: list[Any] = [zone.key, at]
-    for v in (hu, grams):
-        if v is _ABSENT:
-            key.append(None)
-        elif type(v) in _SCALARS:
-            key.append(_scalar_key(v))
-        else:
-            return None
+    thu, tg = type(hu), type(grams)
+    if (thu not in _KEYED) or (tg not in _KEYED):
+        return None
     if sites is _ABSENT:
-        key.append(None)
+        site_key: tuple[str, ...] | None = None
     elif type(sites) is list and all(type(x) is str for x in sites):
-        key.append(("sites", *sites))
+        site_key = tuple(sites)
     else:
         return None
-    return tuple(key)
+    return (
+        zone.key,
+        at,
+        thu,
+        repr(hu) if hu == 0 else hu,
+        tg,
+        repr(grams) if grams == 0 else grams,
+        site_key,
+    )
 
 
 def parse_dispensed(raw: Any, on: dt.date) -> tuple[Dispensed, ...]:
