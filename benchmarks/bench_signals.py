@@ -186,7 +186,11 @@ def part_b() -> list[str]:
         rss_gb = usage.ru_maxrss / 1024**2
         log = log_path.read_text()
         rows = pd.read_parquet(out, columns=["N"]).shape[0] if out.exists() else 0
-        lines = [line for line in log.splitlines() if line.startswith(("FAERS", "counted", "theta", "MGPS"))]
+        lines = [
+            line
+            for line in log.splitlines()
+            if line.startswith(("FAERS", "counted", "theta", "MGPS", "time:"))
+        ]
         return [
             f"### (b) synthetic FAERS extract, {reports:,} cases, ASCII files to the scored table",
             "",
