@@ -465,12 +465,19 @@ def _stratified_expected(
     e = np.zeros(di.size)
     dbuf = np.zeros(n_drugs)
     vbuf = np.zeros(n_events)
+    term = np.empty(di.size)
+    other = np.empty(di.size)
     for s in range(n_strata):  # a loop over strata; every step is vectorised over cells
         dsel = d_order[d_bounds[s] : d_bounds[s + 1]]
         vsel = v_order[v_bounds[s] : v_bounds[s + 1]]
-        dbuf[dd[dsel]] = dk[dsel]
+        # N_drug,s / N_total,s is divided once per drug rather than once per cell (the same
+        # division, so the same bits; absent drugs give 0 either way), and the buffers are reused.
+        dbuf[dd[dsel]] = dk[dsel] / totals[s]
         vbuf[vv[vsel]] = vk[vsel]
-        e += (dbuf[di] / totals[s]) * vbuf[ei]
+        np.take(dbuf, di, out=term, mode="clip")  # codes are in range: no bounds check, no copy
+        np.take(vbuf, ei, out=other, mode="clip")
+        term *= other
+        e += term
         dbuf[dd[dsel]] = 0.0
         vbuf[vv[vsel]] = 0.0
     return e

@@ -545,8 +545,16 @@ def _stratum_margin(
     sid: npt.NDArray[np.int64], code: npt.NDArray[np.int64], size: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """(stratum, code, reports) for every pair that occurs; each input row is one distinct report pair."""
-    keys, k = np.unique(sid * max(size, 1) + code, return_counts=True)
-    s, c = np.divmod(keys, max(size, 1))
+    width = max(size, 1)
+    key = sid * width + code
+    span = (int(sid.max()) + 1) * width if sid.size else 0
+    if span <= DENSE_CELLS:  # a counting pass gives the same sorted keys and counts as a sort
+        full = np.bincount(key, minlength=span)
+        keys = np.flatnonzero(full)
+        k = full[keys]
+    else:
+        keys, k = np.unique(key, return_counts=True)
+    s, c = np.divmod(keys.astype(np.int64), width)
     return s, c, k.astype(np.float64)
 
 
