@@ -341,22 +341,44 @@ def ingest(
         except duckdb.Error as ex:
             raise SignalsError("memory_limit/threads", str(ex).splitlines()[0]) from None
         try:
-            return _ingest(db, quarters, deleted, role_list, tuple(strata), sem, age_group_edges)
+            got = _read(db, quarters, deleted, role_list, tuple(strata), age_group_edges)
         except duckdb.Error as ex:
             raise (_id_error(ex, quarters) or SignalsError("FAERS input", str(ex).splitlines()[0])) from None
         finally:
-            db.close()
+            db.close()  # DuckDB's buffers are released before the pairs are counted
+    raw, drugs, events, n_both = _count_pairs(
+        got.pairs["DRUG"], got.pairs["REAC"], got.n_rep, got.stratum, bool(strata), sem
+    )
+    got.pairs, got.stratum = {}, None  # freed before E is formed
+    counts = _assemble(drugs, events, raw, strata=tuple(strata), semantics=sem, zeroes=False)
+    layouts: dict[str, int] = {}
+    for q in quarters:
+        assert q.layout is not None
+        layouts[q.layout.value] = layouts.get(q.layout.value, 0) + 1
+    labels = tuple(q.label for q in quarters)
+    return counts, FaersSummary(labels, layouts, got.demo_rows, got.n_cases, got.n_deleted, n_both)
 
 
-def _ingest(
+@dataclass
+class _Read:
+    """What DuckDB hands over: distinct (report index, name code) pairs, names, strata, tallies."""
+
+    pairs: dict[str, tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], pa.Array]]
+    stratum: pa.Table | None
+    n_rep: int
+    demo_rows: int
+    n_cases: int
+    n_deleted: int
+
+
+def _read(
     db: duckdb.DuckDBPyConnection,
     quarters: list[Quarter],
     deleted: list[Path],
     roles: list[str],
     strata: tuple[str, ...],
-    sem: Semantics,
     edges: tuple[float, ...],
-) -> tuple[Counts, FaersSummary]:
+) -> _Read:
     demo_sel = {
         Layout.AERS: 'isr AS primaryid, "case" AS caseid, fda_dt, '
         "fda_dt AS init_dt, gndr_cod AS sex, age, age_cod, filename",
@@ -430,16 +452,8 @@ def _ingest(
             WHERE {cond} AND trim(u.{col}) <> ''""").to_arrow_table()
         pairs[kind] = _distinct_pairs(got)
         del got
-    stratum = db.sql("SELECT ix, stratum FROM rep_ix").to_arrow_table()
-    raw, drugs, events, n_both = _count_pairs(pairs["DRUG"], pairs["REAC"], n_rep, stratum, bool(strata), sem)
-    del pairs, stratum
-    counts = _assemble(drugs, events, raw, strata=strata, semantics=sem, zeroes=False)
-    layouts: dict[str, int] = {}
-    for qq in quarters:
-        assert qq.layout is not None
-        layouts[qq.layout.value] = layouts.get(qq.layout.value, 0) + 1
-    summary = FaersSummary(tuple(q.label for q in quarters), layouts, demo_rows, n_cases, n_deleted, n_both)
-    return counts, summary
+    stratum = db.sql("SELECT ix, stratum FROM rep_ix").to_arrow_table() if strata else None
+    return _Read(pairs, stratum, n_rep, demo_rows, n_cases, n_deleted)
 
 
 def _distinct_pairs(got: pa.Table) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], pa.Array]:
@@ -478,7 +492,7 @@ def _count_pairs(
     drug_pairs: tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], pa.Array],
     reac_pairs: tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], pa.Array],
     n_rep: int,
-    stratum: pa.Table,
+    stratum: pa.Table | None,
     stratified: bool,
     sem: Semantics,
 ) -> tuple[_Raw, npt.NDArray[np.object_], npt.NDArray[np.object_], int]:
@@ -513,7 +527,7 @@ def _count_pairs(
         ne = np.bincount(ei, weights=n_d_rep[e_ix], minlength=events.size).astype(i64)
         nt = int(np.dot(n_d_rep.astype(i64), n_e_rep.astype(i64)))
     c_d, c_e = np.divmod(cells, max(events.size, 1))
-    if not stratified:
+    if not stratified or stratum is None:
         return _Raw(c_d, c_e, n, nd, ne, nt), drugs, events, n_both
     # Strata coded 0..S-1 in the sorted order of those that occur among the counted reports.
     s_ix = np.asarray(stratum["ix"].combine_chunks(), dtype=i64)
