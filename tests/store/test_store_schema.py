@@ -93,11 +93,11 @@ def test_diary_index_migrates_down_and_up(store: Store) -> None:
             if i["name"]
         }
 
-    assert indexes()["ix_application_patient_applied"] == ["patient_id", "applied_at"]
+    assert indexes()["ix_application_patient_applied"] == ["patient_id", "applied_at", "id"]
     assert "ix_application_patient_id" not in indexes()
     store.downgrade("0002")
     assert indexes()["ix_application_patient_id"] == ["patient_id"]
     assert "ix_application_patient_applied" not in indexes()
     store.upgrade()
     assert store.current_revision() == "0003"
-    assert indexes()["ix_application_patient_applied"] == ["patient_id", "applied_at"]
+    assert indexes()["ix_application_patient_applied"] == ["patient_id", "applied_at", "id"]

@@ -23,7 +23,7 @@ from typing import Annotated, Final, TypeVar
 
 import anyio
 from fastapi import Depends, HTTPException, Path, Request
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from repigment.api import security
@@ -201,9 +201,8 @@ _TOKEN_LOOKUP: Final = Prepared(
 )
 
 
-def _lookup(store: Store, token: str, now: dt.datetime, via_cookie: bool) -> Principal | None:
-    with store.engine.connect() as conn:  # a read: never waits for a writer
-        row = _TOKEN_LOOKUP.first(conn, {"digest": security.token_digest(token)})
+def _lookup(conn: Connection, token: str, now: dt.datetime, via_cookie: bool) -> Principal | None:
+    row = _TOKEN_LOOKUP.first(conn, {"digest": security.token_digest(token)})
     if row is None:
         return None
     token_id, expires_at, revoked_at, user_id, username, role, clinic_id, active, patient_id = row
@@ -220,14 +219,19 @@ def _lookup(store: Store, token: str, now: dt.datetime, via_cookie: bool) -> Pri
     )
 
 
-def authenticate(request: Request) -> Principal:
+def authenticate(request: Request, conn: Connection | None = None) -> Principal:
     """The caller from the bearer token or session cookie (one indexed read, on the event loop: cheaper
-    than a hop to a worker thread); 401 otherwise."""
+    than a hop to a worker thread; on ``conn`` if given, a read connection); 401 otherwise."""
     bearer = _bearer(request)
     token = bearer or request.cookies.get(SESSION_COOKIE)
     if not token:
         raise _unauthorised("not authenticated: log in at POST /api/v1/auth/token")
-    principal = _lookup(get_store(request), token, dt.datetime.now(dt.UTC), via_cookie=bearer is None)
+    now, via_cookie = dt.datetime.now(dt.UTC), bearer is None
+    if conn is not None:
+        principal = _lookup(conn, token, now, via_cookie)
+    else:
+        with get_store(request).engine.connect() as own:  # a read: never waits for a writer
+            principal = _lookup(own, token, now, via_cookie)
     if principal is None:
         raise _unauthorised("token is invalid, expired or revoked: log in again")
     request.state.principal = principal

@@ -219,7 +219,7 @@ class Application(Base):
     """One diary entry; ``id`` is the client's UUID so that a retried write never duplicates."""
 
     __tablename__ = "application"
-    __table_args__ = (Index("ix_application_patient_applied", "patient_id", "applied_at"),)
+    __table_args__ = (Index("ix_application_patient_applied", "patient_id", "applied_at", "id"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))  # see __table_args__
     course_id: Mapped[int | None] = mapped_column(ForeignKey("course.id"), default=None)

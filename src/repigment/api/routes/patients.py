@@ -527,8 +527,8 @@ async def diary_access(
     request: Request, patient_id: PatientId, _csrf: Annotated[None, Depends(csrf_guard)]
 ) -> DiaryTarget:
     """``patient_access`` for diary writes, without a write session (the entry is written in a batch)."""
-    user = check_role(authenticate(request), _WRITE_DIARY)
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).engine.connect() as conn:  # reads only: never waits for a writer
+        user = check_role(authenticate(request, conn), _WRITE_DIARY)
         patient = _PATIENT_ROW.first(conn, {"id": patient_id})
     return DiaryTarget(user, check_visible(user, patient))
 
