@@ -141,3 +141,26 @@ def test_reports_split_only_where_they_do_not_straddle(monkeypatch: pytest.Monke
     assert counts_mod._report_halves(mixed, 7) == [slice(0, 6)]
     same = np.full(6, 3, dtype=np.int64)
     assert counts_mod._report_halves(same, 4) == [slice(0, 6)]
+
+
+def test_wide_code_spaces_count_like_plain_pandas() -> None:
+    """Over 2^31 possible drug-event cells: the general packed-key path, checked like the others."""
+    rng = np.random.default_rng(3)
+    rows = 80_000
+    df = pd.DataFrame(
+        {
+            "id": np.sort(rng.integers(0, rows // 4, rows)),
+            "drug": [f"D{i:05d}" for i in rng.permutation(rows) % 70_000],  # > 2^16 drugs
+            "event": [f"E{i:05d}" for i in rng.permutation(rows) % 40_000],  # > 2^15 events
+        }
+    )
+    df = pd.concat([df, df.iloc[:500]], ignore_index=True)  # repeated rows
+    got = count_long(df, strata=[])
+    assert (got.drugs.size - 1).bit_length() + (got.events.size - 1).bit_length() > 31
+    want = _reference(df, "unique", [])
+    for name, value in want.items():
+        have = getattr(got, name)
+        if isinstance(value, np.ndarray):
+            assert have.dtype == value.dtype and np.array_equal(have, value), name
+        else:
+            assert have == value, name

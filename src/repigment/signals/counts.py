@@ -545,7 +545,6 @@ def _count_sorted(
             (kk >> be, kk & me, cc.astype(np.float64)),
         )
     nt = n_ids  # every report id occurs in some row
-    assert s64 is not None
     u = _distinct((((di << be) | ei) << bi) | ids)  # distinct (cell, report), sorted by cell
     cells, n = _runs(u >> bi)
     uid = u & mi
@@ -557,6 +556,8 @@ def _count_sorted(
         f_d = pool.submit(margin, ((u >> (be + bi)) << bi) | uid, n_drugs)
         f_e = pool.submit(margin, (((u >> bi) & me) << bi) | uid, n_events)
         nd, ne = f_d.result(), f_e.result()
+    if s64 is None:  # code spaces too wide for the 32-bit layout of _count_unique
+        return _Raw(cells >> be, cells & me, n, nd, ne, nt)
     sd, sdc = _runs(_distinct((((s64 << bd) | di) << bi) | ids) >> bi)
     se, sec = _runs(_distinct((((s64 << be) | ei) << bi) | ids) >> bi)
     s_tot, s_cnt = _runs(_distinct((s64 << bi) | ids) >> bi)
