@@ -461,7 +461,8 @@ def _distinct_pairs(got: pa.Table) -> tuple[npt.NDArray[np.int32], npt.NDArray[n
     enc = pc.dictionary_encode(got["name"]).combine_chunks()
     names = enc.dictionary
     bits = max(len(names) - 1, 1).bit_length()
-    key = np.asarray(got["ix"].combine_chunks() if got.num_rows else np.empty(0, np.int32), dtype=np.int64)
+    reports = got["ix"].combine_chunks() if got.num_rows else np.empty(0, np.int32)
+    key = np.array(reports, dtype=np.int64)  # a writable copy, shifted and or-ed in place
     key <<= bits
     key |= np.asarray(enc.indices, dtype=np.int64) if got.num_rows else 0
     key.sort()
