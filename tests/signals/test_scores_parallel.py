@@ -48,3 +48,9 @@ def test_compat_quantiles_in_the_table_equal_the_literal_bisection(cells: Counts
         literal = quantile_openebgm(test_theta, n, e, post["Qn"], p, literal=True)
         assert np.array_equal(t[col].to_numpy(), literal), col
         assert np.array_equal(post[col], literal), col
+
+
+@pytest.mark.parametrize("mode", ["openebgm", "exact"])
+def test_no_cells_score_to_an_empty_table(cells: Counts, test_theta: Theta, mode: str) -> None:
+    t = score(cells, test_theta, mode=mode, cells=np.zeros(len(cells), dtype=bool))
+    assert len(t) == 0 and "QUANT_05" in t.columns and "QUANT_95" in t.columns

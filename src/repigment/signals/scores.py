@@ -90,8 +90,8 @@ class _Posterior:
         ]
         if md is Mode.OPENEBGM:
             for p in order:
-                last = max(i for i, job in enumerate(jobs) if job[0] == p and job[1] >= 0)
-                jobs.insert(last + 3, (p, -1, -1))
+                last = max((i for i, job in enumerate(jobs) if job[0] == p and job[1] >= 0), default=-1)
+                jobs.insert(last + 3 if last >= 0 else len(jobs), (p, -1, -1))
         self.parts: dict[float, list[Future[FloatArray]]] = {p: [] for p in order}
         self.replay: dict[float, Future[FloatArray]] = {}
         for p, lo, hi in jobs:
