@@ -188,7 +188,7 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        for name in ("diary_writer", "write_gate"):
+        for name in ("diary_reader", "diary_writer", "write_gate"):
             held = getattr(app.state, name, None)
             if held is not None:
                 held.close()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
@@ -143,6 +143,44 @@ def write_entry(
     if record is not None:
         append_entries(conn, [(actor, record)])
     return Stored(row, record is not None)
+
+
+class Reader:
+    """The diary's reads on the event loop (the caller, the patient, the pre-check) on one connection
+    per process, kept open: each use is one short read transaction begun and ended on the DBAPI
+    connection, without a pool checkout and SQLAlchemy's transaction bookkeeping each time. Used only
+    from the event loop, and never across an ``await``."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.conn: Connection | None = None
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        if self.conn is None:
+            self.conn = self.store.engine.connect()
+        conn = self.conn
+        dbapi: Any = conn.connection.dbapi_connection
+        if self.store.is_sqlite:
+            dbapi.execute("BEGIN")  # the connection runs in autocommit mode: begun explicitly
+        try:
+            yield conn
+        finally:
+            try:
+                if self.store.is_sqlite:
+                    dbapi.execute("ROLLBACK")
+                else:
+                    dbapi.rollback()
+            except Exception:  # the connection broke: a new one next time
+                self.close()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                self.conn.invalidate()
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            self.conn = None
 
 
 class DiaryWriter:

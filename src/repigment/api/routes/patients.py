@@ -29,13 +29,12 @@ from repigment.api.deps import (
     check_visible,
     csrf_guard,
     deidentify,
-    get_store,
     not_found,
     patient_access,
     require_role,
     write_gate,
 )
-from repigment.api.diary import DiaryWriter, EntryConflict, Job, precheck
+from repigment.api.diary import DiaryWriter, EntryConflict, Job, Reader, precheck
 from repigment.api.schemas import (
     AdverseEventIn,
     AdverseEventOut,
@@ -527,7 +526,7 @@ async def diary_access(
     request: Request, patient_id: PatientId, _csrf: Annotated[None, Depends(csrf_guard)]
 ) -> DiaryTarget:
     """``patient_access`` for diary writes, without a write session (the entry is written in a batch)."""
-    with get_store(request).engine.connect() as conn:  # reads only: never waits for a writer
+    with diary_reader(request).snapshot() as conn:  # reads only: never waits for a writer
         user = check_role(authenticate(request, conn), _WRITE_DIARY)
         patient = _PATIENT_ROW.first(conn, {"id": patient_id})
     return DiaryTarget(user, check_visible(user, patient))
@@ -544,12 +543,20 @@ def diary_writer(request: Request) -> DiaryWriter:
     return writer
 
 
+def diary_reader(request: Request) -> Reader:
+    state = request.app.state
+    reader: Reader | None = getattr(state, "diary_reader", None)
+    if reader is None:
+        reader = state.diary_reader = Reader(state.store)
+    return reader
+
+
 async def write_diary_entry(
     request: Request, user: Principal, patient: Any, body: ApplicationIn, response: Response
 ) -> ApplicationOut:
     """Store one entry (the API and the patient's diary page): 201 when added, 200 for a retry."""
     try:
-        with get_store(request).engine.connect() as conn, conn.begin():  # one snapshot
+        with diary_reader(request).snapshot() as conn:
             check = precheck(conn, patient, body)  # here, so that worker processes share this work
         stored = await diary_writer(request).write(Job(patient, body, user.user_id, user.actor, check))
     except clinical.ClinicalInputError as e:
