@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import repigment
 from repigment.api import API_PREFIX
+from repigment.api.fastpath import DiaryFastPath
 from repigment.api.routes import admin, analytics, auth, patients
 from repigment.store import Store
 
@@ -217,6 +218,7 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
         from repigment.web.pages.photos import BODY_LIMITS
 
         large_bodies = BODY_LIMITS
+    app.add_middleware(DiaryFastPath)  # added first: inside GuardMiddleware
     app.add_middleware(GuardMiddleware, large_bodies=large_bodies)
     app.include_router(admin.router, prefix=API_PREFIX)
     app.include_router(auth.router, prefix=API_PREFIX)

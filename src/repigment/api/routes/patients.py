@@ -526,6 +526,11 @@ async def diary_access(
     request: Request, patient_id: PatientId, _csrf: Annotated[None, Depends(csrf_guard)]
 ) -> DiaryTarget:
     """``patient_access`` for diary writes, without a write session (the entry is written in a batch)."""
+    return diary_target(request, patient_id)
+
+
+def diary_target(request: Request, patient_id: int) -> DiaryTarget:
+    """The caller (401), their role (403) and the patient if theirs to write for (404)."""
     with diary_reader(request).snapshot() as conn:  # reads only: never waits for a writer
         user = check_role(authenticate(request, conn), _WRITE_DIARY)
         patient = _PATIENT_ROW.first(conn, {"id": patient_id})
