@@ -112,9 +112,12 @@ def test_token_lookup_matches(store: Store) -> None:
     from repigment.api import security
     from repigment.store import ApiToken, User
 
-    _seed(store)
+    ids = _seed(store)
     with store.write(Actor("test")) as s:
-        u = User(clinic_id=1, username="u1", password_hash=security.hash_password("password-1"), role="clinician")
+        patient = s.get(Patient, ids["pid"])
+        assert patient is not None
+        pw = security.hash_password("password-1")
+        u = User(clinic_id=patient.clinic_id, username="u1", password_hash=pw, role="clinician")
         s.add(u)
         s.flush()
         s.add(ApiToken(user_id=u.id, token_hash=security.token_digest("tok"), kind="bearer", expires_at=T0))

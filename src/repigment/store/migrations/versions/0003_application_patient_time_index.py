@@ -19,7 +19,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("application", schema=None) as batch_op:
-        batch_op.create_index("ix_application_patient_applied", ["patient_id", "applied_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_application_patient_applied", ["patient_id", "applied_at", "id"], unique=False
+        )
         batch_op.drop_index("ix_application_patient_id")
 
 
