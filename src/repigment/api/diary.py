@@ -210,6 +210,9 @@ class DiaryWriter:
                 # on the event loop: a batch is a few milliseconds of Python and SQLite, and a worker
                 # thread would contend with the loop for the interpreter lock, which costs more
                 outcomes = self._write_batch([job for job, _ in batch])
+            except BaseException as e:  # (``_write_batch`` returns exceptions; this is an interrupt)
+                _fail(batch, e)
+                raise
             finally:
                 if self.gate is not None:
                     self.gate.release()
@@ -218,14 +221,13 @@ class DiaryWriter:
             answer.add_done_callback(self.answering.discard)
 
     def _write_batch(self, jobs: list[Job]) -> list[Stored | Exception]:
-        conn = self._connection()
         outcomes: list[Stored | Exception] = []
         records: list[tuple[Actor, Record]] = []
         try:
+            conn = self._connection()
             with conn.begin():
-                lock_head(
-                    conn
-                )  # PostgreSQL: batches of several processes one at a time (SQLite: BEGIN IMMEDIATE)
+                # PostgreSQL: the batches of several processes one at a time (SQLite: BEGIN IMMEDIATE)
+                lock_head(conn)
                 for job in jobs:
                     try:
                         row, record = store_entry(conn, job.patient, job.body, job.recorded_by, job.check)
