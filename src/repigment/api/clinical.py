@@ -143,8 +143,8 @@ _HISTORY_COUNT: Final = Prepared(select(func.count()).select_from(Application).w
 # or delete of a diary entry), so an entry read once serves every later check of the same patient;
 # which entries are in a check's window is always read from the database. Only committed entries are
 # kept (read outside any write transaction), so an entry whose write was rolled back is never kept.
-# Dropped whole when full.
-_ENTRIES: Final[dict[str, dict[str, Any]]] = {}
+# Kept per database (URL), dropped whole when full.
+_ENTRIES: Final[dict[str, dict[str, dict[str, Any]]]] = {}
 _ENTRIES_MAX: Final = 1 << 16
 _FETCH_ONE_BY_ONE: Final = 4  # more entries missing than this: read the whole window in one query
 
@@ -232,17 +232,18 @@ def check_application(
 
 
 def _history(conn: Connection, window: dict[str, Any], *, remember: bool) -> list[dict[str, Any]]:
+    known = _ENTRIES.setdefault(conn.engine.url.render_as_string(), {})  # per database
     ids = _HISTORY_IDS.scalars(conn, window)
-    missing = [i for i in ids if i not in _ENTRIES]
+    missing = [i for i in ids if i not in known]
     if len(missing) > _FETCH_ONE_BY_ONE:
         found = {row.id: _entry(*row[1:]) for row in _HISTORY.all(conn, window)}
     else:
         found = {i: _entry(*_ENTRY_BY_ID.one(conn, {"id": i})) for i in missing}
     if remember and found:
-        if len(_ENTRIES) + len(found) > _ENTRIES_MAX:
-            _ENTRIES.clear()
-        _ENTRIES.update(found)
-    return [found[i] if i in found else _ENTRIES[i] for i in ids]
+        if len(known) + len(found) > _ENTRIES_MAX:
+            known.clear()
+        known.update(found)
+    return [found[i] if i in found else known[i] for i in ids]
 
 
 def check_is_current(
