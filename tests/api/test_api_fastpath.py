@@ -4,19 +4,28 @@ headers, JSON — is the same but for the ids and times that are the clinic's ow
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Any
 
-from fastapi.testclient import TestClient
+import httpx
 
 from repigment.api.app import create_app
 
 SECURITY = ("x-content-type-options", "x-frame-options", "referrer-policy", "cache-control")
 
 
-def _scenario(client: TestClient, clinic: Any) -> list[tuple[int, dict[str, str], Any]]:
-    doc, me, analyst = (clinic.login(client, r) for r in ("clinician", "patient", "analyst"))
+async def _login(client: httpx.AsyncClient, clinic: Any, role: str) -> dict[str, str]:
+    r = await client.post(
+        "/api/v1/auth/token", json={"username": clinic.users[role], "password": clinic.password}
+    )
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def _scenario(client: httpx.AsyncClient, clinic: Any) -> list[tuple[int, dict[str, str], Any]]:
+    doc, me, analyst = [await _login(client, clinic, r) for r in ("clinician", "patient", "analyst")]
     own, other = clinic.patients
     path = f"/api/v1/patients/{own}/applications"
     first = {"id": str(uuid.uuid4()), "at": "2026-03-02T08:00:00+01:00", "hand_units": 2.0, "grams": 0.5}
@@ -39,9 +48,9 @@ def _scenario(client: TestClient, clinic: Any) -> list[tuple[int, dict[str, str]
     out = []
     for url, body, headers in calls:
         if isinstance(body, str):
-            r = client.post(url, content=body, headers={**headers, "content-type": "application/json"})
+            r = await client.post(url, content=body, headers={**headers, "content-type": "application/json"})
         else:
-            r = client.post(url, json=body, headers=headers)
+            r = await client.post(url, json=body, headers=headers)
         kept = {k: r.headers[k] for k in ("content-type", "location", *SECURITY) if k in r.headers}
         out.append((r.status_code, kept, r.json()))
     return out
@@ -60,14 +69,23 @@ def _neutral(value: Any, clinic: Any) -> Any:
 
 def test_fast_path_answers_as_the_route(store: Any, harness: Any) -> None:
     app = create_app(store, web=False)
-    with TestClient(app) as client:
-        fast_clinic, slow_clinic = harness.seed_clinic(store, "fast"), harness.seed_clinic(store, "slow")
-        app.state.diary_fast_path = True
-        fast = _scenario(client, fast_clinic)
-        served = app.state.diary_fast_path_answers
-        app.state.diary_fast_path = False
-        slow = _scenario(client, slow_clinic)
-        assert app.state.diary_fast_path_answers == served  # off: nothing more through the fast path
+    fast_clinic, slow_clinic = harness.seed_clinic(store, "fast"), harness.seed_clinic(store, "slow")
+
+    async def both() -> tuple[list[Any], list[Any], int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            app.state.diary_fast_path = True
+            fast = await _scenario(client, fast_clinic)
+            served = app.state.diary_fast_path_answers
+            app.state.diary_fast_path = False
+            slow = await _scenario(client, slow_clinic)
+            assert app.state.diary_fast_path_answers == served  # off: nothing more through the fast path
+        for name in ("diary_reader", "diary_writer", "write_gate"):
+            if hasattr(app.state, name):
+                getattr(app.state, name).close()
+        return fast, slow, served
+
+    fast, slow, served = asyncio.run(both())
     assert served == 3, "the two stored entries and the retry are answered by the fast path"
     assert [s for s, _, _ in fast] == [201, 201, 200, 409, 422, 422, 422, 422, 404, 403, 401, 401, 422]
     flagged = fast[1][2]
