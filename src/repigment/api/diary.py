@@ -1,9 +1,12 @@
 """Diary writes, the most frequent write of all (each patient, twice a day), on a path of their own.
 
-A request is authenticated, authorised and validated on its own; its entry is then queued, and one
-runner per process writes the queued entries as a batch: one transaction in which each entry is checked
-against the label with the diary as it stands (the entries before it in the batch included), inserted
-and audited, then one commit. Entries are answered only once that commit is durable:
+A request is authenticated, authorised, validated and checked against the label on the committed
+record (``precheck``) in the worker process that received it; its entry is then queued, and one runner
+per process writes the queued entries as a batch: one transaction in which each entry's check is
+confirmed — the facts it used are read again — or, if they changed, made again on the diary as it
+stands (the entries before it in the batch included), and the entry inserted and audited; then one
+commit. So the result is as if the entries had been checked and written one at a time in commit order.
+Entries are answered only once that commit is durable:
 
 - SQLite with ``synchronous=FULL`` (the default): the batch commits with ``synchronous=NORMAL`` and the
   WAL file is then fsynced (``Store.sync_wal``) before any of its entries is answered, while the next
