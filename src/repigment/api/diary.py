@@ -165,7 +165,11 @@ class Reader:
         conn = self.conn
         dbapi: Any = conn.connection.dbapi_connection
         if self.store.is_sqlite:
-            dbapi.execute("BEGIN")  # the connection runs in autocommit mode: begun explicitly
+            try:
+                dbapi.execute("BEGIN")  # the connection runs in autocommit mode: begun explicitly
+            except Exception:
+                self.close()
+                raise
         try:
             yield conn
         finally:
