@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from repigment.api.app import create_app
+from repigment.api.app import close_process_state, create_app
 
 SECURITY = ("x-content-type-options", "x-frame-options", "referrer-policy", "cache-control")
 
@@ -81,9 +81,7 @@ def test_fast_path_answers_as_the_route(store: Any, harness: Any) -> None:
             app.state.diary_fast_path = False
             slow = await _scenario(client, slow_clinic)
             assert app.state.diary_fast_path_answers == served  # off: nothing more through the fast path
-        for name in ("diary_reader", "diary_writer", "write_gate"):
-            if hasattr(app.state, name):
-                getattr(app.state, name).close()
+        close_process_state(app)  # no lifespan on this transport
         return fast, slow, served
 
     with ThreadPoolExecutor(1) as pool:  # a loop of its own, whatever earlier tests left running here

@@ -22,6 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import repigment
 from repigment.api import API_PREFIX
+from repigment.api.deps import WriteGate
+from repigment.api.diary import DiaryWriter, Reader
 from repigment.api.fastpath import DiaryFastPath
 from repigment.api.routes import admin, analytics, auth, patients
 from repigment.store import Store
@@ -177,6 +179,14 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "internal error: it has been logged"}, status_code=500)
 
 
+def close_process_state(app: FastAPI) -> None:
+    """Release what ``create_app`` holds for this process (connections, the lock file)."""
+    app.state.diary_reader.close()
+    app.state.diary_writer.close()
+    if app.state.write_gate is not None:
+        app.state.write_gate.close()
+
+
 def create_app(store: Store | None = None, *, demo: bool = False, web: bool | None = None) -> FastAPI:
     """The app on ``store`` (default: ``REPIGMENT_DATABASE_URL`` or the embedded SQLite file, migrated).
 
@@ -189,10 +199,7 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        for name in ("diary_reader", "diary_writer", "write_gate"):
-            held = getattr(app.state, name, None)
-            if held is not None:
-                held.close()
+        close_process_state(app)
         if store is None:
             the_store.dispose()
 
@@ -208,6 +215,11 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
     )
     app.state.store = the_store
     app.state.demo = demo
+    # This process's writer lock (SQLite), diary batch writer and diary read connection.
+    gate = WriteGate(the_store) if the_store.is_sqlite else None
+    app.state.write_gate = gate
+    app.state.diary_writer = DiaryWriter(the_store, gate)
+    app.state.diary_reader = Reader(the_store)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -52,47 +52,52 @@ class WriteGate:
     where SQLite's own busy handler would poll with sleeps."""
 
     def __init__(self, store: Store) -> None:
-        assert store.sqlite_path is not None
+        self.store = store
         self.lock = anyio.Lock()
-        self.fd = os.open(f"{store.sqlite_path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        self.fd: int | None = None  # the lock file, opened by the first writer
 
     async def acquire(self) -> None:
         await self.lock.acquire()
+        if self.fd is None:
+            try:
+                self.fd = os.open(f"{self.store.sqlite_path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+            except BaseException:
+                self.lock.release()
+                raise
+        fd = self.fd
         held = {"file": False}
 
         def take() -> None:
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_EX)
             held["file"] = True
 
         try:
             try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 held["file"] = True
             except BlockingIOError:
                 await anyio.to_thread.run_sync(take)
         except BaseException:
             if held["file"]:
-                fcntl.flock(self.fd, fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
             self.lock.release()
             raise
 
     def release(self) -> None:
+        assert self.fd is not None  # held since ``acquire``
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         self.lock.release()
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self.fd)
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
 
 
 def write_gate(request: Request) -> WriteGate | None:
     """This process's gate for the database (None on PostgreSQL, which has row locks)."""
-    state = request.app.state
-    if not state.store.is_sqlite:
-        return None
-    gate: WriteGate | None = getattr(state, "write_gate", None)
-    if gate is None:
-        gate = state.write_gate = WriteGate(state.store)
+    gate: WriteGate | None = request.app.state.write_gate
     return gate
 
 

@@ -182,12 +182,8 @@ class Reader:
                 self.close()
 
     def close(self) -> None:
-        if self.conn is not None:
-            with contextlib.suppress(Exception):
-                self.conn.invalidate()
-            with contextlib.suppress(Exception):
-                self.conn.close()
-            self.conn = None
+        _drop(self.conn)
+        self.conn = None
 
 
 class DiaryWriter:
@@ -246,7 +242,7 @@ class DiaryWriter:
                         records.append((job.actor, record))
                 append_entries(conn, records)
         except Exception as e:
-            self._discard()
+            self.close()
             if len(jobs) == 1:
                 return [e]
             return [self._write_batch([job])[0] for job in jobs]  # so that one failure fails alone
@@ -280,16 +276,18 @@ class DiaryWriter:
             self.conn = conn
         return self.conn
 
-    def _discard(self) -> None:
-        if self.conn is not None:
-            with contextlib.suppress(Exception):
-                self.conn.invalidate()
-            with contextlib.suppress(Exception):
-                self.conn.close()
-            self.conn = None
-
     def close(self) -> None:
-        self._discard()
+        _drop(self.conn)
+        self.conn = None
+
+
+def _drop(conn: Connection | None) -> None:
+    """Close a kept connection for good (invalidated: it may be broken, or set to NORMAL syncing)."""
+    if conn is not None:
+        with contextlib.suppress(Exception):
+            conn.invalidate()
+        with contextlib.suppress(Exception):
+            conn.close()
 
 
 def _fail(batch: list[tuple[Job, asyncio.Future[Stored]]], e: BaseException) -> None:

@@ -18,6 +18,7 @@ import re
 from typing import Any, Final
 
 from fastapi import HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from repigment.api import API_PREFIX
@@ -62,21 +63,10 @@ class DiaryFastPath:
         except HTTPException:
             await self.app(scope, replay, send)  # nothing was written: the app answers
             return
-        payload = json.dumps(  # as FastAPI's JSONResponse renders it
-            out.model_dump(mode="json"), ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": response.status_code,
-                "headers": [
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"content-type", b"application/json"),
-                    (b"location", response.headers["location"].encode()),
-                ],
-            }
+        answer = JSONResponse(  # as the route's answer is rendered
+            out.model_dump(mode="json"), response.status_code, {"location": response.headers["location"]}
         )
-        await send({"type": "http.response.body", "body": payload})
+        await answer(scope, replay, send)
         state = scope["app"].state
         state.diary_fast_path_answers = getattr(state, "diary_fast_path_answers", 0) + 1
 

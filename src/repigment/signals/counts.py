@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -516,7 +516,7 @@ def _count_sorted(
     """
     i64 = np.int64
     bi, be, bd = _bits(id_span), _bits(n_events), _bits(n_drugs)
-    mi, me, md = (1 << bi) - 1, (1 << be) - 1, (1 << bd) - 1
+    mi, me = (1 << bi) - 1, (1 << be) - 1
     ids = ids.astype(i64, copy=False)
     if semantics is Semantics.UNIQUE and st is None and bd + be <= 31 and bi <= 31:
         return _count_unique(ids, di, ei, id_span, bd, be, n_drugs, n_events, n_ids)
@@ -528,21 +528,14 @@ def _count_sorted(
         cells, n = _runs(np.sort(cell))
         nd = np.bincount(di, minlength=n_drugs).astype(i64)
         ne = np.bincount(ei, minlength=n_events).astype(i64)
-        nt = int(ids.size)
+        raw = _Raw(cells >> be, cells & me, n, nd, ne, int(ids.size))
         if s64 is None:
-            return _Raw(cells >> be, cells & me, n, nd, ne, nt)
-        k, c = _runs(np.sort((s64 << bd) | di))
-        kk, cc = _runs(np.sort((s64 << be) | ei))
-        return _Raw(
-            cells >> be,
-            cells & me,
-            n,
-            nd,
-            ne,
-            nt,
-            np.bincount(s64, minlength=n_strata).astype(np.float64),
-            (k >> bd, k & md, c.astype(np.float64)),
-            (kk >> be, kk & me, cc.astype(np.float64)),
+            return raw
+        return replace(
+            raw,
+            st_total=np.bincount(s64, minlength=n_strata).astype(np.float64),
+            st_drug=_unpack(*_runs(np.sort((s64 << bd) | di)), bd),
+            st_event=_unpack(*_runs(np.sort((s64 << be) | ei)), be),
         )
     nt = n_ids  # every report id occurs in some row
     u = _distinct((((di << be) | ei) << bi) | ids)  # distinct (cell, report), sorted by cell
@@ -556,24 +549,23 @@ def _count_sorted(
         f_d = pool.submit(margin, ((u >> (be + bi)) << bi) | uid, n_drugs)
         f_e = pool.submit(margin, (((u >> bi) & me) << bi) | uid, n_events)
         nd, ne = f_d.result(), f_e.result()
+    raw = _Raw(cells >> be, cells & me, n, nd, ne, nt)
     if s64 is None:  # code spaces too wide for the 32-bit layout of _count_unique
-        return _Raw(cells >> be, cells & me, n, nd, ne, nt)
-    sd, sdc = _runs(_distinct((((s64 << bd) | di) << bi) | ids) >> bi)
-    se, sec = _runs(_distinct((((s64 << be) | ei) << bi) | ids) >> bi)
+        return raw
     s_tot, s_cnt = _runs(_distinct((s64 << bi) | ids) >> bi)
     totals = np.zeros(n_strata)
     totals[s_tot] = s_cnt
-    return _Raw(
-        cells >> be,
-        cells & me,
-        n,
-        nd,
-        ne,
-        nt,
-        totals,
-        (sd >> bd, sd & md, sdc.astype(np.float64)),
-        (se >> be, se & me, sec.astype(np.float64)),
+    return replace(
+        raw,
+        st_total=totals,
+        st_drug=_unpack(*_runs(_distinct((((s64 << bd) | di) << bi) | ids) >> bi), bd),
+        st_event=_unpack(*_runs(_distinct((((s64 << be) | ei) << bi) | ids) >> bi), be),
     )
+
+
+def _unpack(keys: IntArray, counts: IntArray, bits: int) -> tuple[IntArray, IntArray, FloatArray]:
+    """(stratum << bits | code) keys and their counts as (stratum, code, count) triples."""
+    return keys >> bits, keys & ((1 << bits) - 1), counts.astype(np.float64)
 
 
 def _first_of_runs(

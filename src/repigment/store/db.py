@@ -162,24 +162,14 @@ class Store:
             )
 
     # -- sessions ---------------------------------------------------------------------------------
-    def new_session(
-        self, *, write: bool, actor: audit.Actor | None = None, bind: Connection | None = None
-    ) -> Session:
-        """A bare session for callers that manage their own locking (the API); writes need an actor.
-
-        ``bind``: a connection in a transaction that the session joins in a savepoint (its commit
-        releases the savepoint, its rollback or close undoes it): the API's group commit."""
-        if bind is not None:
-            s: Session = AuditedSession(
-                bind=bind, join_transaction_mode="create_savepoint", expire_on_commit=False
-            )
-        else:
-            s = (self._write if write else self._read)()
+    def new_session(self, *, write: bool, actor: audit.Actor | None = None) -> Session:
+        """A bare session for callers that manage their own locking (the API); writes need an actor."""
+        s: Session = (self._write if write else self._read)()
         if actor is not None:
             s.info["actor"] = actor
         return s
 
-    # -- SQLite: commit now, make durable later (the API's group commit) ---------------------------
+    # -- SQLite: commit now, make durable later (the diary's batches) -------------------------------
     @property
     def deferred_sync(self) -> bool:
         """Whether a group commit should commit without waiting and then call ``sync_wal`` (SQLite

@@ -32,7 +32,6 @@ from repigment.api.deps import (
     not_found,
     patient_access,
     require_role,
-    write_gate,
 )
 from repigment.api.diary import DiaryWriter, EntryConflict, Job, Reader, precheck
 from repigment.api.schemas import (
@@ -541,18 +540,12 @@ _WRITE_DIARY: Final = frozenset(WRITE_DIARY)
 
 
 def diary_writer(request: Request) -> DiaryWriter:
-    state = request.app.state
-    writer: DiaryWriter | None = getattr(state, "diary_writer", None)
-    if writer is None:
-        writer = state.diary_writer = DiaryWriter(state.store, write_gate(request))
+    writer: DiaryWriter = request.app.state.diary_writer
     return writer
 
 
 def diary_reader(request: Request) -> Reader:
-    state = request.app.state
-    reader: Reader | None = getattr(state, "diary_reader", None)
-    if reader is None:
-        reader = state.diary_reader = Reader(state.store)
+    reader: Reader = request.app.state.diary_reader
     return reader
 
 
