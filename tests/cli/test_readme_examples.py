@@ -71,7 +71,9 @@ def test_the_readme_has_its_examples() -> None:
 @pytest.mark.parametrize("command,shown", _examples(), ids=lambda v: v if isinstance(v, str) else "")
 def test_readme_example(command: str, shown: list[str], scratch: Path) -> None:
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    done = subprocess.run(command, shell=True, cwd=scratch, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        command, shell=True, cwd=scratch, env=env, capture_output=True, text=True, timeout=300
+    )
     expected = next((code for prefix, code in EXIT.items() if command.startswith(prefix)), 0)
     assert done.returncode == expected, done.stderr
     printed = done.stdout + done.stderr
