@@ -18,4 +18,4 @@ REPIGMENT_TEST_POSTGRES_URL=$(PG_FSYNC=off bash scripts/pg-cluster.sh start "$PG
 export REPIGMENT_TEST_POSTGRES_URL REPIGMENT_TEST_REQUIRE_POSTGRES=1
 .venv-lowest/bin/python -m pytest -q -p no:cacheprovider \
   tests/body tests/scoring tests/label tests/dosing tests/course tests/outcomes tests/signals tests/safety \
-  tests/store tests/api "$@"
+  tests/store tests/api tests/interop "$@"
