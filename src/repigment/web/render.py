@@ -51,11 +51,13 @@ def environment(lang: str) -> Environment:
     env.filters["num"] = lambda v, digits=2: i18n.number(v, lang, digits)
     env.filters["date"] = lambda v, fmt="medium": i18n.date(v, lang, fmt)
     env.filters["datetime"] = lambda v, fmt="short", tz=None: i18n.datetime(v, lang, fmt, tz)
+    from repigment.label import message_in
     from repigment.web.labels import REGIONS, VNS
 
     gettext = i18n.translations(lang).gettext
     env.filters["regionlabel"] = lambda code: gettext(REGIONS[code]) if code in REGIONS else code
     env.filters["vnslabel"] = lambda score: gettext(VNS[score]) if score in VNS else str(score)
+    env.filters["finding"] = lambda f: message_in(f, lang)  # a label finding's message, worded in lang
     env.globals["VNS_SCORES"] = tuple(VNS)
     env.globals["asset"] = asset
     env.globals["LOCALES"] = [(code, i18n.locale_name(code)) for code in i18n.LOCALES]

@@ -16,7 +16,6 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from repigment.api import clinical
 from repigment.api.deps import Db, PatientContext, ReadDb
 from repigment.api.routes import patients as api
 from repigment.api.schemas import (
@@ -29,7 +28,6 @@ from repigment.api.schemas import (
     VisitOut,
 )
 from repigment.body import VASI_REGIONS
-from repigment.label import LabelInputError, evaluate_application
 from repigment.store import AdverseEvent, Application, Course, Prescription, Visit
 from repigment.web import access, records
 from repigment.web.i18n import N_
@@ -39,7 +37,6 @@ from repigment.web.pages.common import (
     PATIENT_ROLES,
     api_errors,
     call_api,
-    lang,
     page,
     parse_id,
     see_other,
@@ -93,76 +90,10 @@ def _defaults(rec: records.Record) -> dict[str, Any]:
     }
 
 
-def feedback(db: Any, ctx: PatientContext, app: Application, lang_code: str) -> list[dict[str, Any]]:
-    """The findings stored with an entry (the API's verdict), with their text in the page's language.
-
-    The record keeps the label engine's English text. For another language the entry is checked again
-    in that language and the text is used only when the same rules fire; otherwise the stored English
-    text is shown, so the page can never contradict the stored verdict.
-    """
-    stored = [dict(f) | {"headline": headline(str(f.get("rule", "")))} for f in app.findings]
-    if lang_code == "en" or not stored:
-        return stored
-    try:
-        again = _evaluate_in(db, ctx, app, lang_code)
-    except (LabelInputError, KeyError, TypeError, ValueError):
-        return stored
-    if sorted(f["rule"] for f in again) != sorted(str(f.get("rule")) for f in stored):
-        return stored
-    return again
-
-
-def _entry(a: Application) -> dict[str, Any]:
-    e: dict[str, Any] = {"at": a.applied_at.isoformat(), "hand_units": a.hand_units}
-    if a.grams is not None:
-        e["grams"] = a.grams
-    if a.sites:
-        e["sites"] = list(a.sites)
-    return e
-
-
-def _evaluate_in(db: Any, ctx: PatientContext, app: Application, lang_code: str) -> list[dict[str, Any]]:
-    p = ctx.patient
-    zone = ZoneInfo(p.timezone)
-    local_day = app.applied_at.astimezone(zone).date()
-    next_day = dt.datetime.combine(local_day + dt.timedelta(days=1), dt.time(), zone)
-    history = db.scalars(
-        select(Application)
-        .where(
-            Application.patient_id == p.id,
-            Application.id != app.id,
-            Application.applied_at >= app.applied_at - dt.timedelta(days=clinical.HISTORY_DAYS),
-            Application.applied_at < next_day,
-        )
-        .order_by(Application.applied_at, Application.id)
-    ).all()
-    dispensed = []
-    for rx in db.scalars(
-        select(Prescription)
-        .where(
-            Prescription.patient_id == p.id,
-            Prescription.dispensed_on.is_not(None),
-            Prescription.dispensed_on <= local_day,
-            Prescription.dispensed_on >= local_day - dt.timedelta(days=clinical.DISPENSED_DAYS),
-        )
-        .order_by(Prescription.dispensed_on, Prescription.id)
-    ):
-        d: dict[str, Any] = {"on": rx.dispensed_on.isoformat(), "grams": rx.grams}
-        if rx.opened_on is not None and rx.opened_on <= local_day:
-            d["opened_on"] = rx.opened_on.isoformat()
-        dispensed.append(d)
-    course = db.get(Course, app.course_id) if app.course_id else None
-    result = evaluate_application(
-        [_entry(a) for a in history],
-        _entry(app),
-        clinical.patient_facts(p),
-        ruleset=course.ruleset if course else clinical.DEFAULT_RULESET,
-        timezone=p.timezone,
-        plan=course.plan if course else None,
-        dispensed=dispensed,
-        lang=lang_code,
-    )
-    return [f.as_json() | {"headline": headline(f.rule)} for f in result.findings]
+def feedback(app: Application) -> list[dict[str, Any]]:
+    """The findings stored with an entry (the API's verdict); the page words each in its language
+    from the rule id and values stored with it (the ``finding`` filter)."""
+    return [dict(f) | {"headline": headline(str(f.get("rule", "")))} for f in app.findings]
 
 
 def _diary(request: Request, db: Any, ctx: PatientContext, status_code: int = 200, **extra: Any) -> Response:
@@ -173,7 +104,7 @@ def _diary(request: Request, db: Any, ctx: PatientContext, status_code: int = 20
     if logged_id:
         app = db.get(Application, logged_id)
         if app is not None and app.patient_id == ctx.patient.id:
-            logged = {"app": app, "findings": feedback(db, ctx, app, lang(request))}
+            logged = {"app": app, "findings": feedback(app)}
     form = extra.pop("form", None) or {**_defaults(rec), "when": "", "id": str(uuid.uuid4())}
     return page(
         request,

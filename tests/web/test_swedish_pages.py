@@ -1,0 +1,152 @@
+"""Swedish pages say everything in Swedish: no English message of the catalogs or the label rules.
+
+Each clinician and patient page is rendered over real HTTP with the language cookie set to Swedish;
+its visible text (text nodes and the attributes a person reads or hears) must not contain an English
+catalog message (msgid) whose Swedish differs, nor the English wording of a label finding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import lxml.html
+import pytest
+from webharness import on_sqlite
+
+from repigment.label import RULESETS
+from repigment.web import i18n
+
+_READ_ATTRIBUTES = ("aria-label", "title", "alt", "placeholder", "aria-description")
+_PLACEHOLDER = re.compile(r"%\([a-z_]+\)s|\{[a-z_]+\}")
+
+
+def _pattern(english: str) -> re.Pattern[str]:
+    parts = []
+    for i, piece in enumerate(_PLACEHOLDER.split(english.replace("%%", "%"))):
+        if i:
+            parts.append(".+?")
+        parts.append(r"\s+".join(re.escape(w) for w in piece.split()))
+    body = "".join(p if not (p.startswith(r"\s+") or p.endswith(r"\s+")) else p for p in parts)
+    return re.compile(r"(?<!\w)" + body + r"(?!\w)")
+
+
+@cache
+def english_messages() -> dict[str, re.Pattern[str]]:
+    """Every English text that has a different Swedish one: catalog msgids and label rule messages."""
+    out = {}
+    for msgid, msgstr in i18n.catalog_messages("sv").items():
+        if msgstr and msgstr != msgid and _PLACEHOLDER.sub("", msgid).strip(" .:%"):
+            out[msgid] = _pattern(msgid)
+    for rs in RULESETS.values():
+        for rule in rs.rules:
+            for texts in rule.messages.values():
+                if texts["sv"] != texts["en"]:
+                    out[texts["en"]] = _pattern(texts["en"])
+    return out
+
+
+def read_texts(html: str) -> list[str]:
+    """What a person reads on the page: text nodes (not scripts or styles) and read-out attributes."""
+    doc = lxml.html.fromstring(html)
+    texts = []
+    for el in doc.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag not in ("script", "style") and el.text and el.text.strip():
+            texts.append(el.text)
+        if el.tail and el.tail.strip():
+            texts.append(el.tail)
+        texts += [el.get(a) for a in _READ_ATTRIBUTES if el.get(a)]
+        if el.tag == "input" and el.get("type") in ("submit", "button") and el.get("value"):
+            texts.append(el.get("value"))
+    return [" ".join(t.split()) for t in texts]
+
+
+def english_on(html: str) -> list[tuple[str, str]]:
+    found = []
+    for text in read_texts(html):
+        for msgid, pattern in english_messages().items():
+            if pattern.search(text):
+                found.append((msgid, text))
+    return found
+
+
+def _client(base_url: str, username: str, password: str) -> httpx.Client:
+    c = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
+    r = c.post("/login", data={"username": username, "password": password, "next": "/"})
+    assert r.status_code == 303, r.text
+    c.cookies.set(i18n.LOCALE_COOKIE, "sv")
+    return c
+
+
+@pytest.fixture()
+def clin(base_url: str, clinic: Any) -> Iterator[httpx.Client]:
+    c = _client(base_url, clinic.clinician, clinic.password)
+    yield c
+    c.close()
+
+
+@pytest.fixture()
+def pat(base_url: str, clinic: Any) -> Iterator[httpx.Client]:
+    c = _client(base_url, clinic.patient_user, clinic.password)
+    yield c
+    c.close()
+
+
+def _csrf(c: httpx.Client) -> str:
+    return str(c.cookies.get("repigment_csrf"))
+
+
+def _log(pat: httpx.Client, patient: int, when: dt.datetime) -> str:
+    r = pat.post(
+        f"/patients/{patient}/applications",
+        data={"csrf_token": _csrf(pat), "hand_units": "2", "when": when.strftime("%Y-%m-%dT%H:%M")},
+    )
+    assert r.status_code == 303, r.text
+    return str(r.headers["location"])
+
+
+def test_the_scan_finds_english_messages() -> None:
+    """The detector itself: an English message (with its placeholders filled) is found, Swedish is not."""
+    page = "<p>Logged. Everything is within the rules.</p><p aria-label='Week-24 review due'>x</p>"
+    assert {m for m, _ in english_on(page)} >= {
+        "Logged. Everything is within the rules.",
+        "Week-24 review due",
+    }
+    finding = (
+        "<li>The application at 2026-11-24 12:29+01:00 came 4 h after the previous one at x; "
+        "at least 8 h are required.</li>"
+    )
+    assert english_on(finding)
+    assert not english_on(
+        "<p>Registrerat. Allt är inom reglerna.</p><script>var a = 'Week-24 review due';</script>"
+    )
+
+
+@on_sqlite
+def test_diary_findings_are_in_the_readers_language(
+    pat: httpx.Client, clin: httpx.Client, clinic: Any
+) -> None:
+    """A stored entry's findings are worded in Swedish for the patient and the clinician, also when a
+    later entry the same day changed what a new check of that entry would find."""
+    ada = clinic.patients[0]
+    zone = ZoneInfo("Europe/Stockholm")
+    day = dt.datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=1)
+    _log(pat, ada, day + dt.timedelta(hours=8))
+    flagged = _log(pat, ada, day + dt.timedelta(hours=14))  # 6 h later: SmPC 4.2's 8 hours broken
+    _log(pat, ada, day + dt.timedelta(hours=10))  # now the 14:00 entry is also the third of the day
+    page = pat.get(flagged).text
+    feedback = page.split('id="feedback"', 1)[1].split("</section>", 1)[0]
+    assert 'data-rule="EU-4.2-interval"' in feedback
+    assert "minst 8 timmar krävs" in feedback and "6 tim efter" in feedback
+    assert not english_on(feedback), english_on(feedback)
+    page = clin.get(f"/clinic/patients/{ada}").text
+    diary = page.split('id="diary-title"', 1)[1].split("</section>", 1)[0]
+    assert "minst 8 timmar krävs" in diary and "at least 8 h" not in diary
+    assert not english_on(diary), english_on(diary)
