@@ -150,3 +150,65 @@ def test_diary_findings_are_in_the_readers_language(
     diary = page.split('id="diary-title"', 1)[1].split("</section>", 1)[0]
     assert "minst 8 timmar krävs" in diary and "at least 8 h" not in diary
     assert not english_on(diary), english_on(diary)
+
+
+@on_sqlite
+def test_adverse_event_terms_and_automatic_reasons_follow_the_reader(
+    clin: httpx.Client, clinic: Any, base_url: str, api_server: Any
+) -> None:
+    """A picked adverse-event term is stored as coded (English) and shown in the reader's language, as is
+    the reason the page writes for a decision recorded without one; typed text is shown as typed."""
+    from repigment.store import AdverseEvent, Override, Store
+
+    ada = clinic.patients[0]
+    for term, other in (("Application site acne", ""), ("other", "Sveda vid ögonbrynen")):
+        r = clin.post(
+            f"/clinic/patients/{ada}/adverse-events/new",
+            data={
+                "csrf_token": _csrf(clin),
+                "term": term,
+                "term_other": other,
+                "onset_on": dt.date.today().isoformat(),
+                "outcome": "recovering",
+                "causality": "possibly_related",
+            },
+        )
+        assert r.status_code == 303, r.text
+    with httpx.Client(base_url=base_url, timeout=30) as en:  # the decision recorded in English
+        r = en.post("/login", data={"username": clinic.clinician, "password": clinic.password})
+        r = en.post(
+            f"/clinic/patients/{ada}/decision",
+            data={"csrf_token": _csrf(en), "milestone": "week-24", "choice": "continue", "reason": ""},
+        )
+        assert r.status_code == 303, r.text
+        english = en.get(f"/clinic/patients/{ada}").text
+    store = Store(api_server.db_url, migrate=False)
+    try:
+        with store.read() as db:
+            terms = sorted(e.term for e in db.query(AdverseEvent).filter(AdverseEvent.patient_id == ada))
+            reasons = [o.reason for o in db.query(Override).filter(Override.patient_id == ada)]
+    finally:
+        store.dispose()
+    assert terms == ["Application site acne", "Application site pruritus", "Sveda vid ögonbrynen"]
+    assert reasons == ["Decision recorded at the review."]
+    page = clin.get(f"/clinic/patients/{ada}").text
+    events = page.split('id="adverse-events"', 1)[1].split("</section>", 1)[0]
+    assert "<td>Akne på appliceringsstället</td>" in events
+    assert "<td>Klåda på appliceringsstället</td>" in events
+    assert "<td>Sveda vid ögonbrynen</td>" in events
+    assert "Biverkning: Akne på appliceringsstället" in page
+    assert "— Beslut registrerat vid uppföljningen." in page
+    assert not english_on(page), english_on(page)
+    assert "<td>Application site acne</td>" in english and "— Decision recorded at the review." in english
+
+
+def test_reasons_stored_in_swedish_before_are_shown_in_the_readers_language() -> None:
+    from repigment.web.render import environment
+
+    en = environment("en").filters
+    sv = environment("sv").filters
+    assert en["autoreason"]("Beslut registrerat vid uppföljningen.") == "Decision recorded at the review."
+    assert sv["autoreason"]("Decision recorded at the review.") == "Beslut registrerat vid uppföljningen."
+    assert sv["autoreason"]("Patienten vill fortsätta.") == "Patienten vill fortsätta."
+    assert sv["aeterm"]("Headache") == "Huvudvärk" and en["aeterm"]("Huvudvärk") == "Headache"
+    assert sv["aeterm"]("Headache after sunbathing") == "Headache after sunbathing"

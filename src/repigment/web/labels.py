@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from repigment.body import CHART_AREAS
@@ -55,6 +55,35 @@ VNS: Final = {
     4: N_("a lot less noticeable"),
     5: N_("no longer noticeable"),
 }
+
+
+# Adverse events expected with the cream (SmPC 4.8) offered as a pick-list; free text is allowed too.
+# A picked term is stored as written here (English, as coded) and shown in the reader's language.
+AE_TERMS: Final = (
+    N_("Application site acne"),
+    N_("Application site pruritus"),
+    N_("Application site erythema"),
+    N_("Application site rash"),
+    N_("Application site pain"),
+    N_("Application site dermatitis"),
+    N_("Application site exfoliation"),
+    N_("Application site folliculitis"),
+    N_("Nasopharyngitis"),
+    N_("Headache"),
+)
+# Reasons the pages write themselves (a decision recorded without a typed reason): stored as written
+# here and shown in the reader's language.
+DECISION_REASON: Final = N_("Decision recorded at the review.")
+AUTO_REASONS: Final = (DECISION_REASON,)
+
+
+def known_text(text: str, known: Sequence[str], translations: Sequence[Callable[[str], str]]) -> str | None:
+    """The message among ``known`` that ``text`` is, in English or in any language's words (texts
+    stored before they were kept as the English message); None for anything else (free text)."""
+    for msgid in known:
+        if text == msgid or any(text == gettext(msgid) for gettext in translations):
+            return msgid
+    return None
 
 
 def area_label(name: str, gettext: Callable[[str], str]) -> str:

@@ -21,6 +21,7 @@ from repigment.scoring import ScoringError
 from repigment.store import Application, Patient, Visit
 from repigment.web import access, bodymap, bodymap_page, charts, records
 from repigment.web.i18n import N_
+from repigment.web.labels import AE_TERMS, DECISION_REASON
 from repigment.web.pages.common import (
     CLINIC_ROLES,
     api_errors,
@@ -42,19 +43,6 @@ from repigment.web.tools import (
 
 router = APIRouter(include_in_schema=False)
 
-# Adverse events expected with the cream (SmPC 4.8) offered as a pick-list; free text is allowed too.
-AE_TERMS: Final = (
-    N_("Application site acne"),
-    N_("Application site pruritus"),
-    N_("Application site erythema"),
-    N_("Application site rash"),
-    N_("Application site pain"),
-    N_("Application site dermatitis"),
-    N_("Application site exfoliation"),
-    N_("Application site folliculitis"),
-    N_("Nasopharyngitis"),
-    N_("Headache"),
-)
 OUTCOMES: Final = {
     "unknown": N_("Unknown"),
     "recovered": N_("Recovered"),
@@ -302,9 +290,7 @@ async def record_decision(request: Request, db: Db, patient_id: str) -> Response
             for rule in rules:
                 await call_api(
                     api.create_override,
-                    OverrideIn(
-                        rule=rule, reason=reason or _("Decision recorded at the review."), course_id=course.id
-                    ),
+                    OverrideIn(rule=rule, reason=reason or DECISION_REASON, course_id=course.id),
                     ctx,
                 )
         except ValidationError as e:
