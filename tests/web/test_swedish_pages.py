@@ -27,13 +27,13 @@ _PLACEHOLDER = re.compile(r"%\([a-z_]+\)s|\{[a-z_]+\}")
 
 
 def _pattern(english: str) -> re.Pattern[str]:
+    """The message as a regular expression: placeholders match any text, any white space matches."""
     parts = []
     for i, piece in enumerate(_PLACEHOLDER.split(english.replace("%%", "%"))):
         if i:
             parts.append(".+?")
-        parts.append(r"\s+".join(re.escape(w) for w in piece.split()))
-    body = "".join(p if not (p.startswith(r"\s+") or p.endswith(r"\s+")) else p for p in parts)
-    return re.compile(r"(?<!\w)" + body + r"(?!\w)")
+        parts += [r"\s+" if t.isspace() else re.escape(t) for t in re.split(r"(\s+)", piece) if t]
+    return re.compile(r"(?<!\w)" + "".join(parts) + r"(?!\w)")
 
 
 @cache
@@ -212,3 +212,69 @@ def test_reasons_stored_in_swedish_before_are_shown_in_the_readers_language() ->
     assert sv["autoreason"]("Patienten vill fortsätta.") == "Patienten vill fortsätta."
     assert sv["aeterm"]("Headache") == "Huvudvärk" and en["aeterm"]("Huvudvärk") == "Headache"
     assert sv["aeterm"]("Headache after sunbathing") == "Headache after sunbathing"
+
+
+def _visit_ids(html: str, patient: int) -> list[str]:
+    return sorted(set(re.findall(rf'href="/clinic/patients/{patient}/visits/(\d+)"', html)))
+
+
+@on_sqlite
+def test_every_page_in_swedish_has_no_english_message(
+    clin: httpx.Client, pat: httpx.Client, clinic: Any, base_url: str
+) -> None:
+    ada, bo, cy = clinic.patients
+    zone = ZoneInfo("Europe/Stockholm")
+    now = dt.datetime.now(zone)
+    _log(pat, ada, now - dt.timedelta(hours=9))
+    flagged = _log(pat, ada, now - dt.timedelta(hours=3))  # 6 h later: a blocked entry
+    pages: dict[str, str] = {}
+
+    def get(c: httpx.Client, url: str, status: int = 200) -> None:
+        r = c.get(url)
+        assert r.status_code == status, (url, r.status_code)
+        pages[url] = r.text
+
+    def post(c: httpx.Client, url: str, data: dict[str, str], status: int = 422) -> None:
+        r = c.post(url, data={"csrf_token": _csrf(c), **data})
+        assert r.status_code == status, (url, r.status_code, r.text[-500:])
+        pages["POST " + url] = r.text
+
+    with httpx.Client(base_url=base_url, timeout=30, cookies={i18n.LOCALE_COOKIE: "sv"}) as anon:
+        get(anon, "/login")
+        post(anon, "/login", {"username": "", "password": ""})
+    # clinician
+    get(clin, "/clinic")
+    for p in (ada, bo, cy):
+        get(clin, f"/clinic/patients/{p}")
+    for p in (ada, bo):
+        for visit in _visit_ids(pages[f"/clinic/patients/{p}"], p):
+            get(clin, f"/clinic/patients/{p}/visits/{visit}")
+    assert len([u for u in pages if "/visits/" in u]) >= 5
+    get(clin, f"/clinic/patients/{ada}/visits/new")
+    get(clin, f"/clinic/patients/{ada}/adverse-events/new")
+    get(clin, "/clinic/tools/bodymap")
+    get(clin, f"/clinic/patients/{ada}?bsa_percent=25&applications_per_day=3&dispensed_grams=100")
+    get(clin, f"/clinic/patients/{ada}?bsa_percent=x&applications_per_day=x&dispensed_grams=x&start=x")
+    get(clin, "/clinic/patients/999999", 404)
+    post(clin, f"/clinic/patients/{bo}/decision", {"milestone": "week-52", "choice": "continue"})
+    post(clin, f"/clinic/patients/{ada}/adverse-events/new", {"term": "other", "serious": "1"})
+    post(clin, f"/clinic/patients/{ada}/visits/new", {"visited_on": "x", "week": "x", "vns": "x"})
+    post(clin, "/clinic/tools/bodymap", {"age_years": "abc", "drawing": ""})
+    # patient
+    get(pat, f"/patients/{ada}")
+    get(pat, flagged)
+    get(pat, f"/patients/{ada}/progress")
+    get(pat, f"/patients/{ada}/side-effect")
+    get(pat, f"/patients/{ada}/side-effect?sent=1")
+    get(pat, f"/patients/{bo}", 404)
+    post(pat, f"/patients/{ada}/applications", {"hand_units": "x", "grams": "x", "when": "x"})
+    post(pat, f"/patients/{ada}/side-effect", {"term": ""})
+    bo_client = _client(base_url, clinic.other_patient_user, clinic.password)  # week 53
+    try:
+        get(bo_client, f"/patients/{bo}")
+        get(bo_client, f"/patients/{bo}/progress")
+    finally:
+        bo_client.close()
+    leaks = {url: sorted({m for m, _ in english_on(html)}) for url, html in pages.items()}
+    leaks = {url: found for url, found in leaks.items() if found}
+    assert not leaks, leaks
