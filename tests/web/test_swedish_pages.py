@@ -65,12 +65,16 @@ def read_texts(html: str) -> list[str]:
         texts += [el.get(a) for a in _READ_ATTRIBUTES if el.get(a)]
         if el.tag == "input" and el.get("type") in ("submit", "button") and el.get("value"):
             texts.append(el.get("value"))
-    return [" ".join(t.split()) for t in texts]
+    return [re.sub(r"[ \t\r\n]+", " ", t).strip() for t in texts]  # non-breaking spaces kept
 
 
 def english_on(html: str) -> list[tuple[str, str]]:
     found = []
-    for text in read_texts(html):
+    doc = lxml.html.fromstring(html)
+    for el in doc.xpath("//script|//style"):
+        el.drop_tree()
+    whole = re.sub(r"[ \t\r\n]+", " ", doc.text_content())  # numbers and signs split over elements
+    for text in [*read_texts(html), whole]:
         for msgid, pattern in english_messages().items():
             if pattern.search(text):
                 found.append((msgid, text))
@@ -278,3 +282,54 @@ def test_every_page_in_swedish_has_no_english_message(
     leaks = {url: sorted({m for m, _ in english_on(html)}) for url, html in pages.items()}
     leaks = {url: found for url, found in leaks.items() if found}
     assert not leaks, leaks
+    style = {url: not_swedish_numbers(html) for url, html in pages.items()}
+    style = {url: found for url, found in style.items() if found}
+    assert not style, style
+
+
+# Label sections and versions are identifiers, not numbers ("SmPC 4.2", "EU-4.2-week52", "v1").
+_IDENTIFIERS = re.compile(r"\b(SmPC|PIL|PI|USPI)\s+\d+(\.\d+)*|[\w-]*\d\.\d[\w.-]*-[\w.-]+|\bv\d+(\.\d+)*")
+_NUMBER_STYLE = {
+    "decimal point": re.compile(r"(?<![\w.])\d+\.\d+(?![\w.])"),
+    "hyphen as minus": re.compile(r"(?<![\w)\]-])-\d"),
+    "plain space before %": re.compile(r"\S %"),
+}
+
+
+def not_swedish_numbers(html: str) -> list[tuple[str, str]]:
+    """Text that breaks the Swedish number style: decimal comma, U+2212, a non-breaking space before %."""
+    found = []
+    doc = lxml.html.fromstring(html)
+    for el in doc.xpath("//script|//style"):
+        el.drop_tree()
+    whole = re.sub(r"[ \t\r\n]+", " ", doc.text_content())  # numbers and signs split over elements
+    for text in [*read_texts(html), whole]:
+        bare = _IDENTIFIERS.sub("", text)
+        found += [(kind, text) for kind, rx in _NUMBER_STYLE.items() if rx.search(bare)]
+    return found
+
+
+@pytest.mark.browser
+def test_body_map_live_scores_and_announcements_in_swedish(browser: Any, tools_server: str) -> None:
+    """The numbers the page's script writes while painting follow Swedish: 4,90 and 30 % (NBSP)."""
+    ctx = browser.new_context(locale="sv-SE")
+    try:
+        p = ctx.new_page()
+        p.goto(tools_server + "/tools/bodymap?age=34")
+        p.evaluate("window.repigmentBodymap.fill('trunk_back', 0.3, 100)")
+        p.evaluate("window.repigmentBodymap.fill('forearm_left_front', 0.6, 50)")
+        totals = {k: p.text_content(f'[data-total="{k}"]') for k in ("t_vasi", "t_bsa_percent", "f_vasi")}
+        assert all(re.fullmatch(r"\d+,\d\d", v or "") for v in totals.values()), totals
+        assert totals["f_vasi"] == "0,00" and totals["t_bsa_percent"] != "0,00"
+        bsa = p.text_content('dd:has([data-total="t_bsa_percent"])') or ""
+        assert bsa == totals["t_bsa_percent"] + "\xa0%"
+        p.evaluate(  # the keyboard panel's area choice announces the area's state
+            "() => { const s = document.querySelector('#bm-kb-area'); s.value = 'trunk_back';"
+            " s.dispatchEvent(new Event('change')); }"
+        )
+        assert p.text_content("#bm-announce") == "Rygg: 30\xa0% målat"
+        view = p.text_content('[data-show-view="back"]') or ""
+        assert view.strip() == "Baksida"
+        assert not not_swedish_numbers(p.content()), not_swedish_numbers(p.content())
+    finally:
+        ctx.close()

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 from repigment.body import CHART_AREAS
-from repigment.web.i18n import N_
+from repigment.web.i18n import N_, NC_, translations
 
 _PARTS: Final = {
     "upper_arm": N_("Upper arm"),
@@ -22,7 +22,7 @@ _SIDE_VIEW: Final = {
     ("left", "back"): N_("left, back"),
     ("right", "back"): N_("right, back"),
 }
-_WHOLE: Final = {
+_WHOLE: Final[dict[str, str | tuple[str, str]]] = {
     "face": N_("Face (without eyelids)"),
     "eyelids": N_("Eyelids"),
     "head_front_other": N_("Front of head: scalp, ears, lips"),
@@ -31,7 +31,7 @@ _WHOLE: Final = {
     "genitalia": N_("Genitals"),
     "head_back": N_("Back of head"),
     "neck_back": N_("Neck, back"),
-    "trunk_back": N_("Back"),
+    "trunk_back": NC_("body area", "Back"),  # Swedish "Rygg", not the view "Back" ("Baksida")
     "buttock_left": N_("Buttock, left"),
     "buttock_right": N_("Buttock, right"),
 }
@@ -86,15 +86,17 @@ def known_text(text: str, known: Sequence[str], translations: Sequence[Callable[
     return None
 
 
-def area_label(name: str, gettext: Callable[[str], str]) -> str:
+def area_label(name: str, lang: str) -> str:
+    t = translations(lang)
     if name in _WHOLE:
-        return gettext(_WHOLE[name])
-    for part, label in _PARTS.items():
+        label = _WHOLE[name]
+        return str(t.pgettext(*label) if isinstance(label, tuple) else t.gettext(label))
+    for part, text in _PARTS.items():
         if name.startswith(part + "_"):
             side, view = name[len(part) + 1 :].split("_")
-            return f"{gettext(label)}, {gettext(_SIDE_VIEW[(side, view)])}"
+            return f"{t.gettext(text)}, {t.gettext(_SIDE_VIEW[(side, view)])}"
     raise KeyError(name)
 
 
-def all_area_labels(gettext: Callable[[str], str]) -> dict[str, str]:
-    return {a.name: area_label(a.name, gettext) for a in CHART_AREAS}
+def all_area_labels(lang: str) -> dict[str, str]:
+    return {a.name: area_label(a.name, lang) for a in CHART_AREAS}

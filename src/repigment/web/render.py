@@ -49,6 +49,8 @@ def environment(lang: str) -> Environment:
     )
     env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["num"] = lambda v, digits=2: i18n.number(v, lang, digits)
+    env.filters["pct"] = lambda v, digits=0: i18n.percent(v, lang, digits)
+    env.globals["percent_sign"] = i18n.PERCENT[lang]  # after a unit label: "T-BSA %"
     env.filters["date"] = lambda v, fmt="medium": i18n.date(v, lang, fmt)
     env.filters["datetime"] = lambda v, fmt="short", tz=None: i18n.datetime(v, lang, fmt, tz)
     from repigment.label import message_in

@@ -19,7 +19,7 @@ from repigment.course import week_of
 from repigment.dosing import DosingError, dose_plan
 from repigment.scoring import ScoringError
 from repigment.store import Application, Patient, Visit
-from repigment.web import access, bodymap, bodymap_page, charts, records
+from repigment.web import access, bodymap, bodymap_page, charts, i18n, records
 from repigment.web.i18n import N_
 from repigment.web.labels import AE_TERMS, DECISION_REASON
 from repigment.web.pages.common import (
@@ -132,11 +132,11 @@ def _dose(request: Request, rec: records.Record) -> dict[str, Any]:
     default_bsa = plan_hu or (latest.t_bsa_percent if latest else 0)
     rx = rec.prescriptions[-1] if rec.prescriptions else None
     form = {
-        "bsa_percent": q.get("bsa_percent", f"{round(default_bsa, 2):g}"),
+        "bsa_percent": q.get("bsa_percent", i18n.input_number(round(default_bsa, 2), lang(request))),
         "applications_per_day": q.get(
             "applications_per_day", str((course.plan.get("applications_per_day") if course else None) or 2)
         ),
-        "dispensed_grams": q.get("dispensed_grams", f"{rx.grams:g}" if rx else ""),
+        "dispensed_grams": q.get("dispensed_grams", i18n.input_number(rx.grams, lang(request)) if rx else ""),
         "start": q.get(
             "start",
             (rx.opened_on or rx.dispensed_on or rx.prescribed_on).isoformat()

@@ -29,7 +29,7 @@ from repigment.api.schemas import (
 )
 from repigment.body import VASI_REGIONS
 from repigment.store import AdverseEvent, Application, Course, Prescription, Visit
-from repigment.web import access, records
+from repigment.web import access, i18n, records
 from repigment.web.i18n import N_
 from repigment.web.labels import REGIONS
 from repigment.web.pages.clinic import _charts, ae_form_context, ae_from_form
@@ -37,6 +37,7 @@ from repigment.web.pages.common import (
     PATIENT_ROLES,
     api_errors,
     call_api,
+    lang,
     page,
     parse_id,
     see_other,
@@ -71,20 +72,21 @@ async def own_record(request: Request, db: Any, patient_id: str) -> PatientConte
     return PatientContext(user=user, patient=access.page_patient(db, user, parse_id(patient_id)), db=db)
 
 
-def _defaults(rec: records.Record) -> dict[str, Any]:
-    """The usual areas and amount: the last entry's, else the course plan's."""
+def _defaults(rec: records.Record, lang_code: str) -> dict[str, Any]:
+    """The usual areas and amount: the last entry's, else the course plan's (numbers as typed in
+    the page's language)."""
     last = rec.applications[0] if rec.applications else None
     if last is not None:
         return {
-            "hand_units": f"{last.hand_units:g}",
+            "hand_units": i18n.input_number(last.hand_units, lang_code),
             "sites": list(last.sites),
-            "grams": "" if last.grams is None else f"{last.grams:g}",
+            "grams": "" if last.grams is None else i18n.input_number(last.grams, lang_code),
         }
     course = rec.course
     areas = course.plan.get("areas", []) if course else []
     hu = sum(float(a.get("hand_units", 0)) for a in areas)
     return {
-        "hand_units": f"{hu:g}" if hu else "1",
+        "hand_units": i18n.input_number(hu, lang_code) if hu else "1",
         "sites": [a["region"] for a in areas if "region" in a],
         "grams": "",
     }
@@ -105,7 +107,7 @@ def _diary(request: Request, db: Any, ctx: PatientContext, status_code: int = 20
         app = db.get(Application, logged_id)
         if app is not None and app.patient_id == ctx.patient.id:
             logged = {"app": app, "findings": feedback(app)}
-    form = extra.pop("form", None) or {**_defaults(rec), "when": "", "id": str(uuid.uuid4())}
+    form = extra.pop("form", None) or {**_defaults(rec, lang(request)), "when": "", "id": str(uuid.uuid4())}
     return page(
         request,
         db,
