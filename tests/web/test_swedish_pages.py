@@ -333,3 +333,24 @@ def test_body_map_live_scores_and_announcements_in_swedish(browser: Any, tools_s
         assert not not_swedish_numbers(p.content()), not_swedish_numbers(p.content())
     finally:
         ctx.close()
+
+
+@on_sqlite
+def test_range_errors_are_in_the_readers_language(pat: httpx.Client, clinic: Any) -> None:
+    """A value outside the API's range is refused next to the field in Swedish, the limit a Swedish
+    number (not pydantic's English "Input should be less than or equal to 100")."""
+    ada = clinic.patients[0]
+    r = pat.post(
+        f"/patients/{ada}/applications",
+        data={"csrf_token": _csrf(pat), "hand_units": "150", "grams": "0,5"},
+    )
+    assert r.status_code == 422
+    error = r.text.split('id="err-hand_units"', 1)[1].split(">", 1)[1].split("</p>", 1)[0]
+    assert error == "Värdet får vara högst 100."
+    r = pat.post(
+        f"/patients/{ada}/applications",
+        data={"csrf_token": _csrf(pat), "hand_units": "1,5", "grams": "1500"},
+    )
+    error = r.text.split('id="err-grams"', 1)[1].split(">", 1)[1].split("</p>", 1)[0]
+    assert error == "Värdet får vara högst 1000."
+    assert "Input should be" not in r.text

@@ -294,7 +294,7 @@ async def record_decision(request: Request, db: Db, patient_id: str) -> Response
                     ctx,
                 )
         except ValidationError as e:
-            errors.update(validation_errors(e, _))
+            errors.update(validation_errors(e, request))
         except HTTPException as e:
             errors.update(api_errors(e))
     if errors:
@@ -324,7 +324,7 @@ async def acknowledge_entry(request: Request, db: Db, patient_id: str, applicati
                 body = OverrideIn(rule=rule, reason=reason, course_id=app.course_id, application_id=app.id)
                 await call_api(api.create_override, body, ctx)
         except ValidationError as e:
-            errors.update(validation_errors(e, _))
+            errors.update(validation_errors(e, request))
         except HTTPException as e:
             errors.update(api_errors(e))
     if errors:
@@ -444,7 +444,7 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
             body["patches"] = assessment["patches"]
             visit = await call_api(api.create_visit, VisitIn.model_validate(body), ctx, Response())
         except ValidationError as e:
-            errors.update(validation_errors(e, _, {"patches": "drawing", "variant": "drawing"}))
+            errors.update(validation_errors(e, request, {"patches": "drawing", "variant": "drawing"}))
             if "vns" in errors:  # the core's reason is in English; the page speaks the user's language
                 errors["vns"] = _("Choose an answer from 1 to 5.")
         except HTTPException as e:
@@ -584,7 +584,7 @@ async def ae_create(request: Request, db: Db, patient_id: str) -> Response:
         try:
             await call_api(api.create_adverse_event, AdverseEventIn.model_validate(body), ctx, Response())
         except ValidationError as e:
-            errors.update(validation_errors(e, _, {"seriousness_criteria": "criteria"}))
+            errors.update(validation_errors(e, request, {"seriousness_criteria": "criteria"}))
         except HTTPException as e:
             errors.update(api_errors(e, {"seriousness_criteria": "criteria", "course_id": "form"}))
         else:

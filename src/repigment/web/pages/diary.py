@@ -176,7 +176,7 @@ async def log_application(request: Request, db: ReadDb, patient_id: str) -> Resp
                 request, ctx.user, ctx.patient, ApplicationIn.model_validate(body), Response()
             )
         except ValidationError as e:
-            errors.update(validation_errors(e, _, {"at": "when", "id": "form"}))
+            errors.update(validation_errors(e, request, {"at": "when", "id": "form"}))
         except HTTPException as e:
             errors.update(api_errors(e, {"at": "when", "id": "form", "course_id": "form"}))
         else:
@@ -225,7 +225,7 @@ async def side_effect_submit(request: Request, db: Db, patient_id: str) -> Respo
         try:
             await call_api(api.create_adverse_event, AdverseEventIn.model_validate(body), ctx, Response())
         except ValidationError as e:
-            errors.update(validation_errors(e, _, {"seriousness_criteria": "criteria"}))
+            errors.update(validation_errors(e, request, {"seriousness_criteria": "criteria"}))
         except HTTPException as e:
             errors.update(api_errors(e, {"seriousness_criteria": "criteria"}))
         else:
