@@ -41,6 +41,18 @@ def _catalog_path(lang: str) -> Path:
     return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+def NC_(context: str, message: str) -> tuple[str, str]:
+    """Mark a message with a context (``msgctxt``) for extraction; translated later with ``pgettext``.
+
+    For one English word with two meanings (the view "Back" and the body area "Back")."""
+    return context, message
+
+
+# One minus sign and one percent spacing per language (Swedish: U+2212, a non-breaking space before %).
+MINUS: Final = {"en": "-", "sv": "\u2212"}
+PERCENT: Final = {"en": " %", "sv": "\u00a0%"}
+
+
 @cache
 def translations(lang: str) -> NullTranslations:
     """The language's catalog, compiled from its ``.po`` once per process (fuzzy entries left out)."""
@@ -95,7 +107,24 @@ def number(value: float | Fraction | Decimal | int | None, lang: str, digits: in
         return "–"
     q = round_half_up(value, digits)
     fmt = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(q, format=fmt, locale=lang, decimal_quantization=False)
+    return str(format_decimal(q, format=fmt, locale=lang, decimal_quantization=False)).replace(
+        "-", MINUS[lang]
+    )
+
+
+def percent(value: float | Fraction | Decimal | int | None, lang: str, digits: int = 0) -> str:
+    """A percentage with the language's sign spacing (``value`` is already in percent)."""
+    return "–" if value is None else number(value, lang, digits) + PERCENT[lang]
+
+
+def input_number(value: float | Decimal | int, lang: str) -> str:
+    """A number as typed into a form field: the locale's decimal sign, no grouping, up to 6 decimals
+    (the pages read both decimal signs back)."""
+    return str(
+        format_decimal(
+            Decimal(repr(value)) if isinstance(value, float) else value, format="0.######", locale=lang
+        )
+    )
 
 
 def _parse_day(text: str) -> dt.date | None:
@@ -135,10 +164,18 @@ def datetime(value: dt.datetime | str | None, lang: str, fmt: str = "short", tz:
     return str(format_datetime(moment, format=fmt, tzinfo=zone, locale=lang))
 
 
+def message_key(msgid: str, context: str | None) -> str:
+    """A catalog entry's key: the msgid, prefixed by its context and EOT as in a compiled catalog."""
+    return f"{context}\x04{msgid}" if context else msgid
+
+
 def catalog_messages(lang: str) -> Mapping[str, str]:
+    """Every entry of a language's catalog, keyed by ``message_key``."""
     with _catalog_path(lang).open("rb") as f:
         catalog = read_po(f, locale=lang, domain=DOMAIN)
-    return {str(m.id): str(m.string) for m in catalog if m.id and isinstance(m.id, str)}
+    return {
+        message_key(str(m.id), m.context): str(m.string) for m in catalog if m.id and isinstance(m.id, str)
+    }
 
 
 def locale_name(lang: str) -> str:
