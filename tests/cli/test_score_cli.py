@@ -124,3 +124,17 @@ def test_bad_input_exits_2_with_a_message(payload: str, message: str) -> None:
 def test_missing_file_exits_2(tmp_path: Path) -> None:
     r = run("score", str(tmp_path / "nope.json"))
     assert r.returncode == 2 and "cannot read" in r.stderr
+
+
+def test_score_refuses_a_whole_body_total_above_100(tmp_path: Path) -> None:
+    # each region at 105% of its adult capacity: within every region's margin, 105 hand units in all
+    from repigment.body import VASI_REGIONS, region_capacities
+
+    caps = region_capacities(34)
+    patches = [
+        {"region": r, "hand_units": float(caps[r] * 105 / 100), "depigmentation_percent": 100}
+        for r in VASI_REGIONS
+    ]
+    r = run("score", write(tmp_path, "over.json", {"age_years": 34, "patches": patches}))
+    assert r.returncode == 2, r.stdout
+    assert "hand_units: the patches total" in r.stderr and "more than the whole body" in r.stderr
