@@ -401,3 +401,23 @@ def test_clinic_calculator_scores_a_drawing_with_the_core(clin: httpx.Client) ->
     )
     assert r.status_code == 422
     assert "Enter the age" in _field_error(r.text, "age_years")
+
+
+def test_an_empty_map_is_saved_only_as_no_depigmentation_and_a_second_visit_in_a_week_is_flagged(
+    clin: httpx.Client, clinic: Any
+) -> None:
+    """Issue 14: an empty map was saved as if assessed; two visits in one week were not noticed."""
+    url = f"/clinic/patients/{clinic.patients[0]}/visits/new"
+    data = {"csrf_token": _csrf(clin), "visited_on": dt.date.today().isoformat(), "drawing": ""}
+    r = clin.post(url, data=data)
+    assert r.status_code == 422
+    assert "tick “Assessed: no depigmentation”" in _field_error(r.text, "drawing")
+    assert 'name="week"' not in clin.get(url).text  # the week is computed, never typed
+    r = clin.post(url, data=data | {"no_depigmentation": "1"})
+    assert r.status_code == 303, r.text[:400]
+    first = clin.get(r.headers["location"]).text
+    assert 'id="visit-no-depigmentation"' in first and 'id="visit-same-week"' not in first
+    r = clin.post(url, data=data | {"no_depigmentation": "1"})
+    assert r.status_code == 303
+    second = clin.get(r.headers["location"]).text
+    assert 'id="visit-same-week"' in second and "the analyses keep the last one" in second

@@ -13,17 +13,22 @@ from repigment.course.milestones import (
     milestones,
     week_of,
 )
+from repigment.course.visits import WEEK_TOLERANCE, VisitPlacement, check_assessed, place_visit
 
 __all__ = [
     "CONTRACEPTION_WEEKS_AFTER_LAST",
     "DECISION_WEEK",
     "DISCONTINUE_BELOW_PERCENT",
     "REVIEW_WEEK",
+    "WEEK_TOLERANCE",
     "Assessment",
     "Course",
     "CourseError",
     "Milestone",
+    "VisitPlacement",
+    "check_assessed",
     "contraception_until",
     "milestones",
+    "place_visit",
     "week_of",
 ]

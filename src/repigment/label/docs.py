@@ -95,8 +95,9 @@ _REQUEST_FIELDS = (
     ("dispensed", "`on`, `grams`, `opened_on`, `discarded_on`"),
     (
         "course",
-        "`started_on`, `stopped_on` (last application), `assessments`: `on`, `week` (within 2 of its date's "
-        "week), `repigmentation_percent` of the treated areas",
+        "`started_on`, `stopped_on` (last application), `assessments`: `on`, `week` (optional, checked: "
+        "within 2 of its date's week; the week used is always the date's), `repigmentation_percent` of the "
+        "treated areas",
     ),
     (
         "assessment",

@@ -526,7 +526,7 @@ def parse_course(raw: Any, on: dt.date) -> CourseInput:
                     f"{where}.week",
                     f"{w} does not match its date ({day} is week {week_from_date} of the course)",
                 )
-            week = w
+            # a stated week is only checked (older clients send one): the week used is the date's
         pct = number(a["repigmentation_percent"], f"{where}.repigmentation_percent", Decimal(0), Decimal(100))
         assessments.append(CourseAssessment(i, day, week, pct))
     return CourseInput(started, stopped, tuple(sorted(assessments, key=lambda x: (x.on, x.index))))

@@ -107,8 +107,7 @@ def age_on(patient: Patient, on: dt.date) -> float:
 
 
 def visit_week(course: Course | None, visit: Visit) -> int | None:
-    if visit.week is not None:
-        return visit.week
+    """The week of treatment computed from the visit date and the course start (never a typed week)."""
     if course is None or visit.visited_on < course.started_on:
         return None
     return week_of(course.started_on, visit.visited_on)

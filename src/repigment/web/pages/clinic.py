@@ -15,7 +15,7 @@ from sqlalchemy import select
 from repigment.api.deps import Db
 from repigment.api.routes import patients as api
 from repigment.api.schemas import AdverseEventIn, CoursePatch, OverrideIn, VisitIn
-from repigment.course import week_of
+from repigment.course import place_visit
 from repigment.dosing import DosingError, dose_plan
 from repigment.scoring import ScoringError
 from repigment.store import Application, Patient, Visit
@@ -389,13 +389,9 @@ def _visit_form(
 async def visit_new(request: Request, db: Db, patient_id: str) -> Response:
     user = await clinician(request, db)
     ctx = context(db, user, parse_id(patient_id))
-    rec = records.load(db, ctx.patient)
-    week = None
-    if rec.course is not None and dt.date.today() >= rec.course.started_on:
-        week = week_of(rec.course.started_on, dt.date.today())
     form = {
         "visited_on": dt.date.today().isoformat(),
-        "week": "" if week is None else str(week),
+        "no_depigmentation": False,
         "repigmentation_percent": "",
         "vns": "",
         "notes": "",
@@ -413,9 +409,10 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
     raw = await request.form()
     variant = variant_from_form(raw)
     form: dict[str, Any] = {
-        k: str(raw.get(k, "")) for k in ("visited_on", "week", "repigmentation_percent", "vns", "notes")
+        k: str(raw.get(k, "")) for k in ("visited_on", "repigmentation_percent", "vns", "notes")
     }
     form.update(variant)
+    form["no_depigmentation"] = bool(raw.get("no_depigmentation"))
     errors: dict[str, str] = {}
     drawing = None
     try:
@@ -431,18 +428,14 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
         "visited_on": form["visited_on"],
         "variant": variant,
         "notes": form["notes"] or None,
+        "no_depigmentation": form["no_depigmentation"],
     }
-    for key, label in (("week", "week"), ("repigmentation_percent", "repigmentation_percent")):
-        text = form[key].strip().replace(",", ".")
-        if text:
-            try:
-                body[label] = int(text) if key == "week" else float(text)
-            except ValueError:
-                errors[key] = (
-                    _("Enter a whole number of weeks.")
-                    if key == "week"
-                    else _("Enter a percentage between 0 and 100.")
-                )
+    text = form["repigmentation_percent"].strip().replace(",", ".")
+    if text:
+        try:
+            body["repigmentation_percent"] = float(text)
+        except ValueError:
+            errors["repigmentation_percent"] = _("Enter a percentage between 0 and 100.")
     if form["vns"].strip():
         try:
             body["vns"] = int(form["vns"])
@@ -456,7 +449,14 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
         try:
             assessment = bodymap_page.assessment_json(bodymap_page.assessment(drawing, age, variant))
             body["patches"] = assessment["patches"]
-            visit = await call_api(api.create_visit, VisitIn.model_validate(body), ctx, Response())
+            checked = VisitIn.model_validate(body)
+            if not body["patches"] and not form["no_depigmentation"]:
+                errors["drawing"] = _(
+                    "The map is empty. If the assessment found no depigmentation, tick "
+                    "“Assessed: no depigmentation”."
+                )
+                return _visit_form(request, db, user, ctx.patient, form, errors, drawing, status_code=422)
+            visit = await call_api(api.create_visit, checked, ctx, Response())
         except ValidationError as e:
             errors.update(validation_errors(e, _, {"patches": "drawing", "variant": "drawing"}))
             if "vns" in errors:  # the core's reason is in English; the page speaks the user's language
@@ -491,9 +491,19 @@ def _visit_page(
 
     rec = records.load(db, patient)
     course = next((c for c in rec.courses if c.id == visit.course_id), None)
+    same_week: tuple[dt.date, ...] = ()
+    if course is not None:
+        others = [v.visited_on for v in rec.course_visits(course) if v.id != visit.id]
+        same_week = place_visit(
+            visit.visited_on, course.started_on, follow_up=False, other_visits_on=others
+        ).same_week
     ctx = {
         "p": patient,
         "visit": visit,
+        "same_week": same_week,
+        "no_depigmentation": not any(
+            x.get("hand_units") and x.get("depigmentation_percent") for x in visit.patches
+        ),
         "week": records.visit_week(course, visit),
         "bm": bm,
         "saved": request.query_params.get("saved") == "1",
