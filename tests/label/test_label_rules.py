@@ -449,3 +449,17 @@ def test_finding_shape_and_both_languages(rule: str, i: int) -> None:
         assert verdict == "block"
     elif spec.severity == "warn":
         assert verdict in ("warn", "block")
+
+
+def test_week52_warning_uses_the_latest_assessment_and_names_it() -> None:
+    """Issue 14: 20 % at week 52, then 80 % at week 60: no warning at week 60; and the warning names the
+    assessment it read."""
+    started = days_before(60 * 7)
+    at52 = {"on": days_before(8 * 7), "repigmentation_percent": 20}
+    at60 = {"on": days_before(0), "repigmentation_percent": 80}
+    both = evaluate(with_(EU, course={"started_on": started, "assessments": [at52, at60]}))
+    assert "EU-4.2-week52" not in [f.rule for f in both.findings]
+    only52 = evaluate(with_(EU, course={"started_on": started, "assessments": [at52]}))
+    (f,) = [f for f in only52.findings if f.rule == "EU-4.2-week52"]
+    assert f.details["assessed_week"] == 52 and f.details["assessed_on"] == at52["on"]
+    assert f"at week 52 ({at52['on']})" in f.message

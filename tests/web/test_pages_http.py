@@ -421,3 +421,16 @@ def test_an_empty_map_is_saved_only_as_no_depigmentation_and_a_second_visit_in_a
     assert r.status_code == 303
     second = clin.get(r.headers["location"]).text
     assert 'id="visit-same-week"' in second and "the analyses keep the last one" in second
+
+
+def test_week52_panel_names_the_assessment_and_compares_it_with_the_scores(
+    clin: httpx.Client, clinic: Any
+) -> None:
+    """Issue 14: the decision names the latest assessment at or after week 52 and shows the typed
+    repigmentation beside the scores', signed (Bo: 15 % typed at week 52; F-VASI 0.45 → 0.375 is +16.7 %,
+    T-VASI 0.45 + 0.9 → 0.375 + 0.675 is +22.2 %: they agree)."""
+    page = clin.get(f"/clinic/patients/{clinic.patients[1]}").text
+    panel = page.split('id="decision-title"', 1)[1].split("</section>", 1)[0]
+    assert 'id="decision-assessment"' in panel and "(week 52)" in panel
+    assert "F-VASI +16.7 %, T-VASI +22.2 %" in panel and "repig-disagrees" not in panel, panel
+    assert "% from baseline" in page and "-16.7 % from baseline" in page  # the change, signed

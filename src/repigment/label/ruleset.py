@@ -109,8 +109,9 @@ CHECKS: Final[Mapping[str, CheckSpec]] = MappingProxyType(
         "week52": CheckSpec(
             {"week": ("int", True), "min_percent": ("decimal", True)},
             ("default",),
-            "The first assessment at week {week} or later has `repigmentation_percent` below {min_percent} "
-            "(exactly {min_percent} continues).",
+            "The latest assessment at week {week} or later (by `on`) has `repigmentation_percent` below "
+            "{min_percent} (exactly {min_percent} continues); the finding names that assessment's week and "
+            "date.",
         ),
         "forbidden_sites": CheckSpec(
             {"sites": ("str_list", True)},

@@ -90,6 +90,14 @@ def number(value: float | Fraction | Decimal | int | None, lang: str, digits: in
     return format_decimal(q, format=fmt, locale=lang, decimal_quantization=False)
 
 
+def signed(value: float | Fraction | Decimal | int | None, lang: str, digits: int = 1) -> str:
+    """A change with its sign always shown (+383.3, −12.5, 0): an unsigned change reads as improvement."""
+    text = number(value, lang, digits)
+    if value is None or text.lstrip("0., ") == "" or text[0] in "-−":
+        return text
+    return "+" + text
+
+
 def _parse_day(text: str) -> dt.date | None:
     try:
         return dt.datetime.fromisoformat(text).date()

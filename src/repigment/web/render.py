@@ -49,6 +49,7 @@ def environment(lang: str) -> Environment:
     )
     env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["num"] = lambda v, digits=2: i18n.number(v, lang, digits)
+    env.filters["signed"] = lambda v, digits=1: i18n.signed(v, lang, digits)
     env.filters["date"] = lambda v, fmt="medium": i18n.date(v, lang, fmt)
     env.filters["datetime"] = lambda v, fmt="short", tz=None: i18n.datetime(v, lang, fmt, tz)
     from repigment.web.labels import REGIONS, VNS

@@ -213,11 +213,14 @@ def _patient_page(
     ]
     from repigment.web.pages import photos
 
+    decided_by = records.decision_visit(rec, state)
     ctx = {
         "p": patient,
         "rec": rec,
         "age": records.age_on(patient, rec.today),
         "state": state,
+        "decision_visit": decided_by,
+        "decision_check": records.repigmentation_check(rec, decided_by) if decided_by else None,
         "findings": findings,
         "decision_findings": decision_findings,
         "flags": records.attention(rec),
@@ -501,6 +504,7 @@ def _visit_page(
         "p": patient,
         "visit": visit,
         "same_week": same_week,
+        "repig_check": records.repigmentation_check(rec, visit),
         "no_depigmentation": not any(
             x.get("hand_units") and x.get("depigmentation_percent") for x in visit.patches
         ),

@@ -1,0 +1,25 @@
+"""Reading a record for the pages (repigment.web.records), on objects in memory."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+
+def test_typed_repigmentation_that_the_scores_contradict_is_flagged() -> None:
+    """The issue's visit: 60 % typed, F-VASI 0.60 → 2.90: −383.3 % by the scores; flagged."""
+    from repigment.store import Course, Patient, Visit
+    from repigment.web import records
+
+    course = Course(
+        id=1, patient_id=1, ruleset="opzelura-eu-2023", started_on=dt.date(2026, 1, 5), status="active"
+    )
+    base = Visit(id=1, course_id=1, visited_on=dt.date(2026, 1, 5), f_vasi=0.6, t_vasi=0.6)
+    later = Visit(
+        id=2, course_id=1, visited_on=dt.date(2027, 1, 4), f_vasi=2.9, t_vasi=2.9, repigmentation_percent=60.0
+    )
+    rec = records.Record(Patient(id=1), dt.date(2027, 1, 4), [course], [base, later], [], [], [])
+    pair = records.repigmentation_check(rec, later)
+    assert pair is not None and pair[0] is base
+    assert pair[1].disagrees and float(pair[1].by_scores["F-VASI"] or 0) == pytest.approx(-383.333, abs=1e-3)
