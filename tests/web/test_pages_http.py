@@ -434,3 +434,7 @@ def test_week52_panel_names_the_assessment_and_compares_it_with_the_scores(
     assert 'id="decision-assessment"' in panel and "(week 52)" in panel
     assert "F-VASI +16.7 %, T-VASI +22.2 %" in panel and "repig-disagrees" not in panel, panel
     assert "% from baseline" in page and "-16.7 % from baseline" in page  # the change, signed
+    from repigment.body import age_on
+
+    bo = age_on(dt.date(1970, 6, 7), dt.date.today())[0]
+    assert f"(age {bo})" in page  # completed years

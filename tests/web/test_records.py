@@ -23,3 +23,23 @@ def test_typed_repigmentation_that_the_scores_contradict_is_flagged() -> None:
     pair = records.repigmentation_check(rec, later)
     assert pair is not None and pair[0] is base
     assert pair[1].disagrees and float(pair[1].by_scores["F-VASI"] or 0) == pytest.approx(-383.333, abs=1e-3)
+
+
+def test_ages_are_shown_in_completed_years() -> None:
+    """Issue 14: born 1991-04-12, on 2026-12-03 the exact age is 35.64: the label engine says 35, the
+    page said 36 ("weights for age 36")."""
+    from repigment.body import age_on
+    from repigment.web.render import environment
+
+    years, exact = age_on(dt.date(1991, 4, 12), dt.date(2026, 12, 3))
+    assert years == 35 and float(exact) > 35.5
+    for lang in ("en", "sv"):
+        assert environment(lang).from_string("{{ a|years }}").render(a=float(exact)) == "35"
+    assert environment("en").from_string("{{ a|years }}").render(a=36.0) == "36"
+    from pathlib import Path
+
+    from repigment.web import render
+
+    for name in ("clinic/patient.html", "clinic/visit_new.html", "_bodymap.html"):  # every age a person reads
+        text = (Path(render.TEMPLATES) / name).read_text()
+        assert "|years" in text and "age|num" not in text and "age_years|num" not in text, name
