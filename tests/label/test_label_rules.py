@@ -463,3 +463,26 @@ def test_week52_warning_uses_the_latest_assessment_and_names_it() -> None:
     (f,) = [f for f in only52.findings if f.rule == "EU-4.2-week52"]
     assert f.details["assessed_week"] == 52 and f.details["assessed_on"] == at52["on"]
     assert f"at week 52 ({at52['on']})" in f.message
+
+
+def test_a_rounded_value_never_crosses_the_limit_it_is_shown_beside() -> None:
+    """Issue 14: a value over a maximum is rounded up, one under a minimum down, when it needs rounding."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from repigment.label.checks import Over, Under
+    from repigment.label.text import message
+
+    assert message("{v}", {"v": Over(Fraction(1000001, 100000))}, "en") == "10.01"  # 10.00001
+    assert message("{v}", {"v": Under(Fraction(2499999, 100000))}, "sv") == "24,99"  # 24.99999
+    assert message("{v}", {"v": Under(Decimal("24.6"))}, "en") == "24.6"  # exact up to 4 decimals
+    # through the engine: 24.99999 % at week 52 is below 25 % and reads so
+    req = with_(
+        EU,
+        course={
+            "started_on": days_before(52 * 7),
+            "assessments": [{"on": days_before(0), "repigmentation_percent": 24.99999}],
+        },
+    )
+    (f,) = [f for f in evaluate(req).findings if f.rule == "EU-4.2-week52"]
+    assert "was 24.99% at week 52" in f.message and f.details["repigmentation_percent"] == 24.99999

@@ -43,3 +43,22 @@ def test_ages_are_shown_in_completed_years() -> None:
     for name in ("clinic/patient.html", "clinic/visit_new.html", "_bodymap.html"):  # every age a person reads
         text = (Path(render.TEMPLATES) / name).read_text()
         assert "|years" in text and "age|num" not in text and "age_years|num" not in text, name
+
+
+def test_typed_percentages_are_shown_as_entered() -> None:
+    """Issue 14: 24.6 % was shown as "25 %" beside "Less than 25 % … consider stopping"."""
+    from decimal import Decimal
+
+    from repigment.web.render import environment
+
+    for lang, text in (("en", "24.6"), ("sv", "24,6")):
+        assert environment(lang).from_string("{{ v|asentered }}").render(v=24.6) == text
+    assert environment("en").from_string("{{ v|asentered }}").render(v=24.999) == "24.999"
+    assert environment("en").from_string("{{ v|asentered }}").render(v=Decimal(25)) == "25"
+    from pathlib import Path
+
+    from repigment.web import render
+
+    for name in ("clinic/patient.html", "clinic/visit.html"):
+        text = (Path(render.TEMPLATES) / name).read_text()
+        assert "repigmentation_percent|num" not in text and "repigmentation_percent|asentered" in text, name

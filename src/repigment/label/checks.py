@@ -41,6 +41,22 @@ class Hours:
 
 
 @dataclass(frozen=True, slots=True)
+class Over:
+    """A value found above a maximum: when its text must be rounded it is rounded up, so that it never
+    reads as the limit it exceeds (10.0001 % is not shown as "10.00 %" beside "at most 10 %")."""
+
+    value: Decimal | Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class Under:
+    """A value found below a minimum: rounded down when its text must be rounded (24.99999 % is not
+    shown as 25 % beside "below 25 %")."""
+
+    value: Decimal | Fraction
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     key: str
     values: Mapping[str, Any]
@@ -197,14 +213,18 @@ def _max_bsa(req: Request, rule: Rule) -> list[Hit]:
     limit: Decimal = rule.params["max_percent"]
     hits = []
     if req.plan is not None and req.plan.areas_given and req.plan.bsa_percent > limit:
-        values = {"bsa_percent": req.plan.bsa_percent, "max_percent": limit, "body_model": BODY_MODEL_VERSION}
+        values = {
+            "bsa_percent": Over(req.plan.bsa_percent),
+            "max_percent": limit,
+            "body_model": BODY_MODEL_VERSION,
+        }
         hits.append(Hit("plan", values))
     for a in _focused(req):
         if a.bsa_percent is not None and a.bsa_percent > limit:
             hits.append(
                 Hit(
                     "application",
-                    {"at": a.at, "bsa_percent": a.bsa_percent, "max_percent": limit},
+                    {"at": a.at, "bsa_percent": Over(a.bsa_percent), "max_percent": limit},
                     (a.index,),
                 )
             )
@@ -281,7 +301,7 @@ def _window_hit(
     key: str, w: _Window, windows: list[_Window], phrase: LimitPhrase, extra: dict[str, Any]
 ) -> Hit:
     values: dict[str, Any] = {
-        "grams": w.grams,
+        "grams": Over(w.grams),
         "days": w.limit.days,
         "from_date": w.start,
         "to_date": w.end,
@@ -308,7 +328,7 @@ def _quantity(req: Request, rule: Rule) -> list[Hit]:
         w = _judge(projected, combine)
         if w is not None:
             values = {
-                "grams": w.grams,
+                "grams": Over(w.grams),
                 "days": w.limit.days,
                 "limit": phrase,
                 "grams_per_application": per_app,
@@ -428,7 +448,7 @@ def _week52(req: Request, rule: Rule) -> list[Hit]:
     a = course.decision.assessment
     if course.week52_decision == "consider_discontinuation" and a is not None:
         values = {
-            "repigmentation_percent": a.repigmentation_percent,
+            "repigmentation_percent": Under(a.repigmentation_percent),
             "assessed_week": a.week,
             "assessed_on": a.on,
             "min_percent": threshold,
@@ -458,14 +478,14 @@ def _assessment_threshold(req: Request, rule: Rule) -> list[Hit]:
         return [
             Hit(
                 "default",
-                {"measure": rule.params["measure"], "value": value, "threshold": rule.params["min"]},
+                {"measure": rule.params["measure"], "value": Under(value), "threshold": rule.params["min"]},
             )
         ]
     if "max" in rule.params and value > rule.params["max"]:
         return [
             Hit(
                 "default",
-                {"measure": rule.params["measure"], "value": value, "threshold": rule.params["max"]},
+                {"measure": rule.params["measure"], "value": Over(value), "threshold": rule.params["max"]},
             )
         ]
     return []

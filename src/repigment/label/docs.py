@@ -70,7 +70,10 @@ clinician attention), `info`. Applications are facts: they are flagged, never re
 are real time (UTC instants, so daylight-saving changes count correctly); days are local calendar
 days in the patient's IANA time zone. Quantities use exact decimal arithmetic, and a limit itself is
 always allowed (8 h, 10.0% BSA, 200 g in 30 days). Parameters marked **UNCONFIRMED** are not stated
-verbatim by the source; each finding of such a rule reports them in `details.unconfirmed`.
+verbatim by the source; each finding of such a rule reports them in `details.unconfirmed`. Numbers in
+messages are exact up to 4 decimals; a value that needs rounding is rounded away from the limit it
+breaks (up when over a maximum, down when under a minimum), so a message never shows a value equal to
+its limit; `details` carry the exact values.
 """
 
 _REQUEST_FIELDS = (

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal
 from fractions import Fraction
 from typing import Any, Final
 
-from repigment.label.checks import Hours, LimitPhrase
+from repigment.label.checks import Hours, LimitPhrase, Over, Under
 from repigment.label.ruleset import Limit
 
 TERMS: Final[Mapping[str, Mapping[str, str]]] = {
@@ -63,6 +63,8 @@ def to_json(value: Any) -> Any:
         return value.strftime("%H:%M")
     if isinstance(value, Hours):
         return to_json(value.hours)
+    if isinstance(value, Over | Under):
+        return to_json(value.value)
     if isinstance(value, LimitPhrase):
         return [{"grams": to_json(x.grams), "days": x.days} for x in value.limits]
     if isinstance(value, Limit):
@@ -74,17 +76,15 @@ def to_json(value: Any) -> Any:
     raise TypeError(f"no JSON form for {value!r}")  # pragma: no cover - checks produce only the above
 
 
-def _number(value: Decimal | Fraction | int | float, lang: str) -> str:
-    """Exact up to 4 decimals (so 200.0001 g never reads as the 200 g limit), else 2 decimals."""
+def _number(value: Decimal | Fraction | int | float, lang: str, rounding: str = ROUND_HALF_EVEN) -> str:
+    """Exact up to 4 decimals (so 200.0001 g never reads as the 200 g limit), else 2 decimals rounded
+    with ``rounding`` (up for a value over a maximum, down for one under a minimum: a rounded value never
+    crosses the limit it is shown beside)."""
     d = _decimal(value)
     if d != d.to_integral_value():
         exact = d.normalize()
         exponent = exact.as_tuple().exponent
-        d = (
-            exact
-            if isinstance(exponent, int) and exponent >= -4
-            else d.quantize(Decimal("0.01"), ROUND_HALF_EVEN)
-        )
+        d = exact if isinstance(exponent, int) and exponent >= -4 else d.quantize(Decimal("0.01"), rounding)
     text = f"{d:f}"
     return text.replace(".", ",") if lang == "sv" else text
 
@@ -94,6 +94,10 @@ def render(value: Any, lang: str) -> str:
         return str(value).lower()
     if isinstance(value, Decimal | Fraction | int | float):
         return _number(value, lang)
+    if isinstance(value, Over):
+        return _number(value.value, lang, ROUND_UP)
+    if isinstance(value, Under):
+        return _number(value.value, lang, ROUND_DOWN)
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M") + value.strftime("%z")[:3] + ":" + value.strftime("%z")[3:]
     if isinstance(value, dt.date):

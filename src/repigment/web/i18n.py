@@ -90,6 +90,17 @@ def number(value: float | Fraction | Decimal | int | None, lang: str, digits: in
     return format_decimal(q, format=fmt, locale=lang, decimal_quantization=False)
 
 
+def as_entered(value: float | Decimal | int | None, lang: str) -> str:
+    """A typed value with every decimal it was entered with, never rounded: a rule compares the entered
+    value (24.6 % is below 25 %), so the page must not show it as 25 %."""
+    if value is None:
+        return "–"
+    d = (Decimal(repr(value)) if isinstance(value, float) else Decimal(value)).normalize()
+    exponent = d.as_tuple().exponent
+    digits = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return number(d, lang, digits)
+
+
 def signed(value: float | Fraction | Decimal | int | None, lang: str, digits: int = 1) -> str:
     """A change with its sign always shown (+383.3, −12.5, 0): an unsigned change reads as improvement."""
     text = number(value, lang, digits)
