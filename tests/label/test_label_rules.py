@@ -486,3 +486,23 @@ def test_a_rounded_value_never_crosses_the_limit_it_is_shown_beside() -> None:
     )
     (f,) = [f for f in evaluate(req).findings if f.rule == "EU-4.2-week52"]
     assert "was 24.99% at week 52" in f.message and f.details["repigmentation_percent"] == 24.99999
+
+
+def test_an_area_at_exactly_the_bsa_limit_sent_as_a_float_fraction_is_allowed() -> None:
+    """Issue 14: 10/13 of trunk_front (13 % BSA) arrives as 10.000000000000002 % and was blocked."""
+    exact_limit = with_(EU, plan={"areas": [{"area": "trunk_front", "fraction": 10 / 13}]})
+    assert "EU-4.2-max-bsa" not in [f.rule for f in evaluate(exact_limit).findings]
+    applied = with_(
+        EU,
+        applications=[
+            {
+                "at": f"{days_before(0)}T08:00:00+01:00",
+                "areas": [{"area": "trunk_front", "fraction": 10 / 13}],
+            }
+        ],
+    )
+    assert "EU-4.2-max-bsa" not in [f.rule for f in evaluate(applied).findings]
+    # a real excess, however small to the eye (0.001 % BSA), is still blocked
+    over = with_(EU, plan={"areas": [{"area": "trunk_front", "fraction": 0.7693}]})
+    (f,) = [f for f in evaluate(over).findings if f.rule == "EU-4.2-max-bsa"]
+    assert "10.0009%" in f.message

@@ -90,7 +90,9 @@ CHECKS: Final[Mapping[str, CheckSpec]] = MappingProxyType(
             ("plan", "application"),
             "Plan: the areas' hand units (1 HU = 1% BSA; each region within its body-model capacity at the "
             "patient's age) total more than {max_percent}%. Log: an application's hand units exceed "
-            "{max_percent}%; exactly {max_percent}% is allowed.",
+            "{max_percent}%; exactly {max_percent}% is allowed, compared with a tolerance of 1e-9 "
+            "percentage points for the float noise of a fraction sent in binary (10/13 of trunk_front "
+            "is 10%).",
         ),
         "quantity": CheckSpec(
             {"limits": ("limits", True), "combine": ("str", True)},
