@@ -136,8 +136,13 @@ US = "opzelura-us"
 TV = "true-v-entry"
 
 
-def _flag(rs: str, flag: str) -> list[Case]:
-    return [(with_(rs, **{f"patient__{flag}": True}), with_(rs, **{f"patient__{flag}": False}))]
+def _flag(rs: str, flag: str, **other: Any) -> list[Case]:
+    return [
+        (
+            with_(rs, **{f"patient__{flag}": True}, **other),
+            with_(rs, **{f"patient__{flag}": False}, **other),
+        )
+    ]
 
 
 CASES: dict[str, list[Case]] = {
@@ -263,18 +268,23 @@ CASES: dict[str, list[Case]] = {
     ],
     "EU-4.4-nmsc": _flag(EU, "nmsc_risk_factors"),
     "EU-4.3-hypersensitivity": _flag(EU, "hypersensitivity"),
-    "EU-4.3-pregnancy": _flag(EU, "pregnant"),
+    "EU-4.3-pregnancy": _flag(EU, "pregnant", patient__sex="female"),
     "EU-4.3-breastfeeding": _flag(EU, "breastfeeding"),
     "EU-4.6-contraception": [
-        (with_(EU, patient__childbearing_potential=True), with_(EU, patient__childbearing_potential=False)),
+        (
+            with_(EU, patient__sex="female", patient__childbearing_potential=True),
+            with_(EU, patient__sex="female", patient__childbearing_potential=False),
+        ),
         (  # stopped exactly 4 weeks ago: still needed today; 4 weeks and a day ago: no longer
             with_(
                 EU,
+                patient__sex="female",
                 patient__childbearing_potential=True,
                 course={"started_on": days_before(100), "stopped_on": days_before(28)},
             ),
             with_(
                 EU,
+                patient__sex="female",
                 patient__childbearing_potential=True,
                 course={"started_on": days_before(100), "stopped_on": days_before(29)},
             ),
@@ -506,3 +516,29 @@ def test_an_area_at_exactly_the_bsa_limit_sent_as_a_float_fraction_is_allowed() 
     over = with_(EU, plan={"areas": [{"area": "trunk_front", "fraction": 0.7693}]})
     (f,) = [f for f in evaluate(over).findings if f.rule == "EU-4.2-max-bsa"]
     assert "10.0009%" in f.message
+
+
+def test_impossible_patient_facts_are_refused_and_childbearing_past_60_is_asked() -> None:
+    """Issue 14: sex male with pregnant or childbearing_potential true was accepted."""
+    from repigment.label import LabelInputError
+
+    for flag in ("pregnant", "childbearing_potential"):
+        with pytest.raises(LabelInputError) as e:
+            evaluate(with_(EU, **{f"patient__{flag}": True}))
+        assert e.value.field == f"patient.{flag}" and "male" in e.value.reason
+    # born 1965-11-27: 60 on 2026-11-26 (not past 60), 61 a day later
+    sixty = with_(
+        EU, patient__sex="female", patient__birth_date="1965-11-27", patient__childbearing_potential=True
+    )
+    assert [f.details.get("age") for f in evaluate(sixty).findings if f.rule == "EU-4.6-contraception"] == [
+        None
+    ]
+    older = with_(
+        EU, patient__sex="female", patient__birth_date="1965-11-26", patient__childbearing_potential=True
+    )
+    (ask, needed) = [f for f in evaluate(older).findings if f.rule == "EU-4.6-contraception"]
+    assert ask.severity == "warn" and ask.details["age"] == 61 and "please confirm" in ask.message
+    assert "bekräfta" in evaluate(older, "sv").findings[0].message or any(
+        "bekräfta" in f.message for f in evaluate(older, "sv").findings
+    )
+    assert needed.details["weeks"] == 4

@@ -124,6 +124,15 @@ def _concomitant_systemic(req: Request, rule: Rule) -> list[Hit]:
 def _contraception(req: Request, rule: Rule) -> list[Hit]:
     if not req.patient.childbearing_potential:
         return []
+    confirm: list[Hit] = []
+    if req.age_years > rule.params["confirm_after_age"]:
+        confirm = [
+            Hit("confirm", {"age": req.age_years, "confirm_after_age": rule.params["confirm_after_age"]})
+        ]
+    return confirm + _contraception_dates(req, rule)
+
+
+def _contraception_dates(req: Request, rule: Rule) -> list[Hit]:
     weeks = rule.params["weeks_after_last_application"]
     logged = req.applications[-1].local_day if req.applications else None
     stopped = req.course.stopped_on if req.course else None

@@ -242,6 +242,21 @@ PATIENT_FLAGS: Final = (
 )
 
 
+# Facts that cannot both hold: a patient recorded as male is neither pregnant nor of childbearing
+# potential. Refused as bad input (naming the flag) wherever patient facts enter: the label request, the
+# API's patient record (create and change), and so the pages and the FHIR import that use it.
+IMPOSSIBLE_FOR_MALE: Final = ("pregnant", "childbearing_potential")
+
+
+def check_patient_facts(sex: str, flags: Mapping[str, bool]) -> None:
+    """Refuse contradictory patient facts (``LabelInputError`` naming the flag, e.g. ``pregnant``)."""
+    if sex != "male":
+        return
+    for name in IMPOSSIBLE_FOR_MALE:
+        if flags.get(name):
+            raise LabelInputError(name, "cannot be true for a patient recorded as male (sex: male)")
+
+
 # --- sections -----------------------------------------------------------------------------------------
 
 
@@ -266,6 +281,10 @@ def parse_patient(raw: Any, on: dt.date) -> tuple[Patient, int, Fraction]:
             "patient.diagnosis", f"must be one of {list(DIAGNOSES)}, got {p['diagnosis']!r}"
         )
     values = {f: boolean(p[f], f"patient.{f}") for f in flags}
+    try:
+        check_patient_facts(p["sex"], values)
+    except LabelInputError as e:
+        raise LabelInputError(f"patient.{e.field}", e.reason) from e
     nmsc = boolean(p["nmsc_risk_factors"], "patient.nmsc_risk_factors") if "nmsc_risk_factors" in p else False
     systemic = (
         strings(p["concomitant_systemic"], "patient.concomitant_systemic", SYSTEMIC_CATEGORIES)

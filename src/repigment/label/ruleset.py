@@ -121,11 +121,13 @@ CHECKS: Final[Mapping[str, CheckSpec]] = MappingProxyType(
             "`plan.sites` or an application's `sites` include one of {sites}.",
         ),
         "contraception": CheckSpec(
-            {"weeks_after_last_application": ("int", True)},
-            ("ongoing", "stopped"),
+            {"weeks_after_last_application": ("int", True), "confirm_after_age": ("int", True)},
+            ("ongoing", "stopped", "confirm"),
             "`patient.childbearing_potential` is true, unless treatment stopped (`course.stopped_on`) "
             "more than {weeks_after_last_application} weeks before `on`; reports the date until which "
-            "contraception is needed (last application + {weeks_after_last_application} weeks).",
+            "contraception is needed (last application + {weeks_after_last_application} weeks). "
+            "Childbearing potential past age {confirm_after_age} (completed years) asks for "
+            "confirmation; with `sex` male it is refused as bad input.",
         ),
         "missed_dose": CheckSpec(
             {"skip_within_hours": ("decimal", True), "late_after_hours": ("decimal", True)},

@@ -59,6 +59,8 @@ from repigment.api.schemas import (
     _check_seriousness,
 )
 from repigment.course import CourseError, check_assessed, place_visit
+from repigment.label import LabelInputError
+from repigment.label.request import PATIENT_FLAGS, check_patient_facts
 from repigment.store import (
     AdverseEvent,
     Application,
@@ -190,6 +192,10 @@ async def create_patient(
     user: Annotated[Principal, Depends(require_role(*WRITE_RECORD))],
 ) -> PatientOut:
     """Register a patient in the caller's clinic; the response carries the new ``id``."""
+    try:
+        check_patient_facts(body.sex, body.model_dump())
+    except LabelInputError as e:
+        raise unprocessable(f"body.{e.field}", e.reason) from e
     p = Patient(clinic_id=user.clinic_id, **body.model_dump())
     db.add(p)
     await _commit(db)
@@ -219,6 +225,11 @@ async def update_patient(body: PatientPatch, ctx: WriteRecord) -> PatientOut:
             raise unprocessable(f"body.{k}", "must not be null")
     if "birth_date" in changes and changes["birth_date"] > dt.date.today():
         raise unprocessable("body.birth_date", "must not be in the future")
+    merged = {f: getattr(ctx.patient, f) for f in PATIENT_FLAGS} | changes
+    try:
+        check_patient_facts(changes.get("sex", ctx.patient.sex), merged)
+    except LabelInputError as e:
+        raise unprocessable(f"body.{e.field}", e.reason) from e
     for k, v in changes.items():
         setattr(ctx.patient, k, v)
     await _commit(ctx.db)
