@@ -80,6 +80,9 @@ Case = tuple[Req, Req]  # (triggers the rule, just inside its limit)
 def eu_cases(rs: str, p: str) -> dict[str, list[Case]]:
     """Cases for the rules the EU and US labels share in kind; ``p`` is the rule-id prefix."""
     return {
+        f"{p}-twice-daily": [
+            (with_(rs, plan={"applications_per_day": 1}), with_(rs, plan={"applications_per_day": 2}))
+        ],
         f"{p}-frequency": [
             (with_(rs, plan={"applications_per_day": 3}), with_(rs, plan={"applications_per_day": 2})),
             (
@@ -542,3 +545,23 @@ def test_impossible_patient_facts_are_refused_and_childbearing_past_60_is_asked(
         "bekräfta" in f.message for f in evaluate(older, "sv").findings
     )
     assert needed.details["weeks"] == 4
+
+
+def test_dose_plans_outside_the_label_are_flagged_with_the_rule() -> None:
+    """Issue 14: `repigment dose --bsa 25` gave 300 g a month and 3 tubes without a word; 8 % three times
+    a day gave 144 g a month. A once-daily plan gets an info finding."""
+    from decimal import Decimal
+
+    from repigment.dosing import dose_plan
+    from repigment.label import evaluate_dose
+
+    def rules(bsa: str, per_day: int, sex: str = "female", ruleset: str = EU) -> list[tuple[str, str]]:
+        d = dose_plan(Decimal(bsa), sex, per_day)
+        found = evaluate_dose(d.bsa_percent, d.sex, per_day, d.grams_per_application, ON, ruleset=ruleset)
+        return [(f.rule, f.severity) for f in found.findings]
+
+    assert rules("25", 2) == [("EU-4.2-max-bsa", "block"), ("EU-4.2-quantity", "block")]  # 300 g / 30 days
+    assert rules("8", 3) == [("EU-4.2-frequency", "block")]  # 144 g / 30 days is within 200 g
+    assert rules("5", 1) == [("EU-4.2-twice-daily", "info")]
+    assert rules("10", 2, "male") == []  # the largest label plan: 2.5 g × 2 × 30 = 150 g
+    assert rules("10", 2, "male", "opzelura-us") == []  # 35 g a week: within 60 g a week

@@ -438,3 +438,16 @@ def test_week52_panel_names_the_assessment_and_compares_it_with_the_scores(
 
     bo = age_on(dt.date(1970, 6, 7), dt.date.today())[0]
     assert f"(age {bo})" in page  # completed years
+
+
+def test_dose_calculator_flags_quantities_outside_the_label(clin: httpx.Client, clinic: Any) -> None:
+    """Issue 14: the clinic's dose calculator gave "300 g per month, 3 tubes" without a word."""
+    url = f"/clinic/patients/{clinic.patients[0]}"
+    page = clin.get(url, params={"bsa_percent": "25", "applications_per_day": "2"}).text
+    box = page.split('id="dose-findings"', 1)[1].split("</div>", 1)[0]
+    assert "EU-4.2-max-bsa" in box and "EU-4.2-quantity" in box and "at most 10% may be treated" in box
+    once = clin.get(url, params={"bsa_percent": "2", "applications_per_day": "1", "lang": "sv"}).text
+    box = once.split('id="dose-findings"', 1)[1].split("</div>", 1)[0]
+    assert "EU-4.2-twice-daily" in box and "doseringen är 2 per dag" in box
+    ok = clin.get(url, params={"bsa_percent": "2", "applications_per_day": "2"}).text
+    assert "Within the label: area, applications a day and cream a month." in ok

@@ -3,7 +3,15 @@
 ``evaluate(request, lang)`` is the one entry point the API, the web pages and the CLI call.
 """
 
-from repigment.label.engine import CheckResult, Finding, Verdict, evaluate, evaluate_application, verdict_of
+from repigment.label.engine import (
+    CheckResult,
+    Finding,
+    Verdict,
+    evaluate,
+    evaluate_application,
+    evaluate_dose,
+    verdict_of,
+)
 from repigment.label.errors import LabelInputError, RulesetError
 from repigment.label.ruleset import (
     CHECKS,
@@ -30,6 +38,7 @@ __all__ = [
     "Verdict",
     "evaluate",
     "evaluate_application",
+    "evaluate_dose",
     "load_ruleset",
     "parse_ruleset",
     "verdict_of",

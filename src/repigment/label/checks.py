@@ -200,6 +200,13 @@ def _frequency(req: Request, rule: Rule) -> list[Hit]:
     return hits
 
 
+def _regimen(req: Request, rule: Rule) -> list[Hit]:
+    per_day = rule.params["per_day"]
+    if req.plan is not None and req.plan.applications_per_day < per_day:
+        return [Hit("default", {"applications_per_day": req.plan.applications_per_day, "per_day": per_day})]
+    return []
+
+
 def _interval(req: Request, rule: Rule) -> list[Hit]:
     limit: Decimal = rule.params["min_hours"]
     hits = []
@@ -519,6 +526,7 @@ CHECK_FUNCTIONS: Final[Mapping[str, Check]] = {
     "prescriber": _prescriber,
     "plan_present": _plan_present,
     "frequency": _frequency,
+    "regimen": _regimen,
     "interval": _interval,
     "max_bsa": _max_bsa,
     "quantity": _quantity,

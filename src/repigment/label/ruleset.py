@@ -78,6 +78,12 @@ CHECKS: Final[Mapping[str, CheckSpec]] = MappingProxyType(
             "Plan: `plan.applications_per_day` is above {max_per_day}. Log: more than {max_per_day} "
             "applications on one local calendar day in `timezone`.",
         ),
+        "regimen": CheckSpec(
+            {"per_day": ("int", True)},
+            ("default",),
+            "Plan: `plan.applications_per_day` is below {per_day} (the regimen is {per_day} a day; fewer "
+            "applications are not forbidden, but are not the studied regimen).",
+        ),
         "interval": CheckSpec(
             {"min_hours": ("decimal", True)},
             ("default",),

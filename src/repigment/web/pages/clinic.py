@@ -12,11 +12,13 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from repigment.api import clinical
 from repigment.api.deps import Db
 from repigment.api.routes import patients as api
 from repigment.api.schemas import AdverseEventIn, CoursePatch, OverrideIn, VisitIn
 from repigment.course import place_visit
 from repigment.dosing import DosingError, dose_plan
+from repigment.label import evaluate_dose
 from repigment.scoring import ScoringError
 from repigment.store import Application, Patient, Visit
 from repigment.web import access, bodymap, bodymap_page, charts, records
@@ -163,7 +165,7 @@ def _dose(request: Request, rec: records.Record) -> dict[str, Any]:
             "The fingertip-unit amounts are given for women and men; "
             "record the patient's sex to use the calculator."
         )
-        return {"form": form, "errors": errors, "result": None}
+        return {"form": form, "errors": errors, "result": None, "findings": []}
     try:
         bsa = Decimal(form["bsa_percent"].replace(",", "."))
     except ArithmeticError:
@@ -184,12 +186,24 @@ def _dose(request: Request, rec: records.Record) -> dict[str, Any]:
         start = dt.date.fromisoformat(form["start"])
     except ValueError:
         errors["start"] = _("Enter a date.")
+    findings: list[dict[str, Any]] = []
     if not errors:
         try:
             result = dose_plan(bsa, p.sex, per_day, dispensed, start if dispensed is not None else None)
         except DosingError as e:
             errors[e.field if e.field in form else "form"] = e.reason
-    return {"form": form, "errors": errors, "result": result}
+        else:
+            checked = evaluate_dose(
+                result.bsa_percent,
+                result.sex,
+                result.applications_per_day,
+                result.grams_per_application,
+                rec.today,
+                ruleset=course.ruleset if course else clinical.DEFAULT_RULESET,
+                lang=lang(request),
+            )
+            findings = [f.as_json() for f in checked.findings]
+    return {"form": form, "errors": errors, "result": result, "findings": findings}
 
 
 @router.get("/clinic/patients/{patient_id}")
