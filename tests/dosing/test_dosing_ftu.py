@@ -151,7 +151,11 @@ def test_dose_cli() -> None:
     )
     flagged = json.loads(over.stdout)
     assert over.returncode == 0 and flagged["grams_per_month"] == 300 and flagged["tubes_per_month"] == 3
-    assert [f["rule"] for f in flagged["findings"]] == ["EU-4.2-max-bsa", "EU-4.2-quantity"]
+    assert [f["rule"] for f in flagged["findings"]] == [
+        "EU-4.2-max-bsa",
+        "EU-4.2-quantity",
+        "EU-4.2-quantity-month",
+    ]
     assert flagged["verdict"] == "block" and "högst 10 %" in flagged["findings"][0]["message"]
     bad = subprocess.run(
         [str(exe), "dose", "--bsa", "12x", "--sex", "female"], capture_output=True, text=True

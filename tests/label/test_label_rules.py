@@ -213,6 +213,53 @@ CASES: dict[str, list[Case]] = {
             with_(EU, plan={"grams_per_application": 3.3}),
         ),
     ],
+    "EU-4.2-quantity-month": [
+        (  # the issue's case: 2 × 100 g on 1 January and 2 × 100 g on 31 January: 200 g in every 30 days,
+            # 400 g in January; the inside case moves the second pair to 1 February
+            with_(
+                EU,
+                on="2026-02-01",
+                dispensed=[
+                    {"on": "2026-01-01", "grams": 100},
+                    {"on": "2026-01-01", "grams": 100},
+                    {"on": "2026-01-31", "grams": 100},
+                    {"on": "2026-01-31", "grams": 100},
+                ],
+            ),
+            with_(
+                EU,
+                on="2026-02-01",
+                dispensed=[
+                    {"on": "2026-01-01", "grams": 100},
+                    {"on": "2026-01-01", "grams": 100},
+                    {"on": "2026-02-01", "grams": 100},
+                    {"on": "2026-02-01", "grams": 100},
+                ],
+            ),
+        ),
+        (  # used: 100.1 g on 1 and on 31 March (201.1 g in March, 30 days apart: two rolling windows)
+            with_(
+                EU,
+                on="2026-03-31",
+                applications=apps(
+                    ("2026-03-01T08:00:00+01:00", {"grams": 100.1}),
+                    ("2026-03-31T08:00:00+02:00", {"grams": 100.1}),
+                ),
+            ),
+            with_(
+                EU,
+                on="2026-03-31",
+                applications=apps(
+                    ("2026-03-01T08:00:00+01:00", {"grams": 100}),
+                    ("2026-03-31T08:00:00+02:00", {"grams": 100}),
+                ),
+            ),
+        ),
+        (  # plan: 3.3 g × 2 a day × 31 days = 204.6 g (198 g in 30 days); 3.2 g → 198.4 g
+            with_(EU, plan={"grams_per_application": 3.3}),
+            with_(EU, plan={"grams_per_application": 3.2}),
+        ),
+    ],
     "EU-4.2-duration": [
         (
             with_(EU, course={"started_on": days_before(24 * 7)}),
@@ -560,8 +607,47 @@ def test_dose_plans_outside_the_label_are_flagged_with_the_rule() -> None:
         found = evaluate_dose(d.bsa_percent, d.sex, per_day, d.grams_per_application, ON, ruleset=ruleset)
         return [(f.rule, f.severity) for f in found.findings]
 
-    assert rules("25", 2) == [("EU-4.2-max-bsa", "block"), ("EU-4.2-quantity", "block")]  # 300 g / 30 days
+    assert rules("25", 2) == [  # 300 g in 30 days, 310 g in a 31-day month
+        ("EU-4.2-max-bsa", "block"),
+        ("EU-4.2-quantity", "block"),
+        ("EU-4.2-quantity-month", "block"),
+    ]
     assert rules("8", 3) == [("EU-4.2-frequency", "block")]  # 144 g / 30 days is within 200 g
     assert rules("5", 1) == [("EU-4.2-twice-daily", "info")]
     assert rules("10", 2, "male") == []  # the largest label plan: 2.5 g × 2 × 30 = 150 g
     assert rules("10", 2, "male", "opzelura-us") == []  # 35 g a week: within 60 g a week
+
+
+def test_calendar_month_and_rolling_window_are_both_checked_and_worded_as_the_label() -> None:
+    """Issue 14: 2 × 100 g on 1 January and 2 × 100 g on 31 January passed the 30-day window."""
+    jan = [{"on": d, "grams": 100} for d in ("2026-01-01", "2026-01-01", "2026-01-31", "2026-01-31")]
+    found = evaluate(with_(EU, on="2026-02-01", dispensed=jan)).findings
+    assert [f.rule for f in found if "quantity" in f.rule] == ["EU-4.2-quantity-month"]
+    (f,) = [f for f in found if f.rule == "EU-4.2-quantity-month"]
+    assert f.message == (
+        "400 g of cream were dispensed in the calendar month 2026-01; the label allows no more than two "
+        "100 g tubes (200 g) a month."
+    )
+    assert f.details["dispensed"] == [0, 1, 2, 3]
+    rolling = evaluate(with_(EU, plan={"grams_per_application": 3.4})).findings
+    assert any(
+        "no more than two 100 g tubes a month" in f.message for f in rolling if f.rule == "EU-4.2-quantity"
+    )
+
+
+def test_week24_message_cites_its_true_source() -> None:
+    """Issue 14: the 24-week re-evaluation is the US label's; the EU SmPC says only that satisfactory
+    repigmentation may need more than 24 weeks."""
+    eu = [
+        f
+        for f in evaluate(with_(EU, course={"started_on": days_before(24 * 7)})).findings
+        if f.rule == "EU-4.2-duration"
+    ]
+    assert eu and "review" not in eu[0].message and "may need more than 24 weeks" in eu[0].message
+    assert eu[0].source == "SmPC 4.2"
+    us = [
+        f
+        for f in evaluate(with_("opzelura-us", course={"started_on": days_before(24 * 7)})).findings
+        if f.rule == "US-2-week24"
+    ]
+    assert us and "re-evaluation" in us[0].message and us[0].source.startswith("US PI 2")

@@ -388,6 +388,53 @@ def _quantity(req: Request, rule: Rule) -> list[Hit]:
     return hits
 
 
+def _month_quantity(req: Request, rule: Rule) -> list[Hit]:
+    """Grams in one calendar month (local days): the label's "a month" read as the calendar month,
+    checked besides the rolling window of ``_quantity``."""
+    limit: Decimal = rule.params["grams"]
+    hits = []
+    plan = req.plan
+    if plan is not None and (plan.areas_given or plan.grams_per_application is not None):
+        per_app = (
+            plan.grams_per_application
+            if plan.grams_per_application is not None
+            else grams_per_application(plan.bsa_percent, req.patient.sex)
+        )
+        month = per_app * plan.applications_per_day * _LONGEST_MONTH_DAYS
+        if month > limit:
+            hits.append(
+                Hit("plan", {"grams": Over(month), "month_days": _LONGEST_MONTH_DAYS, "limit_grams": limit})
+            )
+    used: dict[tuple[int, int], list[tuple[Decimal, int]]] = defaultdict(list)
+    for a in req.applications:
+        g = _grams_used(req, a)
+        if g is not None:
+            used[(a.local_day.year, a.local_day.month)].append((g, a.index))
+    focus_months = {(a.local_day.year, a.local_day.month) for a in _focused(req)}
+    for ym in sorted(used):
+        total = sum((g for g, _ in used[ym]), Decimal(0))
+        if total > limit and ym in focus_months:
+            values = {"grams": Over(total), "month": f"{ym[0]}-{ym[1]:02d}", "limit_grams": limit}
+            hits.append(Hit("used", values, tuple(i for _, i in used[ym])))
+    given: dict[tuple[int, int], list[tuple[Decimal, int]]] = defaultdict(list)
+    for d in req.dispensed:
+        given[(d.on.year, d.on.month)].append((d.grams, d.index))
+    for ym in sorted(given):
+        total = sum((g for g, _ in given[ym]), Decimal(0))
+        if total > limit:
+            values = {
+                "grams": Over(total),
+                "month": f"{ym[0]}-{ym[1]:02d}",
+                "limit_grams": limit,
+                "dispensed": [i for _, i in given[ym]],
+            }
+            hits.append(Hit("dispensed", values))
+    return hits
+
+
+_LONGEST_MONTH_DAYS: Final = 31
+
+
 # --- log: missed dose, storage ------------------------------------------------------------------------
 
 
@@ -530,6 +577,7 @@ CHECK_FUNCTIONS: Final[Mapping[str, Check]] = {
     "interval": _interval,
     "max_bsa": _max_bsa,
     "quantity": _quantity,
+    "month_quantity": _month_quantity,
     "review_due": _review_due,
     "week52": _week52,
     "forbidden_sites": _forbidden_sites,

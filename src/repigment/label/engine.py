@@ -114,7 +114,7 @@ def _finding(rule: Rule, hit: Hit, lang: str) -> Finding:
 
 
 # The checks that concern a regimen's quantities alone (area, frequency, cream), for the dose calculators.
-DOSE_CHECKS: Final = frozenset({"max_bsa", "frequency", "regimen", "quantity"})
+DOSE_CHECKS: Final = frozenset({"max_bsa", "frequency", "regimen", "quantity", "month_quantity"})
 
 
 def evaluate_dose(

@@ -109,6 +109,14 @@ CHECKS: Final[Mapping[str, CheckSpec]] = MappingProxyType(
             "(combine: {combine}; 'any' flags only when every limit is exceeded). Exact decimal "
             "arithmetic; the limit itself is allowed.",
         ),
+        "month_quantity": CheckSpec(
+            {"grams": ("decimal", True)},
+            ("plan", "used", "dispensed"),
+            "Calendar months (local): plan, grams a day × 31 (the longest month); log, grams used (recorded, "
+            "else estimated from hand units) and grams dispensed in one calendar month, above {grams} g. "
+            "Checked besides the rolling window, so 2 × 100 g on 1 January and 2 × 100 g on 31 January "
+            "(400 g in January) is flagged.",
+        ),
         "review_due": CheckSpec(
             {"week": ("int", True)},
             ("default",),
