@@ -260,6 +260,18 @@ CASES: dict[str, list[Case]] = {
             with_(EU, plan={"grams_per_application": 3.2}),
         ),
     ],
+    "EU-4.4-excipients": [
+        (
+            with_(EU, patient__excipient_reactions=["cetyl_alcohol"]),
+            with_(EU, patient__excipient_reactions=[]),
+        )
+    ],
+    "EU-4.5-interactions": [
+        (
+            with_(EU, patient__concomitant_systemic=["cyp3a4_inhibitor"]),
+            with_(EU, patient__concomitant_systemic=["other"]),
+        )
+    ],
     "EU-4.2-duration": [
         (
             with_(EU, course={"started_on": days_before(24 * 7)}),
@@ -651,3 +663,22 @@ def test_week24_message_cites_its_true_source() -> None:
         if f.rule == "US-2-week24"
     ]
     assert us and "re-evaluation" in us[0].message and us[0].source.startswith("US PI 2")
+
+
+def test_the_reference_rules_are_checked_or_documented() -> None:
+    """Issue 14: EU-4.2-stop-restart, EU-PIL-2h, EU-4.4-excipients and EU-4.5-interactions had no check."""
+    from pathlib import Path
+
+    from repigment.label.docs import UNCHECKED
+
+    eu = {r.id for r in RULESETS[EU].rules}
+    assert {"EU-4.4-excipients", "EU-4.5-interactions"} <= eu
+    assert {u[0] for u in UNCHECKED} == {"EU-4.2-stop-restart", "EU-PIL-2h"}
+    rules_md = (Path(__file__).resolve().parents[2] / "docs/rules.md").read_text()
+    assert "## Rules without a check" in rules_md and "`EU-PIL-2h`" in rules_md
+    (f,) = [
+        f
+        for f in evaluate(with_(EU, patient__excipient_reactions=["propylene_glycol"]), "sv").findings
+        if f.rule == "EU-4.4-excipients"
+    ]
+    assert "propylenglykol (kan orsaka hudirritation)" in f.message and f.severity == "warn"

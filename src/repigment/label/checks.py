@@ -121,6 +121,14 @@ def _concomitant_systemic(req: Request, rule: Rule) -> list[Hit]:
     ]
 
 
+def _excipients(req: Request, rule: Rule) -> list[Hit]:
+    return [
+        Hit("default", {"excipient": e})
+        for e in req.patient.excipient_reactions
+        if e in rule.params["excipients"]
+    ]
+
+
 def _contraception(req: Request, rule: Rule) -> list[Hit]:
     if not req.patient.childbearing_potential:
         return []
@@ -586,6 +594,7 @@ CHECK_FUNCTIONS: Final[Mapping[str, Check]] = {
     "concomitant_topical": _concomitant_topical,
     "concomitant_systemic": _concomitant_systemic,
     "storage": _storage,
+    "excipients": _excipients,
     "assessment_threshold": _assessment_threshold,
 }
 assert set(CHECK_FUNCTIONS) == set(CHECKS), "every check kind has exactly one implementation"

@@ -41,7 +41,21 @@ DIAGNOSES: Final = ("non-segmental", "segmental", "mixed", "unclassified")
 # what the label rules look for (a misspelt site is an error, never silently allowed).
 OTHER_SITES: Final = ("lips", "eyes", "mouth", "intravaginal", "genitalia", "scalp")
 SITES: Final = frozenset(VASI_REGIONS) | frozenset(CHART_AREAS_BY_NAME) | frozenset(OTHER_SITES)
-SYSTEMIC_CATEGORIES: Final = ("biologic", "jak_inhibitor", "potent_immunosuppressant", "other")
+SYSTEMIC_CATEGORIES: Final = (
+    "biologic",
+    "jak_inhibitor",
+    "potent_immunosuppressant",
+    "cyp3a4_inhibitor",
+    "other",
+)
+# The excipients the EU SmPC 4.4 warns about (shared/reference/label-rules.md §1, EU-4.4-excipients).
+EXCIPIENTS: Final = (
+    "propylene_glycol",
+    "cetyl_alcohol",
+    "stearyl_alcohol",
+    "parahydroxybenzoates",
+    "butylhydroxytoluene",
+)
 # Dates outside this range are typing errors, and keep date arithmetic (+ weeks, + months) in range.
 MIN_YEAR: Final = 1900
 MAX_YEAR: Final = 2200
@@ -62,6 +76,7 @@ class Patient:
     end_stage_renal_disease: bool
     nmsc_risk_factors: bool
     concomitant_systemic: tuple[str, ...]
+    excipient_reactions: tuple[str, ...] = ()
 
     def flag(self, name: str) -> bool:
         value = getattr(self, name)
@@ -266,7 +281,7 @@ def parse_patient(raw: Any, on: dt.date) -> tuple[Patient, int, Fraction]:
         raw,
         "patient",
         ("birth_date", "sex", "diagnosis", *flags),
-        ("nmsc_risk_factors", "concomitant_systemic"),
+        ("nmsc_risk_factors", "concomitant_systemic", "excipient_reactions"),
     )
     birth = date(p["birth_date"], "patient.birth_date")
     if birth > on:
@@ -291,12 +306,18 @@ def parse_patient(raw: Any, on: dt.date) -> tuple[Patient, int, Fraction]:
         if "concomitant_systemic" in p
         else ()
     )
+    reactions = (
+        strings(p["excipient_reactions"], "patient.excipient_reactions", EXCIPIENTS)
+        if "excipient_reactions" in p
+        else ()
+    )
     patient = Patient(
         birth_date=birth,
         sex=p["sex"],
         diagnosis=p["diagnosis"],
         nmsc_risk_factors=nmsc,
         concomitant_systemic=systemic,
+        excipient_reactions=reactions,
         **values,
     )
     return patient, years, exact

@@ -160,6 +160,12 @@ CHECKS: Final[Mapping[str, CheckSpec]] = MappingProxyType(
             ("default",),
             "`patient.concomitant_systemic` includes one of {categories}.",
         ),
+        "excipients": CheckSpec(
+            {"excipients": ("str_list", True)},
+            ("default",),
+            "`patient.excipient_reactions` names one of {excipients} (a past reaction to an excipient the "
+            "label warns about).",
+        ),
         "storage": CheckSpec(
             {"months_after_opening": ("int", True)},
             ("default",),

@@ -21,6 +21,14 @@ TERMS: Final[Mapping[str, Mapping[str, str]]] = {
         "jak_inhibitor": "JAK inhibitor",
         "potent_immunosuppressant": "potent immunosuppressant",
         "biologic": "therapeutic biologic",
+        "cyp3a4_inhibitor": "CYP3A4 inhibitor",
+        "propylene_glycol": "propylene glycol (may cause skin irritation)",
+        "cetyl_alcohol": "cetyl alcohol (may cause local skin reactions, e.g. contact dermatitis)",
+        "stearyl_alcohol": "stearyl alcohol (may cause local skin reactions, e.g. contact dermatitis)",
+        "parahydroxybenzoates": "methyl and propyl parahydroxybenzoate (may cause allergic reactions, "
+        "possibly delayed)",
+        "butylhydroxytoluene": "butylhydroxytoluene (may cause local skin reactions or irritation of the "
+        "eyes and mucous membranes)",
     },
     "sv": {
         "non-segmental": "icke-segmentell",
@@ -34,6 +42,14 @@ TERMS: Final[Mapping[str, Mapping[str, str]]] = {
         "jak_inhibitor": "JAK-hämmare",
         "potent_immunosuppressant": "potent immunsuppressivt medel",
         "biologic": "biologiskt läkemedel",
+        "cyp3a4_inhibitor": "CYP3A4-hämmare",
+        "propylene_glycol": "propylenglykol (kan orsaka hudirritation)",
+        "cetyl_alcohol": "cetylalkohol (kan orsaka lokala hudreaktioner, t.ex. kontakteksem)",
+        "stearyl_alcohol": "stearylalkohol (kan orsaka lokala hudreaktioner, t.ex. kontakteksem)",
+        "parahydroxybenzoates": "metyl- och propylparahydroxibensoat (kan orsaka allergiska reaktioner, "
+        "eventuellt fördröjda)",
+        "butylhydroxytoluene": "butylhydroxitoluen (kan orsaka lokala hudreaktioner eller irritation av ögon "
+        "och slemhinnor)",
     },
 }
 _WORDS: Final = {"en": (" or ", " and ", "days"), "sv": (" eller ", " och ", "dagar")}
