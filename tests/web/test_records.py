@@ -62,3 +62,40 @@ def test_typed_percentages_are_shown_as_entered() -> None:
     for name in ("clinic/patient.html", "clinic/visit.html"):
         text = (Path(render.TEMPLATES) / name).read_text()
         assert "repigmentation_percent|num" not in text and "repigmentation_percent|asentered" in text, name
+
+
+def test_progress_computes_no_change_across_instrument_variants() -> None:
+    """Issue 14: a baseline without eyelids and a visit with them (face 1.0 + eyelids 0.1) read as +10 %."""
+    from repigment.store import Course, Patient, Visit
+    from repigment.web import records
+
+    course = Course(
+        id=1, patient_id=1, ruleset="opzelura-eu-2023", started_on=dt.date(2026, 1, 5), status="active"
+    )
+    without = {"face_includes_eyelids": False, "t_vasi_includes_head_neck": True}
+    model = "lund-browder-1944/linear-interpolation/adult-18/v1"
+    base = Visit(
+        id=1,
+        course_id=1,
+        visited_on=dt.date(2026, 1, 5),
+        f_vasi=1.0,
+        t_vasi=1.1,
+        variant=without,
+        body_model=model,
+    )
+    with_lids = dict(without, face_includes_eyelids=True)
+    later = Visit(
+        id=2,
+        course_id=1,
+        visited_on=dt.date(2026, 6, 22),
+        f_vasi=1.1,
+        t_vasi=1.1,
+        variant=with_lids,
+        body_model=model,
+    )
+    rec = records.Record(Patient(id=1), dt.date(2026, 6, 22), [course], [base, later], [], [], [])
+    prog = records.progress(rec)
+    assert prog["mixed_variants"] and prog["change"] == {}
+    later.variant = without
+    prog = records.progress(rec)
+    assert not prog["mixed_variants"] and prog["change"]["f_vasi"] == pytest.approx(10.0)

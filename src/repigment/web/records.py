@@ -304,7 +304,14 @@ def progress(rec: Record) -> dict[str, Any]:
     base = visits[0] if visits else None
     latest = visits[-1] if visits else None
     change: dict[str, float | None] = {}
-    if base is not None and latest is not None:
+    # scores under another instrument variant or body model measure something else: no change between them
+    # (as `repigment compare` refuses; repigment.scoring.comparable)
+    mixed = (
+        base is not None
+        and latest is not None
+        and (dict(base.variant) != dict(latest.variant) or base.body_model != latest.body_model)
+    )
+    if base is not None and latest is not None and not mixed:
         from fractions import Fraction
 
         from repigment.scoring import percent_change
@@ -314,7 +321,14 @@ def progress(rec: Record) -> dict[str, Any]:
             pc = percent_change(b, c)
             change[key] = None if pc is None else float(pc)
     vns = [pt for pt in points if pt["vns"] is not None]
-    return {"points": points, "baseline": base, "latest": latest, "change": change, "vns": vns}
+    return {
+        "points": points,
+        "baseline": base,
+        "latest": latest,
+        "change": change,
+        "vns": vns,
+        "mixed_variants": mixed,
+    }
 
 
 def sorted_desc(items: Sequence[Any], key: str) -> list[Any]:
