@@ -1,6 +1,6 @@
 """The course of treatment and its decision points.
 
-Sources (shared/reference/label-rules.md §1–2): the week-24 re-evaluation is the US label's (section 2,
+Sources (docs/reference/label-rules.md §1–2): the week-24 re-evaluation is the US label's (section 2,
 stated by secondary sources); the EU SmPC 4.2 says only that satisfactory repigmentation may need more
 than 24 weeks. EU SmPC 4.2: if less than 25 % repigmentation of the treated areas is reached at week 52,
 discontinuation should be considered. SmPC 4.6: effective contraception during treatment and for 4 weeks

@@ -131,7 +131,7 @@ are left out there: they belong to the plan, which is checked with `evaluate`.
 """
 
 
-# Rules of the reference (shared/reference/label-rules.md §1) that no check implements, and why.
+# Rules of the reference (docs/reference/label-rules.md §1) that no check implements, and why.
 UNCHECKED: Final = (
     (
         "EU-4.2-stop-restart",

@@ -48,7 +48,7 @@ SYSTEMIC_CATEGORIES: Final = (
     "cyp3a4_inhibitor",
     "other",
 )
-# The excipients the EU SmPC 4.4 warns about (shared/reference/label-rules.md §1, EU-4.4-excipients).
+# The excipients the EU SmPC 4.4 warns about (docs/reference/label-rules.md §1, EU-4.4-excipients).
 EXCIPIENTS: Final = (
     "propylene_glycol",
     "cetyl_alcohol",

@@ -1,8 +1,8 @@
 """Languages of the pages: gettext catalogs (Babel), locale choice, locale-formatted dates and numbers.
 
-Catalogs live in ``locale/<lang>/LC_MESSAGES/messages.po``; the compiled ``messages.mo`` files are
-committed next to them and a test fails when one is out of date with its ``.po``
-(regenerate with ``python -m repigment.web.i18n``).
+Catalogs live in ``locale/<lang>/LC_MESSAGES/messages.po`` and are the only form kept: each process compiles
+them in memory the first time a language is used, so there is no generated ``.mo`` file to fall out of date
+with its ``.po`` (or to differ only in the Babel version written into its header).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-import sys
 from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
@@ -38,15 +37,24 @@ def N_(message: str) -> str:
     return message
 
 
+def _catalog_path(lang: str) -> Path:
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
 @cache
 def translations(lang: str) -> NullTranslations:
+    """The language's catalog, compiled from its ``.po`` once per process (fuzzy entries left out)."""
     if lang not in LOCALES:
         raise ValueError(f"unsupported locale {lang!r}")
-    mo = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
-    if not mo.exists():
+    po = _catalog_path(lang)
+    if not po.exists():
         return NullTranslations()
-    with mo.open("rb") as f:
-        return Translations(f, domain=DOMAIN)
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=lang, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    buf.seek(0)
+    return Translations(buf, domain=DOMAIN)
 
 
 def choose_locale(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:
@@ -146,28 +154,8 @@ def datetime(value: dt.datetime | str | None, lang: str, fmt: str = "short", tz:
     return str(format_datetime(moment, format=fmt, tzinfo=zone, locale=lang))
 
 
-def compile_catalogs(check_only: bool = False) -> list[str]:
-    """Compile every ``.po`` to ``.mo``; with ``check_only``, name the ``.mo`` files that are stale."""
-    stale: list[str] = []
-    for lang in LOCALES:
-        po = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-        mo = po.with_suffix(".mo")
-        with po.open("rb") as f:
-            catalog = read_po(f, locale=lang, domain=DOMAIN)
-        buf = io.BytesIO()
-        write_mo(buf, catalog, use_fuzzy=False)
-        if not mo.exists() or mo.read_bytes() != buf.getvalue():
-            stale.append(str(mo))
-            if not check_only:
-                mo.write_bytes(buf.getvalue())
-    if not check_only:
-        translations.cache_clear()
-    return stale
-
-
 def catalog_messages(lang: str) -> Mapping[str, str]:
-    po = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-    with po.open("rb") as f:
+    with _catalog_path(lang).open("rb") as f:
         catalog = read_po(f, locale=lang, domain=DOMAIN)
     return {str(m.id): str(m.string) for m in catalog if m.id and isinstance(m.id, str)}
 
@@ -178,8 +166,3 @@ def locale_name(lang: str) -> str:
     except UnknownLocaleError:  # pragma: no cover - LOCALES are known
         return lang
 
-
-if __name__ == "__main__":
-    changed = compile_catalogs()
-    print("compiled: " + (", ".join(changed) if changed else "all up to date"))
-    sys.exit(0)
