@@ -40,4 +40,9 @@ def test_create_users(store: Store) -> None:
         r = _run(store, *args)
         assert r.exit_code == 2 and message in r.stderr, (args, r.output)
     r = _run(store, "--clinic", "North", "--role", "analyst", "--username", "an", stdin="short\n")
-    assert r.exit_code == 2 and "at least 8 characters" in r.stderr
+    assert r.exit_code == 2 and "password must be at least 12 characters" in r.stderr
+    for common in ("aaaaaaaaaaaa", "Password123456!", "1q2w3e4r5t6y"):
+        r = _run(store, "--clinic", "North", "--role", "admin", "--username", "ad", stdin=common + "\n")
+        assert r.exit_code == 2 and "password " in r.stderr, common
+    r = _run(store, "--clinic", "North", "--role", "admin", "--username", "ad", stdin="ad\n")
+    assert r.exit_code == 2

@@ -16,11 +16,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from repigment.api import security
 from repigment.dosing import SEXES
 from repigment.label.request import DIAGNOSES, SITES
 from repigment.scoring import ScoringError, vitiqol, vns_success
@@ -121,11 +123,15 @@ class TokenOut(Out):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_at: dt.datetime
+    password_change_required: bool = Field(
+        False, description="A temporary password: only POST /auth/password is allowed until it is changed"
+    )
 
 
 class SessionOut(Out):
     csrf_token: str
     expires_at: dt.datetime
+    password_change_required: bool = False
 
 
 class MeOut(Out):
@@ -138,14 +144,35 @@ class MeOut(Out):
     patient_id: int | None
 
 
+Username = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")]
+NewPassword = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=1000),
+    AfterValidator(_clean_text),
+    Field(description="At least 12 characters, not a common password and not the username"),
+]
+
+
+def _new_password(v: str, username: str | None) -> str:
+    problem = security.password_problem(v, username)
+    if problem is not None:
+        raise ValueError(problem)
+    return v
+
+
 class UserIn(In):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")]
-    password: Annotated[str, StringConstraints(min_length=8, max_length=1000), AfterValidator(_clean_text)]
+    username: Username
+    password: NewPassword
     role: Role
     display_name: Name | None = None
     patient_id: Id | None = Field(
         None, description="For the patient role: the patient record this account reads"
     )
+
+    @field_validator("password")
+    @classmethod
+    def _policy(cls, v: str, info: ValidationInfo) -> str:
+        return _new_password(v, info.data.get("username"))
 
 
 class UserOut(Out):

@@ -65,6 +65,7 @@ def create_user(
         raise ValueError("--patient-id is required for the patient role (the record the account reads)")
     if role != "patient" and patient_id is not None:
         raise ValueError("--patient-id is only for the patient role")
+    security.check_new_password(password, username)
     password_hash = security.hash_password(password)
     with store.write(cli_actor()) as s:
         c = s.scalars(select(Clinic).where(Clinic.name == clinic)).first()

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import anyio
 from fastapi import APIRouter, HTTPException, Request, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from repigment.api import security
@@ -22,44 +27,73 @@ from repigment.api.schemas import LoginIn, MeOut, SessionOut, TokenOut
 from repigment.store import ApiToken, Clinic, LoginThrottle, Store, User
 
 router = APIRouter(tags=["authentication"])
+T = TypeVar("T")
 
 
 def _throttled(seconds: float) -> HTTPException:
     wait = max(1, int(seconds + 0.999))
     return HTTPException(
         429,
-        f"too many failed log-ins for this username: try again in {wait} s",
+        f"too many failed log-ins from this address: try again in {wait} s",
         headers={"Retry-After": str(wait)},
     )
 
 
-def _authenticate_sync(
-    store: Store, username: str, password: str, now: dt.datetime
-) -> tuple[int | None, float]:
-    """(user id or None, seconds locked). The slow password check runs outside any write lock."""
-    with store.read() as s:
-        throttle = s.get(LoginThrottle, username)
-        locked = security.locked_for(throttle, now)
-        if locked:
-            return None, locked
-        user = s.scalars(select(User).where(User.username == username)).first()
-    ok = security.verify_password(user.password_hash if user else None, password)
-    return (user.id if ok and user is not None and user.active else None), 0.0
+def client_address(request: Request) -> str:
+    """The client's address as the server sees it (a trusted proxy's ``X-Forwarded-For`` applied by the
+    server, see ``REPIGMENT_TRUSTED_PROXIES``)."""
+    return request.client.host if request.client is not None else "unknown"
 
 
-def _record_sync(store: Store, username: str, user_id: int | None, kind: str, now: dt.datetime) -> str | None:
-    """Record the outcome; on success create the token and return it."""
+def _insert(store: Store) -> Any:
+    return sqlite_insert if store.is_sqlite else pg_insert
+
+
+def _reserve_sync(store: Store, keys: tuple[str, ...], now: dt.datetime) -> float:
+    """Count this attempt as a failure under every key before the password is checked, unless a key is
+    locked (then the seconds it stays locked). One transaction with the keys' rows locked (PostgreSQL:
+    ``FOR UPDATE``; SQLite: ``BEGIN IMMEDIATE`` behind the write gate), so that parallel attempts are
+    counted one after another and none gets past a lock an earlier one set."""
+    ordered = sorted(keys)
     with store.write(actor=None) as s:
-        throttle = s.get(LoginThrottle, username)
-        if user_id is None:
-            if throttle is None:
-                throttle = LoginThrottle(username=username, failures=0)
-                s.add(throttle)
-            security.record_failure(throttle, now)
-            s.commit()
-            return None
-        if throttle is not None:
-            s.delete(throttle)
+        s.execute(
+            _insert(store)(LoginThrottle)
+            .values([{"key": k, "failures": 0} for k in ordered])
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        rows = s.scalars(
+            select(LoginThrottle)
+            .where(LoginThrottle.key.in_(ordered))
+            .order_by(LoginThrottle.key)
+            .with_for_update()
+        ).all()
+        locked = max((security.locked_for(r, now) for r in rows), default=0.0)
+        if locked:
+            s.rollback()
+            return locked
+        for r in rows:
+            security.record_failure(r, now, security.rule_for(r.key))
+        s.commit()
+        return 0.0
+
+
+def _authenticate_sync(store: Store, username: str, password: str) -> User | None:
+    """The active account these credentials open, or None. The slow password check holds no lock."""
+    with store.read() as s:
+        user = s.scalars(select(User).where(func.lower(User.username) == username.lower())).first()
+    ok = security.verify_password(user.password_hash if user else None, password)
+    return user if ok and user is not None and user.active else None
+
+
+def _record_sync(store: Store, keys: tuple[str, ...], user_id: int, kind: str, now: dt.datetime) -> str:
+    """A successful log-in: take back the failure counted in advance and create the token."""
+    with store.write(actor=None) as s:
+        for r in s.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(sorted(keys)))).all():
+            rule = security.rule_for(r.key)
+            if rule is security.ACCOUNT_RULE:
+                s.delete(r)
+            else:
+                security.forgive(r, rule)
         token = security.new_token()
         s.add(
             ApiToken(
@@ -74,26 +108,38 @@ def _record_sync(store: Store, username: str, user_id: int | None, kind: str, no
         return token
 
 
-async def login(request: Request, body: LoginIn, kind: str) -> tuple[str, dt.datetime]:
-    """Check a username and password; a new random token (stored hashed) or 401/429."""
-    store = get_store(request)
-    now = dt.datetime.now(dt.UTC)
-    user_id, locked = await anyio.to_thread.run_sync(
-        _authenticate_sync, store, body.username, body.password, now
-    )
-    if locked:
-        raise _throttled(locked)
+async def _gated(request: Request, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a worker thread behind this process's write gate (SQLite)."""
     lock = write_gate(request)
     if lock is not None:
         await lock.acquire()
     try:
-        token = await anyio.to_thread.run_sync(_record_sync, store, body.username, user_id, kind, now)
+        return await anyio.to_thread.run_sync(fn, *args)
     finally:
         if lock is not None:
             lock.release()
-    if token is None:
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedIn:
+    token: str
+    expires_at: dt.datetime
+    must_change_password: bool
+
+
+async def login(request: Request, body: LoginIn, kind: str) -> LoggedIn:
+    """Check a username and password; a new random token (stored hashed) or 401/429."""
+    store = get_store(request)
+    now = dt.datetime.now(dt.UTC)
+    keys = security.throttle_keys(body.username, client_address(request))
+    locked = await _gated(request, _reserve_sync, store, keys, now)
+    if locked:
+        raise _throttled(locked)
+    user = await anyio.to_thread.run_sync(_authenticate_sync, store, body.username, body.password)
+    if user is None:
         raise HTTPException(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
-    return token, now + security.TOKEN_TTL
+    token = await _gated(request, _record_sync, store, keys, user.id, kind, now)
+    return LoggedIn(token, now + security.TOKEN_TTL, user.must_change_password)
 
 
 @router.post(
@@ -103,8 +149,12 @@ async def login(request: Request, body: LoginIn, kind: str) -> tuple[str, dt.dat
 )
 async def token(request: Request, body: LoginIn) -> TokenOut:
     """Log in for a bearer token (send it as ``Authorization: Bearer <token>``)."""
-    access, expires = await login(request, body, "bearer")
-    return TokenOut(access_token=access, expires_at=expires)
+    done = await login(request, body, "bearer")
+    return TokenOut(
+        access_token=done.token,
+        expires_at=done.expires_at,
+        password_change_required=done.must_change_password,
+    )
 
 
 def set_session_cookies(request: Request, response: Response, token: str, expires: dt.datetime) -> str:
@@ -129,9 +179,11 @@ def set_session_cookies(request: Request, response: Response, token: str, expire
 async def session_login(request: Request, response: Response, body: LoginIn) -> SessionOut:
     """Log in for a browser session: sets an HttpOnly, SameSite session cookie and returns the CSRF token
     that unsafe requests must send as ``X-CSRF-Token`` (or form field ``csrf_token``)."""
-    access, expires = await login(request, body, "session")
-    csrf = set_session_cookies(request, response, access, expires)
-    return SessionOut(csrf_token=csrf, expires_at=expires)
+    done = await login(request, body, "session")
+    csrf = set_session_cookies(request, response, done.token, done.expires_at)
+    return SessionOut(
+        csrf_token=csrf, expires_at=done.expires_at, password_change_required=done.must_change_password
+    )
 
 
 @router.post("/auth/logout", status_code=204, responses={401: {"description": "Not logged in"}})

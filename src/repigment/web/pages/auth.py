@@ -55,9 +55,7 @@ async def login_submit(request: Request) -> Response:
         errors["password"] = _("Enter your password.")
     if not errors:
         try:
-            token, expires = await api_auth.login(
-                request, LoginIn(username=username, password=password), "session"
-            )
+            done = await api_auth.login(request, LoginIn(username=username, password=password), "session")
         except ValidationError:
             errors["username"] = _("Wrong username or password.")
         except HTTPException as e:
@@ -69,7 +67,7 @@ async def login_submit(request: Request) -> Response:
                 errors["password"] = _("Wrong username or password.")
         else:
             resp = see_other(target if target != "/login" else "/")
-            api_auth.set_session_cookies(request, resp, token, expires)
+            api_auth.set_session_cookies(request, resp, done.token, done.expires_at)
             return resp
     return page(
         request,
