@@ -101,3 +101,42 @@ def test_diary_index_migrates_down_and_up(store: Store) -> None:
     store.upgrade()
     assert store.current_revision() == "0004"
     assert indexes()["ix_application_patient_applied"] == ["patient_id", "applied_at", "id"]
+
+
+def test_account_columns_migrate_with_the_audit_trail_intact(store: Store) -> None:
+    """0004 adds account columns to existing users and records them in the audit trail, so that
+    ``audit verify`` still finds every user row equal to its last audited value; usernames that differ
+    only in case are refused by the database itself."""
+    from repigment.store import User, audit, verify
+
+    store.downgrade("0003")
+    created = dt.datetime(2026, 11, 1, 8, 0)
+    with store.write_engine.begin() as conn:  # an account as 0003 stored and audited it
+        conn.execute(text("INSERT INTO clinic (id, name, created_at) VALUES (1, 'c', :t)"), {"t": created})
+        conn.execute(
+            text(
+                "INSERT INTO app_user (id, clinic_id, username, password_hash, role, display_name, active, "
+                "created_at) VALUES (1, 1, 'Dr.A', 'h', 'clinician', NULL, true, :t)"
+            ),
+            {"t": created},
+        )
+        at = created.replace(tzinfo=dt.UTC).isoformat()
+        user = {"id": 1, "clinic_id": 1, "username": "Dr.A", "password_hash": audit.REDACTED}
+        user |= {"role": "clinician", "display_name": None, "active": True, "created_at": at}
+        audit.append(
+            conn,
+            Actor("t"),
+            [
+                ("create", "clinic", "1", None, {"id": 1, "name": "c", "created_at": at}),
+                ("create", "app_user", "1", None, user),
+            ],
+        )
+    store.upgrade()
+    with store.engine.connect() as conn:
+        report = verify(conn)
+    assert report.ok, report.problems
+    assert report.entries == 3  # the migration's entry for the account's new columns
+    with store.write(Actor("t")) as s:
+        s.add(User(clinic_id=1, username="dr.a", password_hash="h", role="analyst"))
+        with pytest.raises(IntegrityError):
+            s.commit()
