@@ -401,3 +401,26 @@ def test_clinic_calculator_scores_a_drawing_with_the_core(clin: httpx.Client) ->
     )
     assert r.status_code == 422
     assert "Enter the age" in _field_error(r.text, "age_years")
+
+
+def test_a_drawing_that_claims_more_cells_than_the_view_is_refused_at_once(
+    clin: httpx.Client, clinic: Any
+) -> None:
+    """Regression: a 100-byte drawing with a run of 5e7 cells took 0.8 s and 780 MB; one of 1e13 was a
+    500 (MemoryError). Both are now a form error, on the calculator and on the visit form alike."""
+    import time
+
+    for run in (50_000_000, 10_000_000_000_000, 10**5000):
+        drawing = json.dumps({"front": [0, run]}) if run < 10**100 else '{"front": [0, ' + "9" * 5000 + "]}"
+        start = time.monotonic()
+        r = clin.post(
+            "/clinic/tools/bodymap", data={"csrf_token": _csrf(clin), "age_years": "34", "drawing": drawing}
+        )
+        assert time.monotonic() - start < 0.5
+        assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+        assert "The drawing could not be read" in _field_error(r.text, "drawing")
+        r = clin.post(
+            f"/clinic/patients/{clinic.patients[0]}/visits/new",
+            data={"csrf_token": _csrf(clin), "visited_on": "2026-11-30", "drawing": drawing},
+        )
+        assert r.status_code == 422 and "The drawing could not be read" in _field_error(r.text, "drawing")
