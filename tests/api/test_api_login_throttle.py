@@ -93,19 +93,31 @@ def test_parallel_guesses_over_two_worker_processes(
         server.stop()
 
 
-def test_one_address_guessing_many_usernames_is_stopped(http: httpx.Client, clinic_factory: Any) -> None:
-    c = clinic_factory()
-    spray, other = next(_addresses), next(_addresses)
-    free = security.CLIENT_RULE.free
-    with _client(str(http.base_url), spray) as a:
-        for i in range(free):  # a different username each time: no account lock is reached
-            r = a.post("/api/v1/auth/token", json={"username": f"nobody-{i}", "password": "wrong guess 123"})
-            assert r.status_code == 401, (i, r.text)
-        r = a.post("/api/v1/auth/token", json={"username": c.users["analyst"], "password": c.password})
-        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
-    with _client(str(http.base_url), other) as o:
-        r = o.post("/api/v1/auth/token", json={"username": c.users["analyst"], "password": c.password})
-        assert r.status_code == 200
+def test_one_address_guessing_many_usernames_is_stopped(
+    request: pytest.FixtureRequest, _templates: Any, tmp_path: Any, harness: Any
+) -> None:
+    url = harness.fresh_db_url(request, _templates, "sqlite")
+    free = 8
+    server = harness.start_server(url, tmp_path, {"REPIGMENT_LOGIN_CLIENT_FAILURES": str(free)})
+    store = Store(url, migrate=False)
+    try:
+        c = harness.seed_clinic(store)
+        spray, other = next(_addresses), next(_addresses)
+        with _client(server.base_url, spray) as a:
+            for i in range(free):  # a different username each time: no account lock is reached
+                r = a.post(
+                    "/api/v1/auth/token", json={"username": f"nobody-{i}", "password": "wrong guess 12"}
+                )
+                assert r.status_code == 401, (i, r.text)
+            r = a.post("/api/v1/auth/token", json={"username": c.users["analyst"], "password": c.password})
+            assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+            assert "from this address" in r.json()["detail"]
+        with _client(server.base_url, other) as o:
+            r = o.post("/api/v1/auth/token", json={"username": c.users["analyst"], "password": c.password})
+            assert r.status_code == 200
+    finally:
+        store.dispose()
+        server.stop()
 
 
 def test_a_success_takes_back_its_count_and_clears_the_account(

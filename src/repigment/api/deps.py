@@ -36,6 +36,11 @@ CSRF_HEADER: Final = "X-CSRF-Token"
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_ID: Final = 2**31 - 1
 
+# What an account with a temporary password may do: change it, see who it is, log out.
+TEMPORARY_PASSWORD_PATHS: Final = frozenset(
+    {"/api/v1/auth/password", "/api/v1/me", "/api/v1/auth/logout", "/password", "/logout"}
+)
+
 PatientId = Annotated[int, Path(ge=1, le=MAX_ID, description="Patient id")]
 
 
@@ -148,6 +153,7 @@ class Principal:
     token_id: int
     via_cookie: bool
     patient_id: int | None = None
+    must_change_password: bool = False
 
     @property
     def actor(self) -> Actor:
@@ -198,6 +204,7 @@ _TOKEN_LOOKUP: Final = Prepared(
         User.role,
         User.clinic_id,
         User.active,
+        User.must_change_password,
         Patient.id,
     )
     .join(User, User.id == ApiToken.user_id)
@@ -210,7 +217,9 @@ def _lookup(conn: Connection, token: str, now: dt.datetime, via_cookie: bool) ->
     row = _TOKEN_LOOKUP.first(conn, {"digest": security.token_digest(token)})
     if row is None:
         return None
-    token_id, expires_at, revoked_at, user_id, username, role, clinic_id, active, patient_id = row
+    token_id, expires_at, revoked_at, user_id, username, role, clinic_id, active, must_change, patient_id = (
+        row
+    )
     if revoked_at is not None or expires_at <= now or not active:
         return None
     return Principal(
@@ -221,6 +230,7 @@ def _lookup(conn: Connection, token: str, now: dt.datetime, via_cookie: bool) ->
         token_id=token_id,
         via_cookie=via_cookie,
         patient_id=patient_id if role == "patient" else None,
+        must_change_password=must_change,
     )
 
 
@@ -239,6 +249,10 @@ def authenticate(request: Request, conn: Connection | None = None) -> Principal:
             principal = _lookup(own, token, now, via_cookie)
     if principal is None:
         raise _unauthorised("token is invalid, expired or revoked: log in again")
+    if principal.must_change_password and request.url.path not in TEMPORARY_PASSWORD_PATHS:
+        raise HTTPException(
+            403, "password change required: this account has a temporary password; POST /api/v1/auth/password"
+        )
     request.state.principal = principal
     return principal
 

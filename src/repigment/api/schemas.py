@@ -182,6 +182,24 @@ class UserOut(Out):
     clinic_id: int
     display_name: str | None
     active: bool
+    must_change_password: bool
+
+
+class PasswordResetOut(Out):
+    user: UserOut
+    temporary_password: str = Field(
+        description="Hand it to the account's owner; it must be changed at the first log-in"
+    )
+    revoked_sessions: int
+
+
+class RevokedOut(Out):
+    revoked_sessions: int
+
+
+class PasswordChangeIn(In):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    new_password: NewPassword
 
 
 # -- patients ------------------------------------------------------------------------------------

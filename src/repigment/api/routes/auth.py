@@ -5,25 +5,28 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from repigment.api import security
+from repigment.api import accounts, security
 from repigment.api.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
     CurrentUser,
     Db,
+    Principal,
+    authenticate,
+    csrf_guard,
     get_store,
     write_gate,
 )
-from repigment.api.schemas import LoginIn, MeOut, SessionOut, TokenOut
+from repigment.api.schemas import LoginIn, MeOut, PasswordChangeIn, RevokedOut, SessionOut, TokenOut
 from repigment.store import ApiToken, Clinic, LoginThrottle, Store, User
 
 router = APIRouter(tags=["authentication"])
@@ -85,15 +88,20 @@ def _authenticate_sync(store: Store, username: str, password: str) -> User | Non
     return user if ok and user is not None and user.active else None
 
 
+def _forgive(s: Session, keys: tuple[str, ...]) -> None:
+    """The password was right: the account's count starts again, the client's loses this attempt."""
+    for r in s.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(sorted(keys)))).all():
+        rule = security.rule_for(r.key)
+        if rule is security.ACCOUNT_RULE:
+            s.delete(r)
+        else:
+            security.forgive(r, rule)
+
+
 def _record_sync(store: Store, keys: tuple[str, ...], user_id: int, kind: str, now: dt.datetime) -> str:
     """A successful log-in: take back the failure counted in advance and create the token."""
     with store.write(actor=None) as s:
-        for r in s.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(sorted(keys)))).all():
-            rule = security.rule_for(r.key)
-            if rule is security.ACCOUNT_RULE:
-                s.delete(r)
-            else:
-                security.forgive(r, rule)
+        _forgive(s, keys)
         token = security.new_token()
         s.add(
             ApiToken(
@@ -218,3 +226,60 @@ def me_out(db: Session, user_id: int, patient_id: int | None) -> MeOut:
 async def me(user: CurrentUser, db: Db) -> MeOut:
     """The logged-in user: role, clinic and, for patients, their patient record id."""
     return me_out(db, user.user_id, user.patient_id)
+
+
+@router.post(
+    "/auth/password",
+    response_model=RevokedOut,
+    responses={
+        401: {"description": "Not logged in"},
+        403: {"description": "Wrong current password"},
+        422: {"description": "The new password is refused"},
+        429: {"description": "Throttled"},
+    },
+)
+async def change_password(
+    request: Request, body: PasswordChangeIn, _csrf: Annotated[None, Depends(csrf_guard)]
+) -> RevokedOut:
+    """Change your own password (also the way out of a temporary one). Every other session and token of
+    the account is revoked; this one stays. Wrong current passwords count toward the log-in throttle."""
+    user = authenticate(request)  # no request-long database session: the writes below take the gate
+    problem = security.password_problem(body.new_password, user.username)
+    if problem is not None:
+        raise HTTPException(422, f"body.new_password: {problem}")
+    if body.new_password == body.current_password:
+        raise HTTPException(422, "body.new_password: must differ from the current password")
+    store = get_store(request)
+    now = dt.datetime.now(dt.UTC)
+    keys = security.throttle_keys(user.username, client_address(request))
+    locked = await _gated(request, _reserve_sync, store, keys, now)
+    if locked:
+        raise _throttled(locked)
+    found = await anyio.to_thread.run_sync(_authenticate_sync, store, user.username, body.current_password)
+    if found is None or found.id != user.user_id:
+        raise HTTPException(403, "body.current_password: is wrong")
+    digest = await anyio.to_thread.run_sync(security.hash_password, body.new_password)
+    revoked = await _gated(request, _change_sync, store, keys, user, digest, now)
+    return RevokedOut(revoked_sessions=revoked)
+
+
+def _change_sync(store: Store, keys: tuple[str, ...], user: Principal, digest: str, now: dt.datetime) -> int:
+    with store.write(user.actor) as s:
+        _forgive(s, keys)
+        u = s.get(User, user.user_id)
+        assert u is not None  # the request's token was just looked up with it
+        revoked = accounts.set_password(s, u, digest, now, temporary=False, keep_token_id=user.token_id)
+        s.commit()
+        return revoked
+
+
+@router.post(
+    "/auth/revoke-others", response_model=RevokedOut, responses={401: {"description": "Not logged in"}}
+)
+async def revoke_others(user: CurrentUser, db: Db) -> RevokedOut:
+    """Revoke every other session and token of your account (a lost phone, a shared computer)."""
+    u = db.get(User, user.user_id)
+    assert u is not None
+    revoked = accounts.revoke_tokens(db, u, dt.datetime.now(dt.UTC), keep_token_id=user.token_id)
+    await anyio.to_thread.run_sync(db.commit)
+    return RevokedOut(revoked_sessions=revoked)
