@@ -126,3 +126,34 @@ def test_malformed_oversized_and_odd_requests(http: httpx.Client, ctx: tuple[dic
         headers=auth,
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.patches[0]"
+
+
+def test_times_at_the_ends_of_the_calendar_are_refused_not_overflowed(
+    http: httpx.Client, clinic_factory: Any
+) -> None:
+    """Regression: year 1 east of UTC and year 9999 west of it overflowed while being converted to UTC
+    (OverflowError, a 500) in a diary entry's ``at`` and the list's ``since`` and ``until``."""
+    c = clinic_factory()
+    auth, pid = c.login(http, "patient"), c.patients[0]
+    for at in ("0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00", "0001-01-01T00:00:00Z"):
+        body = {"id": str(uuid.uuid4()), "at": at, "hand_units": 1}
+        r = http.post(f"/api/v1/patients/{pid}/applications", json=body, headers=auth)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.at", r.text
+        for param in ("since", "until"):
+            r = http.get(f"/api/v1/patients/{pid}/applications", params={param: at}, headers=auth)
+            assert r.status_code == 422 and r.json()["errors"][0]["field"] == f"query.{param}", r.text
+
+
+def test_json_nested_a_thousand_deep_is_a_422(http: httpx.Client, clinic_factory: Any) -> None:
+    """Regression: on the diary route (its fast path parses the body itself) the decoder's RecursionError
+    was a 500; other routes answer the same way."""
+    c = clinic_factory()
+    pid = c.patients[0]
+    entry = '{"id": "%s", "at": "2026-11-30T08:00:00+01:00", "hand_units": 1, "sites": %s}'
+    for role, path, text in (
+        ("patient", f"/api/v1/patients/{pid}/applications", entry % (uuid.uuid4(), "[" * 1000 + "]" * 1000)),
+        ("patient", f"/api/v1/patients/{pid}/applications", "[" * 100_000 + "]" * 100_000),
+        ("clinician", f"/api/v1/patients/{pid}/courses", '{"a":' * 5000 + "1" + "}" * 5000),
+    ):
+        r = _raw(http, "POST", path, text, c.login(http, role))
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body", r.text

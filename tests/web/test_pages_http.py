@@ -232,6 +232,14 @@ def test_diary_errors_and_idempotent_resubmission(pat: httpx.Client, clinic: Any
     assert r.status_code == 422 and _field_error(r.text, "when") == "The time is in the future."
     r = pat.post(url, data={"csrf_token": _csrf(pat), "hand_units": "lots"})
     assert r.status_code == 422 and "hand sizes" in _field_error(r.text, "hand_units")
+    # Regression: year 1 with an offset east of UTC was a JSON 500 (OverflowError), not a page.
+    for when in ("0001-01-01T00:00+14:00", "0001-01-01T00:30", "0001-01-01", "9999-12-31T23:30-12:00"):
+        r = pat.post(url, data={"csrf_token": _csrf(pat), "when": when, "hand_units": "2"})
+        assert r.status_code == 422 and r.headers["content-type"].startswith("text/html"), (when, r.text)
+        assert _field_error(r.text, "when") in (
+            "Enter the date and time you applied the cream.",
+            "Enter a valid date and time.",
+        ), when
     entry = "3b0d3a4e-9e53-4e0f-8a55-0f6a0c0c1a11"
     for _ in range(2):  # the same form sent twice (a double tap) stores one entry
         r = pat.post(

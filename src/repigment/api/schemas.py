@@ -50,7 +50,11 @@ def _date_range(v: dt.date) -> dt.date:
 
 
 def _time_range(v: dt.datetime) -> dt.datetime:
-    if not MIN_DATE <= v.astimezone(dt.UTC).date() <= MAX_DATE:
+    try:
+        day = v.astimezone(dt.UTC).date()
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it: outside datetime's own range
+        day = v.date()
+    if not MIN_DATE <= day <= MAX_DATE:
         raise ValueError(f"must be between {MIN_DATE} and {MAX_DATE}")
     return v
 
