@@ -22,9 +22,19 @@ from repigment.store import AdverseEvent, Application, Override, Store
 pytestmark = on_sqlite
 
 
+def _login_token(c: httpx.Client) -> str:
+    """The log-in form's CSRF token (its cookie is kept by the client)."""
+    html = c.get("/login").text
+    return html.split('name="login_csrf" value="', 1)[1].split('"', 1)[0]
+
+
+def _login(c: httpx.Client, data: dict[str, str], **kw: Any) -> httpx.Response:
+    return c.post("/login", data={**data, "login_csrf": _login_token(c)}, **kw)
+
+
 def _client(base_url: str, username: str, password: str) -> httpx.Client:
     c = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
-    r = c.post("/login", data={"username": username, "password": password, "next": "/"})
+    r = _login(c, {"username": username, "password": password, "next": "/"})
     assert r.status_code == 303, r.text
     return c
 
@@ -55,26 +65,47 @@ def _field_error(html: str, field: str) -> str:
 
 def test_login_errors_are_shown_next_to_the_field(base_url: str, clinic: Any) -> None:
     with httpx.Client(base_url=base_url, timeout=30) as c:
-        r = c.post("/login", data={"username": "", "password": ""})
+        r = _login(c, {"username": "", "password": ""})
         assert r.status_code == 422
         assert _field_error(r.text, "username") == "Enter your username."
         assert _field_error(r.text, "password") == "Enter your password."
-        r = c.post(
-            "/login",
-            data={"username": clinic.clinician, "password": "wrong password"},
+        r = _login(
+            c,
+            {"username": clinic.clinician, "password": "wrong password"},
             headers={"Accept-Language": "sv"},
         )
         assert r.status_code == 422 and _field_error(r.text, "password") == "Fel användarnamn eller lösenord."
         assert "Traceback" not in r.text
         # an unsafe redirect target is ignored
-        r = c.post(
-            "/login",
-            data={"username": clinic.clinician, "password": clinic.password, "next": "//evil.example/"},
+        r = _login(
+            c,
+            {"username": clinic.clinician, "password": clinic.password, "next": "//evil.example/"},
             follow_redirects=False,
         )
         assert r.status_code == 303 and r.headers["location"] == "/"
         assert r.cookies.get("repigment_session") and r.cookies.get("repigment_csrf")
         assert c.get("/", follow_redirects=False).headers["location"] == "/clinic"
+
+
+def test_the_log_in_form_needs_its_csrf_token_and_our_origin(base_url: str, clinic: Any) -> None:
+    """Regression: the log-in form had no CSRF token and accepted a foreign Origin (log-in CSRF: another
+    site could log the visitor's browser in to an account of its own choosing)."""
+    good = {"username": clinic.clinician, "password": clinic.password}
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        r = c.post("/login", data=good)  # no token
+        assert r.status_code == 403 and "came from another site" in _field_error(r.text, "form")
+        assert not r.cookies.get("repigment_session")
+        r = c.post("/login", data={**good, "login_csrf": "forged"})
+        assert r.status_code == 403
+        token = _login_token(c)
+        r = c.post("/login", data={**good, "login_csrf": token}, headers={"Origin": "https://evil.example"})
+        assert r.status_code == 403 and not r.cookies.get("repigment_session")
+        r = c.post("/login", data={**good, "login_csrf": _login_token(c)}, headers={"Origin": base_url})
+        assert r.status_code == 303 and r.cookies.get("repigment_session")
+    with httpx.Client(base_url=base_url, timeout=30) as other:  # a token is good with its own cookie only
+        other.get("/login")
+        other.cookies.set("repigment_login", "another value")
+        assert other.post("/login", data={**good, "login_csrf": token}).status_code == 403
 
 
 def test_anonymous_visitors_are_sent_to_log_in(base_url: str, clinic: Any) -> None:

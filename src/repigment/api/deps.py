@@ -32,6 +32,9 @@ from repigment.store.prepared import Prepared
 
 SESSION_COOKIE: Final = "repigment_session"
 CSRF_COOKIE: Final = "repigment_csrf"
+# Over HTTPS the cookies are named with this prefix: browsers then accept them only with Secure, Path=/
+# and no Domain, so neither a plain-HTTP page nor a sibling subdomain can plant or overwrite them.
+HOST_PREFIX: Final = "__Host-"
 CSRF_HEADER: Final = "X-CSRF-Token"
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_ID: Final = 2**31 - 1
@@ -42,6 +45,16 @@ TEMPORARY_PASSWORD_PATHS: Final = frozenset(
 )
 
 PatientId = Annotated[int, Path(ge=1, le=MAX_ID, description="Patient id")]
+
+
+def cookie_name(request: Request, base: str) -> str:
+    """``base``, or ``__Host-`` + ``base`` when the request came over HTTPS."""
+    return HOST_PREFIX + base if request.url.scheme == "https" else base
+
+
+def session_token(request: Request) -> str | None:
+    """The session cookie's token (over HTTPS only the ``__Host-`` cookie counts)."""
+    return request.cookies.get(cookie_name(request, SESSION_COOKIE))
 
 
 def get_store(request: Request) -> Store:
@@ -168,7 +181,7 @@ async def csrf_guard(request: Request) -> None:
     """Cookie-authenticated unsafe requests must prove they come from our own pages."""
     if request.method in SAFE_METHODS or _bearer(request) is not None:
         return
-    token = request.cookies.get(SESSION_COOKIE)
+    token = session_token(request)
     if not token:
         return
     presented = request.headers.get(CSRF_HEADER)
@@ -238,7 +251,7 @@ def authenticate(request: Request, conn: Connection | None = None) -> Principal:
     """The caller from the bearer token or session cookie (one indexed read, on the event loop: cheaper
     than a hop to a worker thread; on ``conn`` if given, a read connection); 401 otherwise."""
     bearer = _bearer(request)
-    token = bearer or request.cookies.get(SESSION_COOKIE)
+    token = bearer or session_token(request)
     if not token:
         raise _unauthorised("not authenticated: log in at POST /api/v1/auth/token")
     now, via_cookie = dt.datetime.now(dt.UTC), bearer is None
@@ -341,6 +354,8 @@ __all__ = [
     "authenticate",
     "check_role",
     "check_visible",
+    "cookie_name",
+    "session_token",
     "current_user",
     "deidentify",
     "get_db",

@@ -81,7 +81,7 @@ def display_name(db: Session, user: Principal) -> str:
 
 
 def csrf_token(request: Request) -> str:
-    token = request.cookies.get(deps.SESSION_COOKIE)
+    token = deps.session_token(request)
     if not token:
         return ""
     from repigment.api import security

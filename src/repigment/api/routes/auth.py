@@ -22,6 +22,7 @@ from repigment.api.deps import (
     Db,
     Principal,
     authenticate,
+    cookie_name,
     csrf_guard,
     get_store,
     write_gate,
@@ -170,11 +171,12 @@ def set_session_cookies(request: Request, response: Response, token: str, expire
     secure = request.url.scheme == "https"
     max_age = int((expires - dt.datetime.now(dt.UTC)).total_seconds())
     csrf = security.csrf_for(token)
+    session, csrf_cookie = cookie_name(request, SESSION_COOKIE), cookie_name(request, CSRF_COOKIE)
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/"
+        session, token, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/"
     )
     response.set_cookie(
-        CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="strict", secure=secure, path="/"
+        csrf_cookie, csrf, max_age=max_age, httponly=False, samesite="strict", secure=secure, path="/"
     )
     return csrf
 
@@ -195,16 +197,21 @@ async def session_login(request: Request, response: Response, body: LoginIn) -> 
 
 
 @router.post("/auth/logout", status_code=204, responses={401: {"description": "Not logged in"}})
-async def logout(user: CurrentUser, db: Db, response: Response) -> Response:
+async def logout(request: Request, user: CurrentUser, db: Db) -> Response:
     """Revoke the token or session used for this request."""
     tok = db.get(ApiToken, user.token_id)
     if tok is not None and tok.revoked_at is None:
         tok.revoked_at = dt.datetime.now(dt.UTC)
         await anyio.to_thread.run_sync(db.commit)
     out = Response(status_code=204)
-    out.delete_cookie(SESSION_COOKIE, path="/")
-    out.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(request, out)
     return out
+
+
+def clear_session_cookies(request: Request, response: Response) -> None:
+    secure = request.url.scheme == "https"
+    for base in (SESSION_COOKIE, CSRF_COOKIE):
+        response.delete_cookie(cookie_name(request, base), path="/", secure=secure)
 
 
 def me_out(db: Session, user_id: int, patient_id: int | None) -> MeOut:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import secrets
+from typing import Final
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
@@ -35,9 +38,49 @@ async def start(request: Request, db: Db) -> Response:
     return see_other(home_for(user))
 
 
+LOGIN_COOKIE: Final = "repigment_login"
+LOGIN_FIELD: Final = "login_csrf"
+
+
+def login_page(
+    request: Request, *, status_code: int, username: str, errors: dict[str, str], next: str
+) -> Response:
+    """The log-in form with a fresh CSRF token: a random value in an HttpOnly, SameSite=Strict cookie
+    and the same value in the form (double submit), so that another site cannot log a browser in to an
+    account of its choosing (log-in CSRF): it can neither read the form nor set the cookie."""
+    token = secrets.token_urlsafe(32)
+    resp = page(
+        request,
+        None,
+        None,
+        "login.html",
+        status_code=status_code,
+        form={"username": username},
+        errors=errors,
+        next=next,
+        login_csrf=token,
+    )
+    resp.set_cookie(
+        deps.cookie_name(request, LOGIN_COOKIE),
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return resp
+
+
+def same_origin(request: Request) -> bool:
+    """No ``Origin`` (not a browser), or this site's own."""
+    origin = request.headers.get("origin")
+    return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
 @router.get("/login")
-def login_form(request: Request, db: Db, next: str | None = None) -> Response:
-    return page(request, db, None, "login.html", form={"username": ""}, errors={}, next=safe_next(next))
+def login_form(request: Request, next: str | None = None) -> Response:
+    return login_page(request, status_code=200, username="", errors={}, next=safe_next(next))
 
 
 @router.post("/login")
@@ -49,6 +92,13 @@ async def login_submit(request: Request) -> Response:
     password = str(form.get("password", ""))
     target = safe_next(str(form.get("next", "/")))
     errors: dict[str, str] = {}
+    presented = form.get(LOGIN_FIELD)
+    expected = request.cookies.get(deps.cookie_name(request, LOGIN_COOKIE))
+    if not same_origin(request) or not (
+        isinstance(presented, str) and expected and hmac.compare_digest(presented, expected)
+    ):
+        errors["form"] = _("The log-in form had expired or came from another site. Log in again.")
+        return login_page(request, status_code=403, username=username, errors=errors, next=target)
     if not username:
         errors["username"] = _("Enter your username.")
     if not password:
@@ -68,16 +118,10 @@ async def login_submit(request: Request) -> Response:
         else:
             resp = see_other(target if target != "/login" else "/")
             api_auth.set_session_cookies(request, resp, done.token, done.expires_at)
+            resp.delete_cookie(deps.cookie_name(request, LOGIN_COOKIE), path="/")
             return resp
-    return page(
-        request,
-        None,
-        None,
-        "login.html",
-        status_code=422 if errors else 200,
-        form={"username": username},
-        errors=errors,
-        next=target,
+    return login_page(
+        request, status_code=422 if errors else 200, username=username, errors=errors, next=target
     )
 
 
@@ -89,6 +133,5 @@ async def logout(request: Request, db: Db) -> Response:
         tok.revoked_at = dt.datetime.now(dt.UTC)
         db.commit()
     resp = see_other("/login")
-    resp.delete_cookie(deps.SESSION_COOKIE, path="/")
-    resp.delete_cookie(deps.CSRF_COOKIE, path="/")
+    api_auth.clear_session_cookies(request, resp)
     return resp
