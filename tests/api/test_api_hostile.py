@@ -157,3 +157,21 @@ def test_json_nested_a_thousand_deep_is_a_422(http: httpx.Client, clinic_factory
     ):
         r = _raw(http, "POST", path, text, c.login(http, role))
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body", r.text
+
+
+def test_names_of_invisible_characters_only_are_refused(http: httpx.Client, clinic_factory: Any) -> None:
+    """Regression: a name of zero-width or bidirectional control characters only was accepted (a patient
+    listed with a blank name, or one that reverses the text after it)."""
+    c = clinic_factory()
+    auth = c.login(http, "clinician")
+    for invisible in ("\u200b", "\u200b\u200c\u200d\ufeff", "\u202e\u2066\u2069", "\u200e \u200f", "\u3000"):
+        r = http.post("/api/v1/patients", json={**PATIENT, "given_name": invisible}, headers=auth)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.given_name", r.text
+        assert "visible character" in r.json()["detail"]
+    r = http.post("/api/v1/patients", json={**PATIENT, "family_name": "\u202eAnna"}, headers=auth)
+    assert r.status_code == 201  # a visible name with marks around it is the clinician's to judge
+    body = {"username": f"n-{uuid.uuid4().hex[:8]}", "password": "a sound passphrase", "role": "analyst"}
+    r = http.post(
+        "/api/v1/users", json={**body, "display_name": "\u2060\u2061"}, headers=c.login(http, "admin")
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.display_name"

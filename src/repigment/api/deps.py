@@ -270,8 +270,10 @@ def authenticate(request: Request, conn: Connection | None = None) -> Principal:
     return principal
 
 
-async def current_user(request: Request, db: Db, _csrf: Annotated[None, Depends(csrf_guard)]) -> Principal:
+async def current_user(request: Request, db: Db) -> Principal:
+    """The caller (401), then the CSRF check (403): a form body is parsed only for a valid session."""
     principal = authenticate(request)
+    await csrf_guard(request)
     db.info["actor"] = principal.actor
     return principal
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 import uuid
 import zoneinfo
 from collections.abc import Sequence
@@ -43,6 +44,18 @@ def _clean_text(v: str) -> str:
     return v
 
 
+def has_visible(v: str) -> bool:
+    """Whether ``v`` has a character that shows: not only spaces, control characters, zero-width
+    characters and bidirectional controls (Unicode categories Z*, Cc and Cf)."""
+    return any(unicodedata.category(ch)[0] not in "ZC" for ch in v)
+
+
+def _visible(v: str) -> str:
+    if not has_visible(v):
+        raise ValueError("must contain a visible character (not only spaces, zero-width or direction marks)")
+    return v
+
+
 def _date_range(v: dt.date) -> dt.date:
     if not MIN_DATE <= v <= MAX_DATE:
         raise ValueError(f"must be between {MIN_DATE} and {MAX_DATE}")
@@ -74,7 +87,12 @@ def _uuid(v: str) -> str:
         raise ValueError("must be a UUID such as 0b5a3c1e-8f6d-4a71-9a52-4c1d2e3f4a5b") from e
 
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_clean_text)]
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(_clean_text),
+    AfterValidator(_visible),
+]
 Short = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_clean_text)]
 Text40 = Annotated[str, StringConstraints(min_length=1, max_length=40), AfterValidator(_clean_text)]
 Text60 = Annotated[str, StringConstraints(min_length=1, max_length=60), AfterValidator(_clean_text)]

@@ -61,8 +61,12 @@ def create_user(
         raise ValueError(f"--role must be one of {', '.join(ROLES)}, got {role!r}")
     if not _USERNAME.match(username):
         raise ValueError("--username may contain only letters, digits and _ . @ - (at most 100)")
-    if not clinic.strip() or len(clinic) > 200:
-        raise ValueError("--clinic must be a name of 1 to 200 characters")
+    from repigment.api.schemas import has_visible
+
+    if not has_visible(clinic) or len(clinic) > 200:
+        raise ValueError("--clinic must be a name of 1 to 200 characters, some of them visible")
+    if display_name is not None and (not has_visible(display_name) or len(display_name) > 200):
+        raise ValueError("--display-name must be 1 to 200 characters, some of them visible")
     if role == "patient" and patient_id is None:
         raise ValueError("--patient-id is required for the patient role (the record the account reads)")
     if role != "patient" and patient_id is not None:

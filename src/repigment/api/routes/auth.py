@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import anyio
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -245,12 +245,11 @@ async def me(user: CurrentUser, db: Db) -> MeOut:
         429: {"description": "Throttled"},
     },
 )
-async def change_password(
-    request: Request, body: PasswordChangeIn, _csrf: Annotated[None, Depends(csrf_guard)]
-) -> RevokedOut:
+async def change_password(request: Request, body: PasswordChangeIn) -> RevokedOut:
     """Change your own password (also the way out of a temporary one). Every other session and token of
     the account is revoked; this one stays. Wrong current passwords count toward the log-in throttle."""
     user = authenticate(request)  # no request-long database session: the writes below take the gate
+    await csrf_guard(request)
     problem = security.password_problem(body.new_password, user.username)
     if problem is not None:
         raise HTTPException(422, f"body.new_password: {problem}")
