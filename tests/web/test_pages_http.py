@@ -463,3 +463,62 @@ def test_a_drawing_that_claims_more_cells_than_the_view_is_refused_at_once(
             data={"csrf_token": _csrf(clin), "visited_on": "2026-11-30", "drawing": drawing},
         )
         assert r.status_code == 422 and "The drawing could not be read" in _field_error(r.text, "drawing")
+
+
+def test_a_temporary_password_leads_to_the_change_form_and_nowhere_else(
+    base_url: str, clinic: Any, api_server: Any
+) -> None:
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from repigment.api import accounts, security
+    from repigment.store import Actor, User
+
+    temporary = "handed over at the desk"
+    s = Store(api_server.db_url, migrate=False)
+    try:
+        with s.write(Actor("test-setup")) as db:
+            u = db.scalars(select(User).where(User.username == clinic.clinician)).one()
+            now = dt.datetime.now(dt.UTC)
+            accounts.set_password(db, u, security.hash_password(temporary), now, temporary=True)
+            db.commit()
+    finally:
+        s.dispose()
+    with httpx.Client(base_url=base_url, timeout=30, follow_redirects=False) as c:
+        r = _login(c, {"username": clinic.clinician, "password": temporary, "next": "/clinic"})
+        assert r.status_code == 303 and r.headers["location"] == "/password"
+        r = c.get("/clinic")
+        assert r.status_code == 303 and r.headers["location"] == "/password"
+        form = c.get("/password")
+        assert form.status_code == 200 and "set by an administrator" in form.text
+        fields = {"csrf_token": _csrf(c), "current_password": temporary}
+        r = c.post(
+            "/password", data={**fields, "new_password": "qwerty123456", "new_password_again": "qwerty123456"}
+        )
+        assert r.status_code == 422 and "not a common password" in _field_error(r.text, "new_password")
+        r = c.post(
+            "/password", data={**fields, "new_password": "my own passphrase", "new_password_again": "other"}
+        )
+        assert (
+            r.status_code == 422
+            and _field_error(r.text, "new_password_again") == "The two new passwords differ."
+        )
+        wrong = {**fields, "current_password": "not it at all"}
+        r = c.post(
+            "/password",
+            data={**wrong, "new_password": "my own passphrase", "new_password_again": "my own passphrase"},
+        )
+        assert (
+            r.status_code == 422
+            and _field_error(r.text, "current_password") == "The current password is wrong."
+        )
+        r = c.post(
+            "/password",
+            data={**fields, "new_password": "my own passphrase", "new_password_again": "my own passphrase"},
+        )
+        assert r.status_code == 200 and "Your password has been changed" in r.text
+        assert c.get("/clinic").status_code == 200
+    with httpx.Client(base_url=base_url, timeout=30, follow_redirects=False) as c:
+        r = _login(c, {"username": clinic.clinician, "password": "my own passphrase", "next": "/clinic"})
+        assert r.status_code == 303 and r.headers["location"] == "/clinic"

@@ -54,6 +54,8 @@ async def page_user(request: Request, db: Session, roles: tuple[str, ...] = ()) 
     try:  # the session first: a form body (an upload) is parsed only for a logged-in user
         user = deps.authenticate(request)
     except HTTPException as e:
+        if e.status_code == 403:  # a temporary password: changing it is all the account may do
+            raise PageRedirect("/password") from e
         raise login_redirect(request) from e
     try:
         await deps.csrf_guard(request)

@@ -250,23 +250,37 @@ async def change_password(request: Request, body: PasswordChangeIn) -> RevokedOu
     the account is revoked; this one stays. Wrong current passwords count toward the log-in throttle."""
     user = authenticate(request)  # no request-long database session: the writes below take the gate
     await csrf_guard(request)
-    problem = security.password_problem(body.new_password, user.username)
+    problem = new_password_problem(user, body.current_password, body.new_password)
     if problem is not None:
         raise HTTPException(422, f"body.new_password: {problem}")
-    if body.new_password == body.current_password:
-        raise HTTPException(422, "body.new_password: must differ from the current password")
+    return RevokedOut(
+        revoked_sessions=await change_own_password(request, user, body.current_password, body.new_password)
+    )
+
+
+def new_password_problem(user: Principal, current: str, new: str) -> str | None:
+    """Why ``new`` may not replace ``current`` (the policy, or no change at all); None when it may."""
+    problem = security.password_problem(new, user.username)
+    if problem is None and new == current:
+        problem = "must differ from the current password"
+    return problem
+
+
+async def change_own_password(request: Request, user: Principal, current: str, new: str) -> int:
+    """Check ``current`` (throttled as a log-in: 429, or 403 when wrong), then set ``new`` (already
+    checked with ``new_password_problem``); the number of other sessions revoked."""
     store = get_store(request)
     now = dt.datetime.now(dt.UTC)
     keys = security.throttle_keys(user.username, client_address(request))
     locked = await _gated(request, _reserve_sync, store, keys, now)
     if locked:
         raise _throttled(locked)
-    found = await anyio.to_thread.run_sync(_authenticate_sync, store, user.username, body.current_password)
+    found = await anyio.to_thread.run_sync(_authenticate_sync, store, user.username, current)
     if found is None or found.id != user.user_id:
         raise HTTPException(403, "body.current_password: is wrong")
-    digest = await anyio.to_thread.run_sync(security.hash_password, body.new_password)
-    revoked = await _gated(request, _change_sync, store, keys, user, digest, now)
-    return RevokedOut(revoked_sessions=revoked)
+    digest = await anyio.to_thread.run_sync(security.hash_password, new)
+    revoked: int = await _gated(request, _change_sync, store, keys, user, digest, now)
+    return revoked
 
 
 def _change_sync(store: Store, keys: tuple[str, ...], user: Principal, digest: str, now: dt.datetime) -> int:

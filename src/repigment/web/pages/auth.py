@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hmac
 import secrets
@@ -10,9 +11,10 @@ from typing import Final
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from repigment.api import deps
-from repigment.api.deps import Db
+from repigment.api import deps, security
+from repigment.api.deps import Db, ReadDb
 from repigment.api.routes import auth as api_auth
 from repigment.api.schemas import LoginIn
 from repigment.store import ApiToken
@@ -116,7 +118,9 @@ async def login_submit(request: Request) -> Response:
             else:
                 errors["password"] = _("Wrong username or password.")
         else:
-            resp = see_other(target if target != "/login" else "/")
+            resp = see_other(
+                "/password" if done.must_change_password else target if target != "/login" else "/"
+            )
             api_auth.set_session_cookies(request, resp, done.token, done.expires_at)
             resp.delete_cookie(deps.cookie_name(request, LOGIN_COOKIE), path="/")
             return resp
@@ -135,3 +139,66 @@ async def logout(request: Request, db: Db) -> Response:
     resp = see_other("/login")
     api_auth.clear_session_cookies(request, resp)
     return resp
+
+
+def _password_form(
+    request: Request,
+    db: Session,
+    user: deps.Principal,
+    *,
+    status_code: int,
+    errors: dict[str, str],
+    done: bool,
+) -> Response:
+    return page(
+        request,
+        db,
+        user,
+        "password.html",
+        status_code=status_code,
+        errors=errors,
+        done=done,
+        temporary=user.must_change_password,
+    )
+
+
+@router.get("/password")
+async def password_form(request: Request, db: ReadDb) -> Response:
+    """Change one's own password (the only page an account with a temporary password may see)."""
+    user = await access.page_user(request, db)
+    return _password_form(request, db, user, status_code=200, errors={}, done=False)
+
+
+@router.post("/password")
+async def password_submit(request: Request, db: ReadDb) -> Response:
+    # A read session only: the change takes the write lock itself (``api_auth.change_own_password``).
+    user = await access.page_user(request, db)
+    _ = translator(request)
+    form = await request.form()
+    current = str(form.get("current_password", ""))
+    new = str(form.get("new_password", ""))
+    errors: dict[str, str] = {}
+    if not current:
+        errors["current_password"] = _("Enter your current password.")
+    if new != str(form.get("new_password_again", "")):
+        errors["new_password_again"] = _("The two new passwords differ.")
+    problem = api_auth.new_password_problem(user, current, new)
+    if problem is not None:
+        errors["new_password"] = _(
+            "Choose a password of at least %(n)s characters that is not a common password, nor your "
+            "username, nor your current password."
+        ) % {"n": security.MIN_PASSWORD_LENGTH}
+    if not errors:
+        try:
+            await api_auth.change_own_password(request, user, current, new)
+        except HTTPException as e:
+            if e.status_code == 429:
+                errors["current_password"] = _(
+                    "Too many failed attempts. Wait %(seconds)s seconds and try again."
+                ) % {"seconds": (e.headers or {}).get("Retry-After", "60")}
+            else:
+                errors["current_password"] = _("The current password is wrong.")
+        else:
+            fresh = dataclasses.replace(user, must_change_password=False)
+            return _password_form(request, db, fresh, status_code=200, errors={}, done=True)
+    return _password_form(request, db, user, status_code=422, errors=errors, done=False)
