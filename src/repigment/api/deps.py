@@ -26,7 +26,7 @@ from fastapi import Depends, HTTPException, Path, Request
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from repigment.api import security
+from repigment.api import API_PREFIX, security
 from repigment.store import Actor, ApiToken, Patient, Store, User
 from repigment.store.prepared import Prepared
 
@@ -41,7 +41,7 @@ MAX_ID: Final = 2**31 - 1
 
 # What an account with a temporary password may do: change it, see who it is, log out.
 TEMPORARY_PASSWORD_PATHS: Final = frozenset(
-    {"/api/v1/auth/password", "/api/v1/me", "/api/v1/auth/logout", "/password", "/logout"}
+    {f"{API_PREFIX}/auth/password", f"{API_PREFIX}/me", f"{API_PREFIX}/auth/logout", "/password", "/logout"}
 )
 
 PatientId = Annotated[int, Path(ge=1, le=MAX_ID, description="Patient id")]
