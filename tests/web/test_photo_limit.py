@@ -14,7 +14,7 @@ from test_pages_http import _client, _csrf, _field_error
 from webharness import on_sqlite
 
 from repigment.api.app import MAX_BODY_BYTES
-from repigment.web.pages.photos import BODY_LIMITS, MAX_BYTES
+from repigment.web.pages.photos import body_limits, max_bytes
 
 pytestmark = on_sqlite
 
@@ -28,7 +28,7 @@ def _noise_jpeg(width: int, height: int) -> bytes:
 
 
 def test_large_photo_uploads_and_over_limit_is_refused_next_to_the_field(base_url: str, clinic: Any) -> None:
-    assert MAX_BYTES == 10 << 20 and MAX_BODY_BYTES == 1 << 20
+    assert max_bytes() == 10 << 20 and MAX_BODY_BYTES == 1 << 20
     clin = _client(base_url, clinic.clinician, clinic.password)
     try:
         ada = clinic.patients[0]
@@ -37,9 +37,9 @@ def test_large_photo_uploads_and_over_limit_is_refused_next_to_the_field(base_ur
         )
         url = f"/clinic/patients/{ada}/visits/{visit_id}/photos"
         page = clin.get(f"/clinic/patients/{ada}/visits/{visit_id}").text
-        assert f'data-max-bytes="{MAX_BYTES}"' in page  # the page's own check uses the same limit
+        assert f'data-max-bytes="{max_bytes()}"' in page  # the page's own check uses the same limit
         big = _noise_jpeg(2000, 1500)
-        assert 5_000_000 < len(big) < MAX_BYTES
+        assert 5_000_000 < len(big) < max_bytes()
         r = clin.post(
             url,
             data={"csrf_token": _csrf(clin), "kind": "hands"},
@@ -50,7 +50,7 @@ def test_large_photo_uploads_and_over_limit_is_refused_next_to_the_field(base_ur
         sizes = re.findall(r'width="(\d+)" height="(\d+)"', page)
         assert ("2000", "1500") in sizes  # stored (re-encoded) and shown
         # Just over the photo limit: read, refused, the form shown again with the reason by the field.
-        over = big + b"\0" * (MAX_BYTES + 1 - len(big))
+        over = big + b"\0" * (max_bytes() + 1 - len(big))
         r = clin.post(
             url,
             data={"csrf_token": _csrf(clin), "kind": "hands"},
@@ -58,7 +58,7 @@ def test_large_photo_uploads_and_over_limit_is_refused_next_to_the_field(base_ur
         )
         assert r.status_code == 422 and _field_error(r.text, "photo") == "The photo is too large."
         # Far over (beyond the route's body limit): refused before it is read.
-        (_, _, route_limit) = BODY_LIMITS[0]
+        (_, _, route_limit) = body_limits()[0]
         huge = b"\xff" * (route_limit + 1)
         r = clin.post(
             url,
@@ -92,10 +92,10 @@ def test_a_tiny_file_claiming_many_pixels_is_refused_before_decoding(base_url: s
     import threading
     import time
 
-    from repigment.web.pages.photos import MAX_PIXELS
+    from repigment.web.pages.photos import max_pixels
 
     bomb = _flat_png(6000, 6000)
-    assert len(bomb) < 100_000 and MAX_PIXELS < 6000 * 6000
+    assert len(bomb) < 100_000 and max_pixels() < 6000 * 6000
     clin = _client(base_url, clinic.clinician, clinic.password)
     try:
         ada = clinic.patients[0]

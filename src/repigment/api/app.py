@@ -8,7 +8,6 @@ Errors are JSON with a ``detail`` message; validation errors (422) add ``errors`
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -27,6 +26,7 @@ from repigment.api.diary import DiaryWriter, Reader
 from repigment.api.docs_page import mount_docs
 from repigment.api.fastpath import DiaryFastPath
 from repigment.api.routes import admin, analytics, auth, patients
+from repigment.config import get_settings
 from repigment.store import Store
 
 log = logging.getLogger("repigment.api")
@@ -52,7 +52,7 @@ class GuardMiddleware:
     """Refuse oversized bodies (413) before they are read, and add security headers to every answer.
 
     ``large_bodies`` lists the routes allowed more than ``max_body``: (method, full-path pattern, limit);
-    only the web app's photo upload is (``repigment.web.pages.photos.BODY_LIMITS``).
+    only the web app's photo upload is (``repigment.web.pages.photos.body_limits()``).
     """
 
     def __init__(
@@ -210,7 +210,7 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
     ``web=False`` (or ``REPIGMENT_API_ONLY=1``) serves the API without the web pages.
     """
     if web is None:
-        web = os.environ.get("REPIGMENT_API_ONLY") != "1"
+        web = not get_settings().api_only
     the_store = store if store is not None else Store()
 
     @asynccontextmanager
@@ -243,9 +243,9 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
     app.add_exception_handler(Exception, _unexpected)
     large_bodies: tuple[tuple[str, re.Pattern[str], int], ...] = ()
     if web:
-        from repigment.web.pages.photos import BODY_LIMITS
+        from repigment.web.pages.photos import body_limits
 
-        large_bodies = BODY_LIMITS
+        large_bodies = body_limits()
     app.add_middleware(DiaryFastPath)  # added first: inside GuardMiddleware
     app.add_middleware(GuardMiddleware, large_bodies=large_bodies)
     app.include_router(admin.router, prefix=API_PREFIX)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -32,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from repigment.body import age_on
+from repigment.config import get_settings
 from repigment.outcomes import DEFAULT_TREATMENT
 from repigment.store import Clinic, Course, Patient, Visit
 
@@ -43,7 +43,7 @@ _DEFAULT_KEY: Final = b"repigment-cohort-pseudonym-v1"
 
 def pseudonym(clinic_id: int, patient_id: int, key: bytes | None = None) -> str:
     """A stable pseudonymous id for a patient of a clinic (see the module docstring)."""
-    k = key if key is not None else os.environ.get("REPIGMENT_PSEUDONYM_KEY", "").encode() or _DEFAULT_KEY
+    k = key if key is not None else (get_settings().pseudonym_key or "").encode() or _DEFAULT_KEY
     return hmac.new(k, f"{clinic_id}:{patient_id}".encode(), hashlib.sha256).hexdigest()[:16]
 
 

@@ -12,7 +12,6 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -22,9 +21,15 @@ from typing import Final
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from repigment.config import get_settings
 from repigment.store import LoginThrottle
 
-TOKEN_TTL: Final = dt.timedelta(minutes=int(os.environ.get("REPIGMENT_TOKEN_TTL_MINUTES", "480")))
+
+def token_ttl() -> dt.timedelta:
+    """How long a log-in session lasts (``REPIGMENT_TOKEN_TTL_MINUTES``)."""
+    return dt.timedelta(minutes=get_settings().token_ttl_minutes)
+
+
 # Passwords (NIST SP 800-63B 5.1.1.2: a minimum length and a list of known-common passwords, no
 # composition rules). The list: data/common-passwords.txt (provenance in data/PROVENANCE.md).
 MIN_PASSWORD_LENGTH: Final = 12
@@ -118,9 +123,11 @@ MAX_LOCK: Final = dt.timedelta(minutes=15)
 # cannot go faster; the owner, from another address, is not locked out by it.
 ACCOUNT_RULE: Final = ThrottleRule(free=5, forget_after=None)
 # One client address, whatever the usernames: bounds guessing across many accounts from one place.
-CLIENT_RULE: Final = ThrottleRule(
-    free=int(os.environ.get("REPIGMENT_LOGIN_CLIENT_FAILURES", "20")), forget_after=dt.timedelta(hours=1)
-)
+# Its number of free failures is REPIGMENT_LOGIN_CLIENT_FAILURES.
+def client_rule() -> ThrottleRule:
+    return ThrottleRule(free=get_settings().login_client_failures, forget_after=dt.timedelta(hours=1))
+
+
 FREE_FAILURES: Final = ACCOUNT_RULE.free
 
 
@@ -131,7 +138,7 @@ def throttle_keys(username: str, client: str) -> tuple[str, str]:
 
 
 def rule_for(key: str) -> ThrottleRule:
-    return CLIENT_RULE if key.startswith("client:") else ACCOUNT_RULE
+    return client_rule() if key.startswith("client:") else ACCOUNT_RULE
 
 
 def locked_for(row: LoginThrottle | None, now: dt.datetime) -> float:

@@ -9,7 +9,6 @@ keep-alive clients can all end up on one worker while the others idle.
 from __future__ import annotations
 
 import importlib.util
-import ipaddress
 import multiprocessing
 import os
 import signal
@@ -22,25 +21,24 @@ from typing import Annotated, Any
 import typer
 
 from repigment.cli._io import fail
+from repigment.config import ConfigError, Settings, get_settings
 
 APP: str = "repigment.api.server:app_factory"
 
 
-ENV_TRUSTED_PROXIES = "REPIGMENT_TRUSTED_PROXIES"
+def settings() -> Settings:
+    """The settings, checked: a bad ``REPIGMENT_*`` value stops the start with its name (exit 2)."""
+    try:
+        return get_settings()
+    except ConfigError as e:
+        fail(str(e))
 
 
 def trusted_proxies() -> list[str]:
     """The reverse proxies whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed: addresses or
     networks, comma-separated, in ``REPIGMENT_TRUSTED_PROXIES`` (none by default). The client address
     they give is the one log-ins are throttled by; the scheme decides Secure cookies and HSTS."""
-    raw = os.environ.get(ENV_TRUSTED_PROXIES, "")
-    out = [p.strip() for p in raw.split(",") if p.strip()]
-    for p in out:
-        try:
-            ipaddress.ip_network(p, strict=False)
-        except ValueError:
-            fail(f"{ENV_TRUSTED_PROXIES}: {p!r} is not an IP address or network")
-    return out
+    return settings().proxies
 
 
 def _config(host: str, port: int, access_log: bool) -> Any:
@@ -58,7 +56,7 @@ def _config(host: str, port: int, access_log: bool) -> Any:
         server_header=False,  # no "server: uvicorn" banner
         http="httptools" if importlib.util.find_spec("httptools") else "h11",
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        log_level=os.environ.get("REPIGMENT_LOG_LEVEL", "info"),
+        log_level=settings().log_level,
     )
 
 
@@ -118,11 +116,11 @@ def run_server(host: str, port: int, workers: int = 1, access_log: bool = True) 
     """Migrate the database once, then serve."""
     from repigment.store import Store, StoreError
 
+    settings()  # a bad setting stops the start, with its message
     try:
         Store().dispose()
     except StoreError as e:
         fail(str(e))
-    trusted_proxies()  # a bad setting stops the start, with its message
     if workers > 1:
         _supervise(host, port, workers, access_log)
         return

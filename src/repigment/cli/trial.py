@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -12,10 +11,10 @@ from typing import Annotated, Any
 import typer
 
 from repigment.cli._io import fail, print_json
+from repigment.config import get_settings
 
 # The core is imported inside the commands: scipy/pandas/statsmodels stay out of other commands' start-up.
 
-CHROMIUM = os.environ.get("REPIGMENT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -90,7 +89,8 @@ def _text(res: dict[str, Any]) -> str:
 
 def print_pdf(html_path: Path, pdf_path: Path, timeout: float = 120.0) -> None:
     """Print an HTML file to PDF with headless chromium (throwaway profile directory)."""
-    exe = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    chromium = get_settings().chromium
+    exe = str(chromium) if chromium.exists() else shutil.which("chromium")
     if not exe:
         fail("chromium not found (needed for --pdf)", code=1)
     with tempfile.TemporaryDirectory(prefix="repigment-chromium-") as profile:

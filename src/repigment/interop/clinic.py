@@ -6,7 +6,6 @@ and a FHIR record into one. Writes go through the same validation and core check
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
 from dataclasses import dataclass
 from typing import Any, Final
@@ -17,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from repigment.body import age_on
+from repigment.config import get_settings
 from repigment.interop.record import (
     AdverseEventData,
     ApplicationData,
@@ -69,7 +69,6 @@ CAUSALITY_TEXT: Final = {
     "unlikely_related": "Unlikely related",
     "not_related": "Not related",
 }
-ICSR_COUNTRY_ENV: Final = "REPIGMENT_ICSR_COUNTRY"
 DEFAULT_RECEIVER: Final = "EVHUMAN"  # EudraVigilance (human), the EU receiver of E2B(R3) ICSRs
 DEFAULT_SENDER_TYPE: Final = "3"  # ICH code list 7: health professional (a clinic)
 
@@ -397,7 +396,7 @@ class IcsrOptions:
     language: str = "eng"  # E.i.1.1b, ISO 639-2 language of the reported term (E.i.1.1a)
 
     def resolved_country(self) -> str | None:
-        return self.country or os.environ.get(ICSR_COUNTRY_ENV) or None
+        return self.country or get_settings().icsr_country
 
 
 def _initials(p: PatientRow) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from repigment.config import get_settings
 from repigment.store.db import Store, StoreError, libpq_url
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -24,8 +25,8 @@ _PGDUMP_MAGIC = b"PGDMP"
 
 
 def pg_tool(name: str) -> str:
-    env = os.environ.get("REPIGMENT_PG_BIN")
-    candidates = [os.path.join(env, name)] if env else []
+    env = get_settings().pg_bin
+    candidates = [str(env / name)] if env else []
     candidates += sorted(
         glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
         key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0,

@@ -26,11 +26,9 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from repigment.config import ConfigError, Settings, get_settings
 from repigment.store import audit
 
-ENV_URL: Final = "REPIGMENT_DATABASE_URL"
-ENV_DATA_DIR: Final = "REPIGMENT_DATA_DIR"
-ENV_SQLITE_SYNC: Final = "REPIGMENT_SQLITE_SYNCHRONOUS"
 # Serialises migrations of several workers starting at once against one PostgreSQL database.
 _PG_MIGRATION_LOCK: Final = 7_240_214
 
@@ -39,13 +37,21 @@ class StoreError(RuntimeError):
     """The database cannot be used as asked (unknown URL scheme, not migrated, bad backup file)."""
 
 
+def _settings() -> Settings:
+    """The settings; a bad value is a ``StoreError`` here, so every command that opens the store says so."""
+    try:
+        return get_settings()
+    except ConfigError as e:
+        raise StoreError(str(e)) from None
+
+
 def data_dir() -> Path:
-    return Path(os.environ.get(ENV_DATA_DIR) or "~/.local/share/repigment").expanduser()
+    return _settings().data_dir
 
 
 def database_url(url: str | None = None) -> str:
     """The URL to use: the argument, else ``REPIGMENT_DATABASE_URL``, else the embedded SQLite file."""
-    raw = url or os.environ.get(ENV_URL) or f"sqlite:///{data_dir() / 'repigment.sqlite3'}"
+    raw = url or _settings().database_url or f"sqlite:///{data_dir() / 'repigment.sqlite3'}"
     for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
         if raw.startswith(prefix):
             raw = "postgresql+psycopg://" + raw[len(prefix) :]
@@ -103,9 +109,7 @@ class Store:
                     "SQLite needs a file path (sqlite:///PATH); an in-memory database is not durable"
                 )
             Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            sync = (os.environ.get(ENV_SQLITE_SYNC) or "FULL").upper()
-            if sync not in ("FULL", "NORMAL", "EXTRA"):
-                raise StoreError(f"{ENV_SQLITE_SYNC} must be FULL, NORMAL or EXTRA, got {sync!r}")
+            sync = _settings().sqlite_synchronous
             self.synchronous = sync
             self.sqlite_path: Path | None = Path(path).expanduser()
             self.engine = _sqlite_engine(self.url, immediate=False, synchronous=sync)

@@ -110,7 +110,7 @@ def _record_sync(store: Store, keys: tuple[str, ...], user_id: int, kind: str, n
                 token_hash=security.token_digest(token),
                 kind=kind,
                 created_at=now,
-                expires_at=now + security.TOKEN_TTL,
+                expires_at=now + security.token_ttl(),
             )
         )
         s.commit()
@@ -148,7 +148,7 @@ async def login(request: Request, body: LoginIn, kind: str) -> LoggedIn:
     if user is None:
         raise HTTPException(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
     token = await _gated(request, _record_sync, store, keys, user.id, kind, now)
-    return LoggedIn(token, now + security.TOKEN_TTL, user.must_change_password)
+    return LoggedIn(token, now + security.token_ttl(), user.must_change_password)
 
 
 @router.post(

@@ -514,8 +514,8 @@ def _visit_page(
         "photos": photos.list_photos(patient.id, visit.id),
         "photo_kinds": photos.KINDS,
         "upload": extra.pop("upload", {"errors": {}, "form": {"kind": ""}}),
-        "max_photo_bytes": photos.MAX_BYTES,
-        "max_photo_mb": photos.MAX_BYTES / 1_000_000,
+        "max_photo_bytes": photos.max_bytes(),
+        "max_photo_mb": photos.max_bytes() / 1_000_000,
     }
     ctx.update(extra)
     return page(request, db, user, "clinic/visit.html", status_code=status_code, **ctx)

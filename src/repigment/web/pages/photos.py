@@ -24,7 +24,8 @@ from fastapi.responses import Response
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from repigment.api.deps import Db
-from repigment.store import Visit, data_dir
+from repigment.config import get_settings
+from repigment.store import Visit
 from repigment.web import access
 from repigment.web.i18n import N_
 from repigment.web.pages.common import parse_id, see_other
@@ -33,15 +34,26 @@ from repigment.web.render import translator
 router = APIRouter(include_in_schema=False)
 
 # A photo may be up to 10 MiB (REPIGMENT_PHOTO_MAX_BYTES). The app refuses request bodies over 1 MiB
-# (repigment.api.app.MAX_BODY_BYTES) except on the upload route, which is allowed BODY_LIMITS: twice the
+# (repigment.api.app.MAX_BODY_BYTES) except on the upload route, which is allowed body_limits(): twice the
 # photo limit plus 1 MiB for the form, so that a photo somewhat over the limit is still read and answered
 # with the error next to the field (the page's script refuses larger files before they are sent).
-MAX_BYTES: Final = int(os.environ.get("REPIGMENT_PHOTO_MAX_BYTES", str(10 << 20)))
+def max_bytes() -> int:
+    return get_settings().photo_max_bytes
+
+
 UPLOAD_PATH: Final = re.compile(r"/clinic/patients/[^/]+/visits/[^/]+/photos")
-BODY_LIMITS: Final = (("POST", UPLOAD_PATH, 2 * MAX_BYTES + (1 << 20)),)
+
+
+def body_limits() -> tuple[tuple[str, re.Pattern[str], int], ...]:
+    return (("POST", UPLOAD_PATH, 2 * max_bytes() + (1 << 20)),)
+
+
 # Pixels per photo (REPIGMENT_PHOTO_MAX_PIXELS): 24 million is a 6000 x 4000 camera. Decoding one takes
 # at most two copies of 4 bytes a pixel (about 200 MB), in a worker thread, DECODERS at a time per process.
-MAX_PIXELS: Final = int(os.environ.get("REPIGMENT_PHOTO_MAX_PIXELS", "24000000"))
+def max_pixels() -> int:
+    return get_settings().photo_max_pixels
+
+
 DECODERS: Final = 2
 _decoders = anyio.CapacityLimiter(DECODERS)
 FORMATS: Final = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png")}
@@ -62,28 +74,28 @@ class PhotoError(ValueError):
 
 
 def root() -> Path:
-    return Path(os.environ.get("REPIGMENT_PHOTO_DIR") or (data_dir() / "photos"))
+    return get_settings().photos
 
 
 def clean_image(raw: bytes) -> tuple[bytes, str, int, int]:
     """Re-encode an upload as pixels only; (bytes, format, width, height). Raises PhotoError (a msgid).
 
-    The size in pixels is read from the header and bounded (``MAX_PIXELS``) before anything is decoded:
+    The size in pixels is read from the header and bounded (``max_pixels()``) before anything is decoded:
     a 4 KB PNG can claim 6000 x 6000 pixels. Decoding then holds at most two copies of the pixels."""
-    if len(raw) > MAX_BYTES:
+    if len(raw) > max_bytes():
         raise PhotoError(N_("The photo is too large."))
     if not raw:
         raise PhotoError(N_("Choose a photo to upload."))
     try:
         with Image.open(io.BytesIO(raw)) as probe:
             fmt = probe.format
-            if probe.width * probe.height > MAX_PIXELS:
+            if probe.width * probe.height > max_pixels():
                 raise PhotoError(N_("The photo has too many pixels."))
             probe.verify()
         if fmt not in FORMATS:
             raise PhotoError(N_("Only JPEG and PNG photos can be uploaded."))
         with Image.open(io.BytesIO(raw)) as img:
-            if img.width * img.height > MAX_PIXELS:
+            if img.width * img.height > max_pixels():
                 raise PhotoError(N_("The photo has too many pixels."))
             upright = ImageOps.exif_transpose(img) or img
             mode = "RGB" if fmt == "JPEG" else ("RGBA" if upright.mode in ("RGBA", "LA", "P") else "RGB")
@@ -181,7 +193,7 @@ async def upload(request: Request, db: Db, patient_id: str, visit_id: str) -> Re
     if upload_file is None or isinstance(upload_file, str) or not getattr(upload_file, "filename", ""):
         errors["photo"] = _("Choose a photo to upload.")
     else:
-        raw = await upload_file.read(MAX_BYTES + 1)
+        raw = await upload_file.read(max_bytes() + 1)
     if not errors:
         try:  # decoded off the event loop, a bounded number at a time
             await anyio.to_thread.run_sync(
