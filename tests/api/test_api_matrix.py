@@ -53,6 +53,7 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("POST", P + "/courses"): CLINICIAN,
     ("GET", P + "/courses/{course_id}"): READ,
     ("PATCH", P + "/courses/{course_id}"): CLINICIAN,
+    ("POST", P + "/courses/{course_id}/decision"): CLINICIAN,
     ("GET", P + "/prescriptions"): READ,
     ("POST", P + "/prescriptions"): CLINICIAN,
     ("GET", P + "/prescriptions/{prescription_id}"): READ,
@@ -125,6 +126,7 @@ def _body(method: str, path: str) -> dict[str, Any] | None:
             "plan": {"areas": [{"region": "face", "hand_units": 1}]},
         },
         ("PATCH", P + "/courses/{course_id}"): {"status": "active"},
+        ("POST", P + "/courses/{course_id}/decision"): {"milestone": "week-24", "choice": "continue"},
         ("POST", P + "/prescriptions"): {"prescribed_on": "2026-01-05", "grams": 100},
         ("PATCH", P + "/prescriptions/{prescription_id}"): {"instructions": "twice daily"},
         ("POST", P + "/visits"): {

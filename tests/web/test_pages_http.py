@@ -202,6 +202,51 @@ def test_decision_against_a_finding_needs_a_reason(clin: httpx.Client, clinic: A
     assert "Facial repigmentation is starting" in page.text
 
 
+def test_a_stop_decision_that_cannot_be_stored_leaves_the_course_running(
+    clin: httpx.Client, clinic: Any, api_server: Any
+) -> None:
+    """Stopping and the decision are one transaction: when the decision's insert fails in the database,
+    the course is not stopped either (it was, before the decision became one use case)."""
+    from sqlalchemy import select, text
+
+    from repigment.store import Course
+
+    bo = clinic.patients[1]
+    s = Store(api_server.db_url, migrate=False)
+    try:
+        with s.read() as db:
+            before = db.scalars(select(Course).where(Course.patient_id == bo)).all()
+            n_overrides = len(db.scalars(select(Override.id).where(Override.patient_id == bo)).all())
+        assert before and all(c.status == "active" for c in before)
+        with s.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "CREATE TRIGGER refuse_override BEFORE INSERT ON override "
+                    f"WHEN NEW.patient_id = {int(bo)} BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
+            )
+        try:
+            r = clin.post(
+                f"/clinic/patients/{bo}/decision",
+                data={
+                    "csrf_token": _csrf(clin),
+                    "milestone": "week-52",
+                    "choice": "stop",
+                    "reason": "No gain.",
+                },
+            )
+        finally:
+            with s.engine.begin() as conn:
+                conn.execute(text("DROP TRIGGER refuse_override"))
+        assert r.status_code == 422 and "conflicts with the stored record" in r.text
+        with s.read() as db:
+            after = db.scalars(select(Course).where(Course.patient_id == bo)).all()
+            assert [(c.status, c.stopped_on) for c in after] == [("active", None)] * len(before)
+            assert len(db.scalars(select(Override.id).where(Override.patient_id == bo)).all()) == n_overrides
+    finally:
+        s.dispose()
+
+
 def test_adverse_event_pick_list_and_free_text(
     clin: httpx.Client, pat: httpx.Client, clinic: Any, api_server: Any
 ) -> None:

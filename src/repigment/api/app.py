@@ -27,6 +27,7 @@ from repigment.api.docs_page import mount_docs
 from repigment.api.fastpath import DiaryFastPath
 from repigment.api.routes import admin, analytics, auth, patients
 from repigment.config import get_settings
+from repigment.services.errors import Conflict, InputError, NotFound, ServiceError
 from repigment.store import Store
 
 log = logging.getLogger("repigment.api")
@@ -186,6 +187,25 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(content, status_code=exc.status_code, headers=exc.headers)
 
 
+def service_http_error(exc: ServiceError) -> HTTPException:
+    """The one mapping of the use cases' errors to HTTP (``repigment.services.errors``)."""
+    if isinstance(exc, InputError):
+        field = f"body.{exc.field}"
+        return HTTPException(
+            422, {"message": f"{field}: {exc.reason}", "errors": [{"field": field, "message": exc.reason}]}
+        )
+    if isinstance(exc, NotFound):
+        return HTTPException(404, exc.message)
+    if isinstance(exc, Conflict):
+        return HTTPException(409, exc.message)
+    return HTTPException(400, exc.message)
+
+
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    return await _http_error(request, service_http_error(exc))
+
+
 async def _busy(_: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable: %s", exc)
     return JSONResponse({"detail": "the database is busy or unavailable: retry shortly"}, status_code=503)
@@ -239,6 +259,7 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(OperationalError, _busy)
     app.add_exception_handler(Exception, _unexpected)
     large_bodies: tuple[tuple[str, re.Pattern[str], int], ...] = ()

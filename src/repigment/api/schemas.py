@@ -351,6 +351,18 @@ class CoursePatch(In):
     plan: Plan | None = None
 
 
+RuleId = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class DecisionIn(In):
+    """The week-24 or week-52 decision on a course (``repigment.services.course.record_decision``)."""
+
+    milestone: Literal["week-24", "week-52"]
+    choice: Literal["continue", "stop"]
+    reason: Annotated[str, StringConstraints(max_length=5000), AfterValidator(_clean_text)] = ""
+    against: Annotated[list[RuleId], Field(max_length=50)] = []  # label findings continued against
+
+
 class CourseOut(Out):
     id: int
     patient_id: int
@@ -664,6 +676,11 @@ class OverrideOut(Out):
     reason: str
     user_id: int
     created_at: dt.datetime
+
+
+class DecisionOut(Out):
+    course: CourseOut
+    overrides: list[OverrideOut]
 
 
 class HealthOut(Out):

@@ -27,13 +27,11 @@ from repigment.course import (
 from repigment.course import Course as CourseState
 from repigment.label import LabelInputError, evaluate
 from repigment.scoring import vns_success
+from repigment.services.course import DECISION_RULE_PREFIX
 from repigment.store import AdverseEvent, Application, Course, Override, Patient, Prescription, Visit
 
 NEW_EVENT_DAYS: Final = 14  # an adverse event is "new" on the patient list for two weeks after it is reported
 RECENT_FLAG_DAYS: Final = 14  # a blocked diary entry needs attention for two weeks unless overridden
-DECISION_RULE_PREFIX: Final = (
-    "decision"  # overrides recording a week-24/52 decision: decision:week-52:continue
-)
 
 
 @dataclass

@@ -8,6 +8,7 @@ Every write runs the core: plans and diary entries through the label engine, vis
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, TypeVar
@@ -43,6 +44,8 @@ from repigment.api.schemas import (
     CourseIn,
     CourseOut,
     CoursePatch,
+    DecisionIn,
+    DecisionOut,
     OverrideIn,
     OverrideOut,
     PatientDeidentifiedOut,
@@ -61,6 +64,7 @@ from repigment.api.schemas import (
 from repigment.course import CourseError, check_assessed, place_visit
 from repigment.label import LabelInputError
 from repigment.label.request import PATIENT_FLAGS, check_patient_facts
+from repigment.services import course as course_service
 from repigment.store import (
     AdverseEvent,
     Application,
@@ -318,6 +322,35 @@ async def update_course(body: CoursePatch, ctx: WriteRecord, course_id: ItemId) 
     c.status, c.stopped_on, c.stop_reason = status, stopped_on, stop_reason
     await _commit(ctx.db)
     return CourseOut.model_validate(c)
+
+
+@router.post(
+    "/patients/{patient_id}/courses/{course_id}/decision",
+    status_code=201,
+    response_model=DecisionOut,
+    responses={**ERRORS, 409: {"description": "Conflicts with the stored record"}},
+    tags=["courses"],
+)
+async def record_decision(body: DecisionIn, ctx: WriteRecord, course_id: ItemId) -> DecisionOut:
+    """Record the week-24 or week-52 decision: continue (naming any findings continued against) or stop
+    the course; the course change and the decision are stored together or not at all."""
+    decided = await anyio.to_thread.run_sync(
+        functools.partial(
+            course_service.record_decision,
+            ctx.db,
+            ctx.user,
+            patient_id=ctx.patient.id,
+            course_id=course_id,
+            milestone=body.milestone,
+            choice=body.choice,
+            reason=body.reason,
+            against=body.against,
+        )
+    )
+    return DecisionOut(
+        course=CourseOut.model_validate(decided.course),
+        overrides=[OverrideOut.model_validate(o) for o in decided.overrides],
+    )
 
 
 # -- prescriptions -------------------------------------------------------------------------------

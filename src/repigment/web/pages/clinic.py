@@ -4,10 +4,12 @@ week-24/52 decisions, adverse events, and the scoring calculator."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+import anyio
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -15,15 +17,17 @@ from sqlalchemy import select
 from repigment.api import clinical
 from repigment.api.deps import Db
 from repigment.api.routes import patients as api
-from repigment.api.schemas import AdverseEventIn, CoursePatch, OverrideIn, VisitIn
+from repigment.api.schemas import AdverseEventIn, OverrideIn, VisitIn
 from repigment.course import place_visit
 from repigment.dosing import DosingError, dose_plan
 from repigment.label import evaluate_dose
 from repigment.scoring import ScoringError
+from repigment.services import course as course_service
+from repigment.services.errors import InputError, ServiceError
 from repigment.store import Application, Patient, Visit
 from repigment.web import access, bodymap, bodymap_page, charts, i18n, records
 from repigment.web.i18n import N_
-from repigment.web.labels import AE_TERMS, DECISION_REASON
+from repigment.web.labels import AE_TERMS
 from repigment.web.pages.common import (
     CLINIC_ROLES,
     api_errors,
@@ -289,31 +293,25 @@ async def record_decision(request: Request, db: Db, patient_id: str) -> Response
             else _("Give the reason for stopping.")
         )
     if not errors and course is not None:
+        # One use case, one transaction: the course is stopped only if the decision is stored with it.
         try:
-            if choice == "stop":
-                await call_api(
-                    api.update_course,
-                    CoursePatch(status="stopped", stopped_on=dt.date.today(), stop_reason=reason),
-                    ctx,
-                    course.id,
+            await anyio.to_thread.run_sync(
+                functools.partial(
+                    course_service.record_decision,
+                    ctx.db,
+                    user,
+                    patient_id=ctx.patient.id,
+                    course_id=course.id,
+                    milestone=milestone,
+                    choice=choice,
+                    reason=reason,
+                    against=[str(f["rule"]) for f in against],
                 )
-            rules = (
-                [f["rule"] for f in against]
-                if overriding
-                else [f"{records.DECISION_RULE_PREFIX}:{milestone}:{choice}"]
             )
-            if overriding:
-                rules.append(f"{records.DECISION_RULE_PREFIX}:{milestone}:{choice}")
-            for rule in rules:
-                await call_api(
-                    api.create_override,
-                    OverrideIn(rule=rule, reason=reason or DECISION_REASON, course_id=course.id),
-                    ctx,
-                )
-        except ValidationError as e:
-            errors.update(validation_errors(e, request))
-        except HTTPException as e:
-            errors.update(api_errors(e))
+        except InputError as e:
+            errors[e.field if e.field in values else "form"] = e.reason
+        except ServiceError as e:
+            errors["form"] = e.message
     if errors:
         return _patient_page(
             request, db, user, ctx.patient, status_code=422, decision={"form": values, "errors": errors}

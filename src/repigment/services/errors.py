@@ -1,0 +1,32 @@
+"""The application's own errors, raised by use cases; adapters translate them (the API: 422, 404, 409)."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A use case refused; nothing it would have written is stored."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InputError(ServiceError):
+    """A value given by the caller cannot be used; ``field`` names it (as the caller sent it)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class NotFound(ServiceError):
+    """The item does not exist, or is not visible to the acting user; ``what`` names it."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} not found")
+        self.what = what
+
+
+class Conflict(ServiceError):
+    """The write conflicts with the stored record (a referenced item changed or is gone)."""
