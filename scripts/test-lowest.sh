@@ -10,7 +10,7 @@ rm -rf .venv-lowest
 $UV venv --quiet .venv-lowest
 $UV pip install --quiet --python .venv-lowest/bin/python --resolution lowest-direct -e . --group test
 echo "lowest direct versions:"
-$UV pip list --python .venv-lowest/bin/python 2>/dev/null | grep -iE "^(typer|pydantic|numpy|scipy|pandas|pyarrow|duckdb|statsmodels|fastapi|starlette|uvicorn|sqlalchemy|alembic|psycopg|jinja2|python-multipart|argon2-cffi|lxml|matplotlib|babel|fhir.resources|pillow|tzdata|pytest|hypothesis|httpx) "
+$UV pip list --python .venv-lowest/bin/python 2>/dev/null | grep -iE "^(typer|pydantic|pydantic-settings|numpy|scipy|pandas|pyarrow|duckdb|statsmodels|fastapi|starlette|uvicorn|sqlalchemy|alembic|psycopg|jinja2|python-multipart|argon2-cffi|lxml|matplotlib|babel|fhir.resources|pillow|tzdata|pytest|hypothesis|httpx) "
 PGDIR=$(mktemp -d /tmp/repigment-pg.XXXXXX)
 cleanup() { bash scripts/pg-cluster.sh stop "$PGDIR" || true; }
 trap cleanup EXIT
@@ -18,4 +18,4 @@ REPIGMENT_TEST_POSTGRES_URL=$(PG_FSYNC=off bash scripts/pg-cluster.sh start "$PG
 export REPIGMENT_TEST_POSTGRES_URL REPIGMENT_TEST_REQUIRE_POSTGRES=1
 .venv-lowest/bin/python -m pytest -q -p no:cacheprovider \
   tests/body tests/scoring tests/label tests/dosing tests/course tests/outcomes tests/signals tests/safety \
-  tests/store tests/api tests/interop "$@"
+  tests/store tests/api tests/interop tests/config tests/services "$@"
