@@ -14,8 +14,9 @@ One row per patient and visit: ``patient_id`` (a pseudonym), ``arm``, ``week``, 
   every course (all packaged rulesets are rulesets of the cream); the ruleset is kept as a stratum. An
   analysis of a clinic is therefore single-arm.
 - ``patient_id`` is ``HMAC-SHA256(key, "<clinic id>:<patient id>")``, first 16 hex digits: stable
-  across exports, no name, reference or birth date. The key is ``$REPIGMENT_PSEUDONYM_KEY`` (set it
-  to keep pseudonyms unlinkable to the store's internal ids); a built-in default otherwise.
+  across exports, no name, reference or birth date. The key is the deployment's secret
+  ``$REPIGMENT_PSEUDONYM_KEY`` (:func:`pseudonym_key`): patient ids are small integers, so with a known
+  key anyone could rebuild the mapping; there is no default key. Demo mode makes its own random key.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -32,18 +34,66 @@ from sqlalchemy.orm import Session
 
 from repigment.body import age_on
 from repigment.outcomes import DEFAULT_TREATMENT
-from repigment.store import Clinic, Course, Patient, Visit
+from repigment.store import Clinic, Course, Patient, Visit, data_dir
 
 CLINIC_ARM: Final = DEFAULT_TREATMENT
 STRATA: Final = ("sex", "age_group", "ruleset")
 COLUMNS: Final = ("patient_id", "arm", "week", "f_vasi", "t_vasi", "vns", *STRATA)
-_DEFAULT_KEY: Final = b"repigment-cohort-pseudonym-v1"
+ENV_KEY: Final = "REPIGMENT_PSEUDONYM_KEY"
+# 32 characters: a 128-bit secret written as hex at the least (``secrets.token_hex(32)`` gives 64).
+MIN_KEY_LENGTH: Final = 32
+# Keys that are public (the built-in default of earlier versions): refused like a missing key.
+PUBLIC_KEYS: Final = frozenset({"repigment-cohort-pseudonym-v1"})
+DEMO_KEY_FILE: Final = "demo-pseudonym-key"
 
 
-def pseudonym(clinic_id: int, patient_id: int, key: bytes | None = None) -> str:
+class PseudonymKeyError(RuntimeError):
+    """No usable pseudonym key: start-up refuses (the message says what to set)."""
+
+
+def pseudonym_key(demo: bool = False) -> bytes:
+    """The deployment's pseudonym key: ``$REPIGMENT_PSEUDONYM_KEY``; in demo mode, when unset, a random
+    key kept in the data folder (``demo-pseudonym-key``, made on first use). Refused when missing,
+    shorter than ``MIN_KEY_LENGTH`` characters or public, so that no two deployments share a key."""
+    raw = os.environ.get(ENV_KEY, "")
+    if raw:
+        if raw in PUBLIC_KEYS:
+            raise PseudonymKeyError(f"{ENV_KEY} is a published key: set a secret of your own")
+        if len(raw) < MIN_KEY_LENGTH:
+            raise PseudonymKeyError(
+                f"{ENV_KEY} must be at least {MIN_KEY_LENGTH} characters (it has {len(raw)})"
+            )
+        return raw.encode()
+    if demo:
+        return _demo_key()
+    raise PseudonymKeyError(
+        f"{ENV_KEY} is not set. Analysts' cohort data carry pseudonyms made with this secret key, and "
+        "without it anyone could rebuild them from the patients' ids. Set it once per deployment and "
+        "keep it (changing it changes every pseudonym), for example to the output of: "
+        "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+    )
+
+
+def _demo_key() -> bytes:
+    path = data_dir() / DEMO_KEY_FILE
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    return key
+
+
+def pseudonym(clinic_id: int, patient_id: int, key: bytes) -> str:
     """A stable pseudonymous id for a patient of a clinic (see the module docstring)."""
-    k = key if key is not None else os.environ.get("REPIGMENT_PSEUDONYM_KEY", "").encode() or _DEFAULT_KEY
-    return hmac.new(k, f"{clinic_id}:{patient_id}".encode(), hashlib.sha256).hexdigest()[:16]
+    return hmac.new(key, f"{clinic_id}:{patient_id}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def age_group(years: float) -> str:
@@ -80,8 +130,9 @@ def clinic_by_name(db: Session, name: str) -> Clinic | None:
     return db.scalars(select(Clinic).where(Clinic.name == name)).first()
 
 
-def clinic_long_data(db: Session, clinic: Clinic) -> ClinicCohort:
-    """The clinic's visits as long data (one query for the courses, one for the visits)."""
+def clinic_long_data(db: Session, clinic: Clinic, pseudonym_secret: bytes) -> ClinicCohort:
+    """The clinic's visits as long data (one query for the courses, one for the visits);
+    ``pseudonym_secret`` is the pseudonym key (:func:`pseudonym_key`)."""
     first: dict[int, tuple[Course, Patient]] = {}
     for course, patient in db.execute(
         select(Course, Patient)
@@ -114,7 +165,7 @@ def clinic_long_data(db: Session, clinic: Clinic) -> ClinicCohort:
             cohort.dropped_duplicate_weeks += 1
         years = float(age_on(patient.birth_date, course.started_on)[1])
         rows[key] = {
-            "patient_id": pseudonym(clinic.id, patient.id),
+            "patient_id": pseudonym(clinic.id, patient.id, pseudonym_secret),
             "arm": CLINIC_ARM,
             "week": week,
             "f_vasi": v.f_vasi,
