@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from repigment.body import age_on
+from repigment.deid import age_group
 from repigment.outcomes import DEFAULT_TREATMENT
 from repigment.store import Clinic, Course, Patient, Visit, data_dir
 
@@ -94,11 +95,6 @@ def _demo_key() -> bytes:
 def pseudonym(clinic_id: int, patient_id: int, key: bytes) -> str:
     """A stable pseudonymous id for a patient of a clinic (see the module docstring)."""
     return hmac.new(key, f"{clinic_id}:{patient_id}".encode(), hashlib.sha256).hexdigest()[:16]
-
-
-def age_group(years: float) -> str:
-    """Age at the course start in the bands the label distinguishes (adolescents from 12, adults)."""
-    return "<18" if years < 18 else ("18-64" if years < 65 else "65+")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import JSONResponse, Response
 
+from repigment.api import deidentified as deid_out
 from repigment.api.deps import (
     Db,
     PatientContext,
@@ -72,11 +73,13 @@ def patient_fhir(ctx: ReadRecord) -> Response:
     """The patient's record as a FHIR R4 Bundle: Patient, Condition, MedicationRequest,
     MedicationAdministration, Observation (F-VASI, T-VASI, F-BSA, T-BSA), AdverseEvent."""
     record = record_of(ctx.db, ctx.patient)
+    analyst = deidentify(ctx.user)
     try:
         bundle = export_bundle(
             record,
-            deidentified=deidentify(ctx.user),
+            deidentified=analyst,
             timestamp=dt.datetime.now(dt.UTC).replace(microsecond=0),
+            day_zero=deid_out.view(ctx.db, ctx.patient).zero if analyst else None,
         )
     except FhirError as e:
         raise _unprocessable([{"field": e.where, "message": e.reason}]) from e

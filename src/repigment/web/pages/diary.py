@@ -312,7 +312,6 @@ async def side_effect_submit(request: Request, db: Db, patient_id: str) -> Respo
 # -- own data --------------------------------------------------------------------------------------------
 def export(db: Any, ctx: PatientContext) -> dict[str, Any]:
     pid = ctx.patient.id
-    user = ctx.user
 
     def rows(model: Any, order: Any) -> list[Any]:
         return list(db.scalars(select(model).where(model.patient_id == pid).order_by(order)))
@@ -327,8 +326,7 @@ def export(db: Any, ctx: PatientContext) -> dict[str, Any]:
         ],
         "visits": [VisitOut.model_validate(v).model_dump(mode="json") for v in rows(Visit, Visit.visited_on)],
         "applications": [
-            api.application_out(a, user).model_dump(mode="json")
-            for a in rows(Application, Application.applied_at)
+            api.application_out(a).model_dump(mode="json") for a in rows(Application, Application.applied_at)
         ],
         "adverse_events": [
             AdverseEventOut.model_validate(e).model_dump(mode="json")
