@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import anyio
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from repigment.api import security
+from repigment.api import access_log, security
 from repigment.api.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
     CurrentUser,
     Db,
+    Principal,
     get_store,
     write_gate,
 )
 from repigment.api.schemas import LoginIn, MeOut, SessionOut, TokenOut
-from repigment.store import ApiToken, Clinic, LoginThrottle, Store, User
+from repigment.store import Actor, ApiToken, Clinic, LoginThrottle, Store, User, record_access_event
 
 router = APIRouter(tags=["authentication"])
 
@@ -47,8 +49,11 @@ def _authenticate_sync(
     return (user.id if ok and user is not None and user.active else None), 0.0
 
 
-def _record_sync(store: Store, username: str, user_id: int | None, kind: str, now: dt.datetime) -> str | None:
-    """Record the outcome; on success create the token and return it."""
+def _record_sync(
+    store: Store, username: str, user_id: int | None, kind: str, now: dt.datetime, detail: dict[str, Any]
+) -> str | None:
+    """Record the outcome (the throttle, and a ``login`` or ``login_failed`` event in the audit trail);
+    on success create the token (an audited row) and return it."""
     with store.write(actor=None) as s:
         throttle = s.get(LoginThrottle, username)
         if user_id is None:
@@ -56,19 +61,38 @@ def _record_sync(store: Store, username: str, user_id: int | None, kind: str, no
                 throttle = LoginThrottle(username=username, failures=0)
                 s.add(throttle)
             security.record_failure(throttle, now)
+            known = s.scalars(select(User.id).where(User.username == username)).first()
+            record_access_event(
+                s,
+                Actor("anonymous"),
+                "login_failed",
+                table_name="app_user",
+                row_id=known if known is not None else "",
+                detail={**detail, "username": username, "kind": kind},
+            )
             s.commit()
             return None
         if throttle is not None:
             s.delete(throttle)
+        actor = Actor(username, user_id)
+        s.info["actor"] = actor
         token = security.new_token()
-        s.add(
-            ApiToken(
-                user_id=user_id,
-                token_hash=security.token_digest(token),
-                kind=kind,
-                created_at=now,
-                expires_at=now + security.TOKEN_TTL,
-            )
+        row = ApiToken(
+            user_id=user_id,
+            token_hash=security.token_digest(token),
+            kind=kind,
+            created_at=now,
+            expires_at=now + security.TOKEN_TTL,
+        )
+        s.add(row)
+        s.flush()
+        record_access_event(
+            s,
+            actor,
+            "login",
+            table_name="app_user",
+            row_id=user_id,
+            detail={**detail, "kind": kind, "token_id": row.id},
         )
         s.commit()
         return token
@@ -87,7 +111,9 @@ async def login(request: Request, body: LoginIn, kind: str) -> tuple[str, dt.dat
     if lock is not None:
         await lock.acquire()
     try:
-        token = await anyio.to_thread.run_sync(_record_sync, store, body.username, user_id, kind, now)
+        token = await anyio.to_thread.run_sync(
+            _record_sync, store, body.username, user_id, kind, now, access_log.details(request)
+        )
     finally:
         if lock is not None:
             lock.release()
@@ -135,16 +161,32 @@ async def session_login(request: Request, response: Response, body: LoginIn) -> 
 
 
 @router.post("/auth/logout", status_code=204, responses={401: {"description": "Not logged in"}})
-async def logout(user: CurrentUser, db: Db, response: Response) -> Response:
+async def logout(request: Request, user: CurrentUser, db: Db, response: Response) -> Response:
     """Revoke the token or session used for this request."""
-    tok = db.get(ApiToken, user.token_id)
-    if tok is not None and tok.revoked_at is None:
-        tok.revoked_at = dt.datetime.now(dt.UTC)
-        await anyio.to_thread.run_sync(db.commit)
+    revoke(db, request, user)
+    await anyio.to_thread.run_sync(db.commit)
     out = Response(status_code=204)
     out.delete_cookie(SESSION_COOKIE, path="/")
     out.delete_cookie(CSRF_COOKIE, path="/")
     return out
+
+
+def revoke(db: Session, request: Request, user: Principal) -> None:
+    """Revoke the caller's token (an audited change of its row) and record the ``logout`` event."""
+    tok = db.get(ApiToken, user.token_id)
+    if tok is not None and tok.revoked_at is None:
+        tok.revoked_at = dt.datetime.now(dt.UTC)
+    db.flush()
+    access_log.record_in(
+        db,
+        request,
+        user,
+        "logout",
+        table_name="app_user",
+        row_id=user.user_id,
+        patient_id=None,
+        extra={"token_id": user.token_id},
+    )
 
 
 def me_out(db: Session, user_id: int, patient_id: int | None) -> MeOut:

@@ -18,7 +18,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from repigment.api import clinical
+from repigment.api import access_log, clinical
 from repigment.api import deidentified as deid_out
 from repigment.api.deps import (
     Db,
@@ -87,10 +87,24 @@ READ_AE: Final = ("clinician", "patient", "analyst", "safety_officer")
 WRITE_AE: Final = ("clinician", "patient")
 LIST_PATIENTS: Final = ("clinician", "patient", "analyst")
 
-ReadRecord = Annotated[PatientContext, Depends(patient_access(*READ_RECORD))]
+
+def audited_read(*roles: str) -> Any:
+    """``patient_access``, then the read recorded in the audit trail (``repigment.api.access_log``)."""
+    access = patient_access(*roles)
+
+    async def dep(request: Request, ctx: PatientContext = Depends(access)) -> PatientContext:  # noqa: B008
+        await access_log.record_read(
+            request, ctx.user, table_name="patient", row_id=ctx.patient.id, patient_id=ctx.patient.id
+        )
+        return ctx
+
+    return dep
+
+
+ReadRecord = Annotated[PatientContext, Depends(audited_read(*READ_RECORD))]
 WriteRecord = Annotated[PatientContext, Depends(patient_access(*WRITE_RECORD))]
 WriteDiary = Annotated[PatientContext, Depends(patient_access(*WRITE_DIARY))]
-ReadAE = Annotated[PatientContext, Depends(patient_access(*READ_AE))]
+ReadAE = Annotated[PatientContext, Depends(audited_read(*READ_AE))]
 WriteAE = Annotated[PatientContext, Depends(patient_access(*WRITE_AE))]
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many items")]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
@@ -12,7 +10,6 @@ from repigment.api import deps
 from repigment.api.deps import Db
 from repigment.api.routes import auth as api_auth
 from repigment.api.schemas import LoginIn
-from repigment.store import ApiToken
 from repigment.web import access
 from repigment.web.pages.common import page, see_other
 from repigment.web.render import translator
@@ -86,10 +83,8 @@ async def login_submit(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request, db: Db) -> Response:
     user = await access.page_user(request, db)
-    tok = db.get(ApiToken, user.token_id)
-    if tok is not None and tok.revoked_at is None:
-        tok.revoked_at = dt.datetime.now(dt.UTC)
-        db.commit()
+    api_auth.revoke(db, request, user)
+    db.commit()
     resp = see_other("/login")
     resp.delete_cookie(deps.SESSION_COOKIE, path="/")
     resp.delete_cookie(deps.CSRF_COOKIE, path="/")

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from repigment.api import clinical
+from repigment.api import access_log, clinical
 from repigment.api.deps import Db, PatientContext, ReadDb
 from repigment.api.routes import patients as api
 from repigment.api.schemas import (
@@ -339,6 +339,7 @@ def export(db: Any, ctx: PatientContext) -> dict[str, Any]:
 async def export_json(request: Request, db: Db, patient_id: str) -> Response:
     ctx = await own_record(request, db, patient_id)
     body = json.dumps(export(db, ctx), ensure_ascii=False, indent=1)
+    await _record_download(request, ctx, "json")
     return secure(
         Response(
             body,
@@ -359,6 +360,7 @@ async def export_csv(request: Request, db: Db, patient_id: str, table: str = "ap
     if table not in CSV_TABLES:
         raise access.PageError(404, "patient")
     data = export(db, ctx)[table]
+    await _record_download(request, ctx, f"csv:{table}")
     buf = io.StringIO()
     columns: list[str] = list(data[0]) if data else []
     writer = csv.writer(buf)
@@ -371,6 +373,18 @@ async def export_csv(request: Request, db: Db, patient_id: str, table: str = "ap
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{_export_name(ctx, table)}.csv"'},
         )
+    )
+
+
+async def _record_download(request: Request, ctx: PatientContext, fmt: str) -> None:
+    await access_log.record_read(
+        request,
+        ctx.user,
+        action="export",
+        table_name="patient",
+        row_id=ctx.patient.id,
+        patient_id=ctx.patient.id,
+        extra={"format": fmt},
     )
 
 

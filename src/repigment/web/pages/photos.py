@@ -18,10 +18,12 @@ import re
 from pathlib import Path
 from typing import Any, Final
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from repigment.api import access_log
 from repigment.api.deps import Db
 from repigment.store import Visit, data_dir
 from repigment.web import access
@@ -171,9 +173,21 @@ async def upload(request: Request, db: Db, patient_id: str, visit_id: str) -> Re
         raw = await upload_file.read(MAX_BYTES + 1)
     if not errors:
         try:
-            save_photo(patient.id, visit, kind, raw, user.user_id)
+            meta = save_photo(patient.id, visit, kind, raw, user.user_id)
         except PhotoError as e:
             errors["photo"] = _(e.reason)
+        else:
+            access_log.record_in(
+                db,
+                request,
+                user,
+                "photo_upload",
+                table_name="photo",
+                row_id=meta["sha256"],
+                patient_id=patient.id,
+                extra={"visit_id": visit.id, "kind": kind, "bytes": meta["bytes"]},
+            )
+            await anyio.to_thread.run_sync(db.commit)
     if errors:
         return _visit_page(
             request,
@@ -201,6 +215,16 @@ async def serve(request: Request, db: Db, patient_id: str, sha: str) -> Response
     data = (folder / meta["file"]).read_bytes()
     if hashlib.sha256(data).hexdigest() != sha:  # damaged on disk: never serve a changed clinical photo
         raise access.PageError(404, "photo")
+    if not access_log.is_own(user, patient.id):
+        await access_log.record(
+            request,
+            user.actor,
+            "photo_view",
+            table_name="photo",
+            row_id=sha,
+            patient_id=patient.id,
+            extra={"role": user.role, "visit_id": meta.get("visit_id")},
+        )
     return Response(
         data,
         media_type=meta["content_type"],
