@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -18,7 +19,6 @@ from repigment.store import (
     Store,
     User,
     audit,
-    record_access_event,
     verify,
 )
 
@@ -44,6 +44,12 @@ def _users(store: Store) -> tuple[int, int, int]:
         s.add(tok)
         s.commit()
         return a.id, b.id, tok.id
+
+
+def record_access_event(*args: Any, **kwargs: Any) -> None:
+    from repigment.store import record_access_event as record
+
+    record(*args, **kwargs)
 
 
 def _problems(store: Store) -> list[str]:
@@ -73,6 +79,7 @@ def test_the_trail_keeps_a_digest_never_the_secret(store: Store) -> None:
     text_of_trail = " ".join(f"{e.old} {e.new}" for e in entries)
     assert pw not in text_of_trail and security.token_digest("t") not in text_of_trail
     created = [json.loads(e.new or "") for e in entries if e.table_name == "app_user" and e.row_id == str(a)]
+
     assert created[0]["password_hash"] == audit.secret_digest(pw)
 
 
@@ -116,7 +123,7 @@ def test_a_revocation_through_the_application_is_explained(store: Store) -> None
     assert _problems(store) == [f"api_token {tok}: row differs from its last audited value (edited directly)"]
 
 
-def test_access_events_are_chained_and_edits_to_them_are_reported(store: Store) -> None:
+def test_access_events_leave_the_chain_whole_and_unknown_ones_are_refused(store: Store) -> None:
     _users(store)
     with store.write(Actor("x", 1)) as s:
         record_access_event(s, Actor("x", 1), "read", table_name="patient", row_id=7, patient_id=7)
@@ -128,6 +135,7 @@ def test_access_events_are_chained_and_edits_to_them_are_reported(store: Store) 
 
 def _old_style_user(store: Store) -> tuple[int, int]:
     """A user and a token as revision 0003 left them: the password a bare marker, the token unaudited."""
+
     with store.write_engine.begin() as conn:
         conn.execute(
             text("INSERT INTO clinic (name, created_at) VALUES ('Old', :t)"), {"t": NOW.replace(tzinfo=None)}
@@ -175,6 +183,7 @@ def test_migration_0004_chains_existing_credentials_and_goes_back(store: Store) 
         ("update", "app_user", str(user)),
         ("create", "api_token", str(token)),
     ]
+
     assert json.loads(added[0].old or "")["password_hash"] == audit.REDACTED
     assert json.loads(added[0].new or "")["password_hash"].startswith("sha256:")
     # Back to 0003 (no access events yet): the user's entry returns to the marker, the chain holds.
