@@ -93,3 +93,14 @@ def test_serve_refuses_without_a_key(tmp_path: Path) -> None:
     assert f"not starting: {ENV_KEY} is not set" in proc.stderr
     assert "secrets.token_hex(32)" in proc.stderr
     assert not (tmp_path / "db.sqlite3").exists()  # refused before anything was opened
+
+
+def test_trial_clinic_refuses_without_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from repigment.cli import app as cli_app
+
+    monkeypatch.delenv(ENV_KEY, raising=False)
+    monkeypatch.delenv("REPIGMENT_DEMO", raising=False)
+    r = CliRunner().invoke(cli_app, ["trial", "--clinic", "North"])
+    assert r.exit_code == 2 and f"{ENV_KEY} is not set" in r.stderr
