@@ -1,21 +1,30 @@
 # repigment — the two set-up commands are `make run` and `make test`.
+# Every install is the exact set of versions in uv.lock; `make lock` refreshes it (see docs/development.md).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+# uv installs into $(VENV) with the machine's python3 and never downloads an interpreter of its own.
+UV_ENV := UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON=python3 UV_PYTHON_DOWNLOADS=never
+SYNC := $(UV_ENV) $(UV) sync --locked --quiet
 
-.PHONY: run test bench lint install system-test-deps clean
+.PHONY: run test test-lowest bench lint lock install install-test system-test-deps clean
 
-$(PY):
-	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+# uv itself, pinned, in a small environment of its own (the project's .venv holds only what uv.lock says).
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+# The runtime only: what the clinic's server needs.
+install: | $(UV)
+	$(SYNC)
 
-install: $(STAMP)
+# The runtime and what the tests and lint need.
+install-test: | $(UV)
+	$(SYNC) --group test --group lint
 
-run: $(STAMP)
+run: install
 	$(VENV)/bin/repigment demo
 
 # System packages the suite needs (R as the statistics oracle, chromium for browser tests,
@@ -23,15 +32,24 @@ run: $(STAMP)
 system-test-deps:
 	bash scripts/ensure-test-deps.sh
 
-test: $(STAMP) system-test-deps
+test: install-test system-test-deps
 	bash scripts/run-tests.sh
 
-bench: $(STAMP)
+# The lowest versions pyproject.toml allows for the direct dependencies, in a separate environment:
+# the core and API tests prove the floors are true.
+test-lowest: | $(UV) system-test-deps
+	bash scripts/test-lowest.sh
+
+bench: install-test
 	$(PY) -m benchmarks
 
-lint: $(STAMP)
+lint: install-test
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 
+# Re-resolve every dependency to the newest versions pyproject.toml allows and rewrite uv.lock.
+lock: | $(UV)
+	$(UV_ENV) $(UV) lock --upgrade
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .venv-lowest .pytest_cache .mypy_cache .ruff_cache

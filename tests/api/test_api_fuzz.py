@@ -10,10 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 import requests
-
-schemathesis = pytest.importorskip("schemathesis")
+import schemathesis  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402

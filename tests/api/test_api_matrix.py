@@ -32,7 +32,6 @@ P = "/api/v1/patients/{patient_id}"
 EXPECTED: dict[tuple[str, str], Any] = {
     ("GET", "/api/openapi.json"): PUBLIC,
     ("GET", "/api/docs"): PUBLIC,
-    ("GET", "/api/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/api/v1/health"): PUBLIC,
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("POST", "/api/v1/auth/session"): PUBLIC,

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import pytest
 
 from repigment.safety import (
     Causality,
@@ -18,15 +15,9 @@ from repigment.safety import (
     ruxolitinib_cream,
 )
 
-E2B_DIR = Path(
-    os.environ.get("REPIGMENT_E2B_EXAMPLES", Path(__file__).resolve().parents[3] / "shared/reference/e2b")
-)
+E2B_DIR = Path(__file__).resolve().parents[2] / "data" / "e2b"
 FDA_EXAMPLES = sorted(E2B_DIR.glob("FAERS2022Scenario*.xml"))
-
-needs_fda_examples = pytest.mark.skipif(
-    not FDA_EXAMPLES,
-    reason=f"FDA E2B(R3) example messages not found in {E2B_DIR} (set REPIGMENT_E2B_EXAMPLES)",
-)
+assert FDA_EXAMPLES, f"FDA E2B(R3) example messages missing from {E2B_DIR}: they are part of the repository"
 
 RUX_ID = "0d8a3f4e-8b1c-4c55-9d8e-2f6a1b7c9e01"
 ACNE_ID = "5e1f0a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"

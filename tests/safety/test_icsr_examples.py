@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import e2br3  # noqa: E402  (the independent reader, a locked test dependency)
 import pytest
-from icsr_cases import FDA_EXAMPLES, needs_fda_examples
+from icsr_cases import FDA_EXAMPLES
 from lxml import etree
 
 from repigment.safety import IcsrIncomplete, check_message, parse_icsr, write_icsr
-
-e2br3 = pytest.importorskip("e2br3", reason="the independent reader e2br3 (PyPI) is not installed")
-
-pytestmark = needs_fda_examples
 
 
 def _ids(paths: list[Path]) -> list[str]:

@@ -7,6 +7,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import e2br3  # noqa: E402  (the independent reader, a locked test dependency)
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -32,8 +33,6 @@ from repigment.safety import (
     write_case,
     write_icsr,
 )
-
-e2br3 = pytest.importorskip("e2br3", reason="the independent reader e2br3 (PyPI) is not installed")
 
 NOW = datetime(2026, 4, 15, 7, 30, tzinfo=UTC)
 NS = {"h": "urn:hl7-org:v3", "xsi": "http://www.w3.org/2001/XMLSchema-instance"}

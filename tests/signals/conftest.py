@@ -11,19 +11,16 @@ import pytest
 
 from repigment.signals import Theta
 
-CAERS = Path(__file__).resolve().parents[3] / "shared" / "data" / "caers.csv"
-if not CAERS.exists():  # the tree may be checked out elsewhere
-    CAERS = Path("/work/shared/data/caers.csv")
+CAERS = Path(__file__).resolve().parents[2] / "data" / "caers.csv"
 
-# openEBGM's test-suite prior and the fitted prior of its vignette (shared/reference/pharmacovigilance.md).
+# openEBGM's test-suite prior and the fitted prior of its vignette (docs/reference/pharmacovigilance.md).
 TEST_THETA = (3.25280367, 0.39983376, 2.02490400, 1.90726819, 0.06536416)
 VIGNETTE_THETA = (3.25596685, 0.39998994, 2.02376139, 1.90614108, 0.06530755)
 
 
 @pytest.fixture(scope="session")
 def caers() -> Path:
-    if not CAERS.exists():
-        pytest.skip("caers.csv not available")
+    assert CAERS.exists(), f"{CAERS} is missing: it is part of the repository (data/README.md)"
     return CAERS
 
 

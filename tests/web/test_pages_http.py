@@ -343,7 +343,7 @@ def test_diary_feedback_in_swedish(pat: httpx.Client, clinic: Any) -> None:
     r = pat.post(url, data={"csrf_token": _csrf(pat), "hand_units": "2", "when": "2026-02-10T14:00"})
     assert r.status_code == 303
     page = pat.get(r.headers["location"]).text
-    assert "För tidigt efter din förra insmörjning" in page
+    assert "För tidigt efter din förra applicering" in page
     assert "minst 8 timmar krävs" in page  # the label engine's own Swedish text
     assert 'data-rule="EU-4.2-interval"' in page
 

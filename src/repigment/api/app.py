@@ -24,6 +24,7 @@ import repigment
 from repigment.api import API_PREFIX
 from repigment.api.deps import WriteGate
 from repigment.api.diary import DiaryWriter, Reader
+from repigment.api.docs_page import mount_docs
 from repigment.api.fastpath import DiaryFastPath
 from repigment.api.routes import admin, analytics, auth, patients
 from repigment.store import Store
@@ -212,9 +213,8 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
         version=repigment.__version__,
         description="Clinical record, label checks and scoring: ruxolitinib cream in non-segmental vitiligo.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served from local assets by mount_docs: no CDN
         redoc_url=None,
-        swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
         lifespan=lifespan,
     )
     app.state.store = the_store
@@ -244,6 +244,7 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
     from repigment.interop.routes import router as interop_router
 
     app.include_router(interop_router, prefix=API_PREFIX)
+    mount_docs(app)
     if web:
         from repigment.web import mount_web
 

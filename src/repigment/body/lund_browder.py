@@ -1,7 +1,7 @@
 """Lund–Browder body-surface weights by age, and the fine chart areas a body map is drawn on.
 
 Source: Lund & Browder, Surg Gynecol Obstet 1944;79:352-8, values as tabulated in
-shared/reference/instruments.md §4 (B at 10 years corrected to 4.25 so every column sums to 100).
+docs/reference/instruments.md §4 (B at 10 years corrected to 4.25 so every column sums to 100).
 
 Age handling (a design choice, recorded with every score as ``body_model``): the chart's columns are
 anchored at ages 0, 1, 5, 10, 15 and adult; adult is taken to start at ``ADULT_AGE_YEARS`` (18).

@@ -1,6 +1,6 @@
 """The course of treatment and its decision points.
 
-Source: EU SmPC 4.2 (shared/reference/label-rules.md §1): satisfactory repigmentation may need more than
+Source: EU SmPC 4.2 (docs/reference/label-rules.md §1): satisfactory repigmentation may need more than
 24 weeks (the review point); if less than 25 % repigmentation of the treated areas is reached at week 52,
 discontinuation should be considered. SmPC 4.6: effective contraception during treatment and for 4 weeks
 after the last application; breast-feeding may start about 4 weeks after it.

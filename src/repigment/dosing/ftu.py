@@ -1,7 +1,7 @@
 """Fingertip-unit estimate of how much cream a treated area needs, and how long a supply lasts.
 
 Source: DermNet NZ, "Fingertip unit" (https://dermnetnz.org/topics/fingertip-unit), as summarised in
-shared/reference/label-rules.md §4: 1 FTU ≈ 0.5 g (adult man), ≈ 0.4 g (adult woman), and one FTU covers
+docs/reference/label-rules.md §4: 1 FTU ≈ 0.5 g (adult man), ≈ 0.4 g (adult woman), and one FTU covers
 about two hand areas (palm + fingers). With 1 hand area = 1 % BSA (EU SmPC 4.2) that gives
 0.25 g per % BSA for a man and 0.20 g for a woman [D]. The adult figures are used at every age: for an
 adolescent they overestimate slightly, which errs on the side of the quantity limit.

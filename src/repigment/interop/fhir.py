@@ -103,7 +103,7 @@ CAUSALITIES: Final = {
     "not_assessed": "Not assessed",
 }
 VNS_QUESTION: Final = "Compared to before treatment, how noticeable is the vitiligo now?"
-# EDQM Standard Terms 20003000 "Cutaneous use": UNCONFIRMED (not in shared/reference; no copy of the EDQM
+# EDQM Standard Terms 20003000 "Cutaneous use": UNCONFIRMED (not in docs/reference; no copy of the EDQM
 # database checked here); the text "Cutaneous" goes with it.
 ROUTE_CUTANEOUS_EDQM: Final = {
     "coding": [{"system": EDQM, "code": "20003000", "display": "Cutaneous use"}],

@@ -3,7 +3,15 @@
 ``evaluate(request, lang)`` is the one entry point the API, the web pages and the CLI call.
 """
 
-from repigment.label.engine import CheckResult, Finding, Verdict, evaluate, evaluate_application, verdict_of
+from repigment.label.engine import (
+    CheckResult,
+    Finding,
+    Verdict,
+    evaluate,
+    evaluate_application,
+    message_in,
+    verdict_of,
+)
 from repigment.label.errors import LabelInputError, RulesetError
 from repigment.label.ruleset import (
     CHECKS,
@@ -31,6 +39,7 @@ __all__ = [
     "evaluate",
     "evaluate_application",
     "load_ruleset",
+    "message_in",
     "parse_ruleset",
     "verdict_of",
 ]

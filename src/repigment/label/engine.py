@@ -15,8 +15,8 @@ from typing import Any, Final, Literal
 from repigment.label.checks import CHECK_FUNCTIONS
 from repigment.label.errors import LabelInputError
 from repigment.label.request import parse_request, time_zone
-from repigment.label.ruleset import LANGUAGES, RULESETS, Ruleset, Severity
-from repigment.label.text import message, to_json
+from repigment.label.ruleset import LANGUAGES, RULESETS, Rule, Ruleset, Severity
+from repigment.label.text import legacy_types, message, message_key, reword, to_json, value_types
 
 Verdict = Literal["ok", "warn", "block"]
 _RANK: Final[Mapping[str, int]] = {"info": 0, "warn": 1, "block": 2}
@@ -29,6 +29,8 @@ class Finding:
     message: str
     source: str
     details: dict[str, Any] = field(default_factory=dict)
+    key: str = "default"  # which of the rule's messages (``Rule.messages``)
+    types: dict[str, str] = field(default_factory=dict)  # details that are not plain JSON values
 
     @property
     def applications(self) -> tuple[int, ...]:
@@ -36,13 +38,17 @@ class Finding:
         return tuple(self.details.get("applications", ()))
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "rule": self.rule,
             "severity": self.severity,
             "message": self.message,
             "source": self.source,
             "details": dict(self.details),
+            "message_key": self.key,
         }
+        if self.types:
+            out["message_types"] = dict(self.types)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +109,38 @@ def _evaluate(
                     for name, reason in rule.unconfirmed.items()
                 }
             text = message(rule.messages[hit.key][lang], hit.values, lang)
-            findings.append(Finding(rule.id, rule.severity, text, rule.source, details))
+            types = value_types(hit.values)
+            findings.append(Finding(rule.id, rule.severity, text, rule.source, details, hit.key, types))
     return CheckResult(rs.id, findings)
+
+
+_PACKAGED_RULES: Final[Mapping[str, Rule]] = {r.id: r for rs in RULESETS.values() for r in rs.rules}
+
+
+def message_in(finding: Mapping[str, Any], lang: str, *, ruleset: Ruleset | None = None) -> str:
+    """A finding's message in ``lang``, from what is stored with it (``Finding.as_json``): the rule id,
+    ``message_key``, ``details`` and ``message_types``; the rule is looked up in ``ruleset`` or the
+    packaged rulesets. The stored text when it cannot be worded again (an unknown rule, a finding
+    stored before message keys whose message cannot be told from its details).
+    """
+    stored = str(finding.get("message", ""))
+    rule_id = finding.get("rule")
+    rules = {r.id: r for r in ruleset.rules} if ruleset is not None else _PACKAGED_RULES
+    rule = rules.get(rule_id) if isinstance(rule_id, str) else None
+    details = finding.get("details")
+    if rule is None or lang not in LANGUAGES or not isinstance(details, Mapping):
+        return stored
+    key = finding.get("message_key")
+    types = finding.get("message_types")
+    if key not in rule.messages:  # stored before message keys: told from the details
+        key = message_key(rule, details)
+        if key is None:
+            return stored
+        types = legacy_types(rule)
+    try:
+        return reword(rule, str(key), details, types if isinstance(types, Mapping) else {}, lang)
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return stored
 
 
 def evaluate_application(

@@ -1,19 +1,25 @@
 """Findings' values as JSON details and as message text in English or Swedish.
 
-Swedish: decimal comma and a space before %, ISO dates (as written in Swedish healthcare), and the
-request's coded values (diagnosis, site, drug category) in Swedish words.
+Swedish: decimal comma, the minus sign U+2212 and a non-breaking space before %, ISO dates (as written
+in Swedish healthcare), and the request's coded values (diagnosis, site, drug category) in Swedish words.
+
+A stored finding (its JSON) can be worded again in any language: its rule id, ``message_key`` and
+``details`` hold everything the message needs; ``message_types`` names the details whose JSON form is
+not the value itself (elapsed hours, date-times, quantity limits).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import string
 from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any, Final
 
 from repigment.label.checks import Hours, LimitPhrase
-from repigment.label.ruleset import Limit
+from repigment.label.ruleset import Limit, Rule
 
 TERMS: Final[Mapping[str, Mapping[str, str]]] = {
     "en": {
@@ -38,6 +44,8 @@ TERMS: Final[Mapping[str, Mapping[str, str]]] = {
 }
 _WORDS: Final = {"en": (" or ", " and ", "days"), "sv": (" eller ", " och ", "dagar")}
 _HOUR: Final = {"en": "h", "sv": "tim"}
+_MINUS: Final = {"en": "-", "sv": "\u2212"}
+_SPACE_PERCENT: Final = re.compile(r"(?<=\S) %")
 
 
 def _decimal(value: Decimal | Fraction | int | float) -> Decimal:
@@ -86,7 +94,7 @@ def _number(value: Decimal | Fraction | int | float, lang: str) -> str:
             else d.quantize(Decimal("0.01"), ROUND_HALF_EVEN)
         )
     text = f"{d:f}"
-    return text.replace(".", ",") if lang == "sv" else text
+    return text.replace(".", ",").replace("-", _MINUS[lang]) if lang == "sv" else text
 
 
 def render(value: Any, lang: str) -> str:
@@ -101,11 +109,14 @@ def render(value: Any, lang: str) -> str:
     if isinstance(value, dt.time):
         return value.strftime("%H:%M")
     if isinstance(value, Hours):
-        seconds = int(value.hours * 3600)  # truncated: 7 h 59 min 59.9 s reads as 7 h 59 min 59 s
-        h, rest = divmod(abs(seconds), 3600)
+        # to the microsecond (so hours read back from JSON give the same text), then truncated:
+        # 7 h 59 min 59.9 s reads as 7 h 59 min 59 s
+        micro = int((value.hours * 3_600_000_000).to_integral_value(ROUND_HALF_EVEN))
+        seconds = abs(micro) // 1_000_000
+        h, rest = divmod(seconds, 3600)
         m, sec = divmod(rest, 60)
         parts = [f"{h} {_HOUR[lang]}"] + ([f"{m} min"] if m or sec else []) + ([f"{sec} s"] if sec else [])
-        return ("-" if seconds < 0 else "") + " ".join(parts)
+        return (_MINUS[lang] if micro < 0 and seconds else "") + " ".join(parts)
     if isinstance(value, LimitPhrase):
         sep_any, sep_all, days = _WORDS[lang]
         parts = [f"{_number(x.grams, lang)} g per {x.days} {days}" for x in value.limits]
@@ -118,4 +129,64 @@ def render(value: Any, lang: str) -> str:
 
 
 def message(template: str, values: Mapping[str, Any], lang: str) -> str:
-    return template.format(**{k: render(v, lang) for k, v in values.items()})
+    text = template.format(**{k: render(v, lang) for k, v in values.items()})
+    # Swedish typography: a non-breaking space before % (whatever space the template has)
+    return _SPACE_PERCENT.sub("\u00a0%", text) if lang == "sv" else text
+
+
+def value_types(values: Mapping[str, Any]) -> dict[str, str]:
+    """The values whose JSON detail is not the value itself, named by type (see ``from_json``)."""
+    types: dict[str, str] = {}
+    for name, v in values.items():
+        if isinstance(v, Hours):
+            types[name] = "hours"
+        elif isinstance(v, dt.datetime):
+            types[name] = "datetime"
+        elif isinstance(v, LimitPhrase):
+            types[name] = "limits:" + v.combine
+    return types
+
+
+def from_json(value: Any, kind: str | None) -> Any:
+    """A JSON detail back as the value its message shows (the inverse of ``to_json`` for messages)."""
+    if kind == "hours":
+        return Hours(_decimal(value))
+    if kind == "datetime":
+        return dt.datetime.fromisoformat(value)
+    if kind is not None and kind.startswith("limits:"):
+        limits = tuple(Limit(_decimal(x["grams"]), int(x["days"])) for x in value)
+        return LimitPhrase(limits, kind.removeprefix("limits:"))
+    return value
+
+
+def legacy_types(rule: Rule) -> dict[str, str]:
+    """The types of the values that the packaged checks named so before findings stored their types."""
+    types = {name: "hours" for name in ("hours", "late_hours", "hours_to_next")}
+    types |= {name: "datetime" for name in ("at", "previous", "next_dose")}
+    if "combine" in rule.params:
+        types["limit"] = "limits:" + str(rule.params["combine"])
+    return types
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def message_key(rule: Rule, details: Mapping[str, Any]) -> str | None:
+    """The message of a finding stored without its key: the one whose placeholders are all in the
+    details and strictly include those of every other such message; None when that is ambiguous."""
+    names = {k: placeholders(texts["en"]) for k, texts in rule.messages.items()}
+    fits = [k for k in names if names[k] <= details.keys()]
+    for k in fits:
+        if all(names[o] < names[k] for o in fits if o != k):
+            return k
+    return None
+
+
+def reword(rule: Rule, key: str, details: Mapping[str, Any], types: Mapping[str, str], lang: str) -> str:
+    """A stored finding's message in ``lang``, from its rule, message key and details.
+
+    Raises KeyError when the details lack a value the message needs."""
+    template = rule.messages[key][lang]
+    values = {name: from_json(details[name], types.get(name)) for name in placeholders(template)}
+    return message(template, values, lang)

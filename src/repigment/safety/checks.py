@@ -1,6 +1,6 @@
 """The minimum valid case and the value checks a case must pass before it can be sent.
 
-Minimum valid case (GVP Module VI.B.2; ICH E2D; shared/reference/pharmacovigilance.md §5): an identifiable
+Minimum valid case (GVP Module VI.B.2; ICH E2D; docs/reference/pharmacovigilance.md §5): an identifiable
 reporter (qualification and country), an identifiable patient, at least one suspect product and at least
 one suspected reaction. The element-level ICH conformance is checked on the message itself
 (:mod:`repigment.safety.elements`).

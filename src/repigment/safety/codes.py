@@ -1,7 +1,7 @@
 """OIDs, ICH code lists and the suspect product, as the E2B(R3) message needs them.
 
 OIDs and code-list numbers: ICH E2B(R3) Implementation Guide, as used in FDA's example messages
-(shared/reference/e2b/FAERS2022Scenario*.xml) and data-element sheet (icsr_data_elements.csv).
+(data/e2b/FAERS2022Scenario*.xml) and data-element sheet (icsr_data_elements.csv).
 """
 
 from __future__ import annotations
@@ -117,13 +117,13 @@ SEXES: Final = {"1": "Male", "2": "Female"}
 OID_ROUTE: Final = ich_list(14)
 ROUTE_CUTANEOUS: Final = Coded(code="003", system=OID_ROUTE, display="Cutaneous", text="Cutaneous")
 
-# The suspect product (EU SmPC, Opzelura 15 mg/g cream, EU/1/23/1726/001; shared/reference/label-rules.md §1).
+# The suspect product (EU SmPC, Opzelura 15 mg/g cream, EU/1/23/1726/001; docs/reference/label-rules.md §1).
 RUXOLITINIB_PRODUCT_NAME: Final = "Opzelura 15 mg/g cream"
 RUXOLITINIB_SUBSTANCE: Final = Substance(
     name="Ruxolitinib", strength_value="15", strength_unit="mg", per_unit="g"
 )
 RUXOLITINIB_EU_AUTHORISATION: Final = "EU/1/23/1726/001"
-# EDQM Standard Terms 10502000 "Cream": UNCONFIRMED (not in shared/reference; checked against no copy of
+# EDQM Standard Terms 10502000 "Cream": UNCONFIRMED (not in docs/reference; checked against no copy of
 # the EDQM database here). The free text "Cream" goes with it, so a receiver can read it either way.
 DOSE_FORM_CREAM: Final = Coded(code="10502000", system=OID_EDQM_DOSE_FORM, display="Cream", text="Cream")
 VITILIGO_INDICATION_TEXT: Final = "Non-segmental vitiligo with facial involvement"

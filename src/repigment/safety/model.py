@@ -1,7 +1,7 @@
 """Typed ICSR case model: the subset of ICH E2B(R3) that repigment writes and reads.
 
 Element ids (C.1.1, E.i.7 …) are the ICH E2B(R3) data-element numbers, as listed in FDA's data-element
-sheet (shared/reference/e2b/icsr_data_elements.csv). Dates are HL7 TS strings
+sheet (data/e2b/icsr_data_elements.csv). Dates are HL7 TS strings
 (``CCYY[MM[DD[hhmmss]]][±ZZzz]``) so the precision a reporter gave (a year, a month) survives a round
 trip; ``hl7_ts`` builds them.
 A value that the sender knows to be unavailable is a :class:`Null` carrying the HL7 nullFlavor.

@@ -1,6 +1,6 @@
 """HL7 v3 E2B(R3) writer: batch MCCI_IN200100UV01 → message PORR_IN049016UV → one case each.
 
-Element order and wrappers follow FDA's example messages (shared/reference/e2b/FAERS2022Scenario1.xml and
+Element order and wrappers follow FDA's example messages (data/e2b/FAERS2022Scenario1.xml and
 Scenario6.xml, which contains every element). :func:`write_icsr` refuses an incomplete case: it returns the
 whole message or raises :class:`IcsrIncomplete` listing everything that is missing, never a partial file.
 """

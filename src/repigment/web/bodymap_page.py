@@ -19,7 +19,7 @@ def context(
     lang: str,
     readonly: bool = False,
 ) -> dict[str, Any]:
-    labels = all_area_labels(gettext)
+    labels = all_area_labels(lang)
     config = bm.page_config(age_years, variant)
     config["locale"] = lang
     config["readonly"] = readonly

@@ -1,8 +1,8 @@
 """Languages of the pages: gettext catalogs (Babel), locale choice, locale-formatted dates and numbers.
 
-Catalogs live in ``locale/<lang>/LC_MESSAGES/messages.po``; the compiled ``messages.mo`` files are
-committed next to them and a test fails when one is out of date with its ``.po``
-(regenerate with ``python -m repigment.web.i18n``).
+Catalogs live in ``locale/<lang>/LC_MESSAGES/messages.po`` and are the only form kept: each process compiles
+them in memory the first time a language is used, so there is no generated ``.mo`` file to fall out of date
+with its ``.po`` (or to differ only in the Babel version written into its header).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-import sys
 from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
@@ -38,15 +37,36 @@ def N_(message: str) -> str:
     return message
 
 
+def _catalog_path(lang: str) -> Path:
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def NC_(context: str, message: str) -> tuple[str, str]:
+    """Mark a message with a context (``msgctxt``) for extraction; translated later with ``pgettext``.
+
+    For one English word with two meanings (the view "Back" and the body area "Back")."""
+    return context, message
+
+
+# One minus sign and one percent spacing per language (Swedish: U+2212, a non-breaking space before %).
+MINUS: Final = {"en": "-", "sv": "\u2212"}
+PERCENT: Final = {"en": " %", "sv": "\u00a0%"}
+
+
 @cache
 def translations(lang: str) -> NullTranslations:
+    """The language's catalog, compiled from its ``.po`` once per process (fuzzy entries left out)."""
     if lang not in LOCALES:
         raise ValueError(f"unsupported locale {lang!r}")
-    mo = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
-    if not mo.exists():
+    po = _catalog_path(lang)
+    if not po.exists():
         return NullTranslations()
-    with mo.open("rb") as f:
-        return Translations(f, domain=DOMAIN)
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=lang, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    buf.seek(0)
+    return Translations(buf, domain=DOMAIN)
 
 
 def choose_locale(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:
@@ -87,7 +107,24 @@ def number(value: float | Fraction | Decimal | int | None, lang: str, digits: in
         return "–"
     q = round_half_up(value, digits)
     fmt = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(q, format=fmt, locale=lang, decimal_quantization=False)
+    return str(format_decimal(q, format=fmt, locale=lang, decimal_quantization=False)).replace(
+        "-", MINUS[lang]
+    )
+
+
+def percent(value: float | Fraction | Decimal | int | None, lang: str, digits: int = 0) -> str:
+    """A percentage with the language's sign spacing (``value`` is already in percent)."""
+    return "–" if value is None else number(value, lang, digits) + PERCENT[lang]
+
+
+def input_number(value: float | Decimal | int, lang: str) -> str:
+    """A number as typed into a form field: the locale's decimal sign, no grouping, up to 6 decimals
+    (the pages read both decimal signs back)."""
+    return str(
+        format_decimal(
+            Decimal(repr(value)) if isinstance(value, float) else value, format="0.######", locale=lang
+        )
+    )
 
 
 def _parse_day(text: str) -> dt.date | None:
@@ -127,30 +164,18 @@ def datetime(value: dt.datetime | str | None, lang: str, fmt: str = "short", tz:
     return str(format_datetime(moment, format=fmt, tzinfo=zone, locale=lang))
 
 
-def compile_catalogs(check_only: bool = False) -> list[str]:
-    """Compile every ``.po`` to ``.mo``; with ``check_only``, name the ``.mo`` files that are stale."""
-    stale: list[str] = []
-    for lang in LOCALES:
-        po = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-        mo = po.with_suffix(".mo")
-        with po.open("rb") as f:
-            catalog = read_po(f, locale=lang, domain=DOMAIN)
-        buf = io.BytesIO()
-        write_mo(buf, catalog, use_fuzzy=False)
-        if not mo.exists() or mo.read_bytes() != buf.getvalue():
-            stale.append(str(mo))
-            if not check_only:
-                mo.write_bytes(buf.getvalue())
-    if not check_only:
-        translations.cache_clear()
-    return stale
+def message_key(msgid: str, context: str | None) -> str:
+    """A catalog entry's key: the msgid, prefixed by its context and EOT as in a compiled catalog."""
+    return f"{context}\x04{msgid}" if context else msgid
 
 
 def catalog_messages(lang: str) -> Mapping[str, str]:
-    po = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-    with po.open("rb") as f:
+    """Every entry of a language's catalog, keyed by ``message_key``."""
+    with _catalog_path(lang).open("rb") as f:
         catalog = read_po(f, locale=lang, domain=DOMAIN)
-    return {str(m.id): str(m.string) for m in catalog if m.id and isinstance(m.id, str)}
+    return {
+        message_key(str(m.id), m.context): str(m.string) for m in catalog if m.id and isinstance(m.id, str)
+    }
 
 
 def locale_name(lang: str) -> str:
@@ -159,8 +184,3 @@ def locale_name(lang: str) -> str:
     except UnknownLocaleError:  # pragma: no cover - LOCALES are known
         return lang
 
-
-if __name__ == "__main__":
-    changed = compile_catalogs()
-    print("compiled: " + (", ".join(changed) if changed else "all up to date"))
-    sys.exit(0)

@@ -165,7 +165,7 @@ def course_findings(rec: Record, lang: str) -> list[dict[str, Any]]:
     try:
         return [f.as_json() for f in evaluate(request, lang).findings]
     except LabelInputError:
-        return list(course.findings)  # stored findings (English) when the record no longer validates
+        return list(course.findings)  # stored; the page words them (record no longer validates)
 
 
 def overridden_rules(rec: Record) -> set[str]:

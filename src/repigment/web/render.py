@@ -49,13 +49,25 @@ def environment(lang: str) -> Environment:
     )
     env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["num"] = lambda v, digits=2: i18n.number(v, lang, digits)
+    env.filters["pct"] = lambda v, digits=0: i18n.percent(v, lang, digits)
+    env.globals["percent_sign"] = i18n.PERCENT[lang]  # after a unit label: "T-BSA %"
     env.filters["date"] = lambda v, fmt="medium": i18n.date(v, lang, fmt)
     env.filters["datetime"] = lambda v, fmt="short", tz=None: i18n.datetime(v, lang, fmt, tz)
-    from repigment.web.labels import REGIONS, VNS
+    from repigment.label import message_in
+    from repigment.web.labels import AE_TERMS, AUTO_REASONS, REGIONS, VNS, known_text
 
     gettext = i18n.translations(lang).gettext
     env.filters["regionlabel"] = lambda code: gettext(REGIONS[code]) if code in REGIONS else code
     env.filters["vnslabel"] = lambda score: gettext(VNS[score]) if score in VNS else str(score)
+    env.filters["finding"] = lambda f: message_in(f, lang)  # a label finding's message, worded in lang
+    every = [i18n.translations(code).gettext for code in i18n.LOCALES]
+
+    def words(known: tuple[str, ...]) -> Any:
+        """A stored text in the page's language when it is one of the app's own messages."""
+        return lambda text: gettext(msgid) if (msgid := known_text(str(text), known, every)) else text
+
+    env.filters["aeterm"] = words(AE_TERMS)  # a picked adverse-event term; free text as typed
+    env.filters["autoreason"] = words(AUTO_REASONS)  # a reason the pages wrote; typed ones as typed
     env.globals["VNS_SCORES"] = tuple(VNS)
     env.globals["asset"] = asset
     env.globals["LOCALES"] = [(code, i18n.locale_name(code)) for code in i18n.LOCALES]

@@ -20,8 +20,9 @@ from repigment.course import week_of
 from repigment.dosing import DosingError, dose_plan
 from repigment.scoring import ScoringError
 from repigment.store import Application, Patient, Visit
-from repigment.web import access, bodymap, bodymap_page, charts, records
+from repigment.web import access, bodymap, bodymap_page, charts, i18n, records
 from repigment.web.i18n import N_
+from repigment.web.labels import AE_TERMS, DECISION_REASON
 from repigment.web.pages.common import (
     CLINIC_ROLES,
     api_errors,
@@ -43,19 +44,6 @@ from repigment.web.tools import (
 
 router = APIRouter(include_in_schema=False)
 
-# Adverse events expected with the cream (SmPC 4.8) offered as a pick-list; free text is allowed too.
-AE_TERMS: Final = (
-    N_("Application site acne"),
-    N_("Application site pruritus"),
-    N_("Application site erythema"),
-    N_("Application site rash"),
-    N_("Application site pain"),
-    N_("Application site dermatitis"),
-    N_("Application site exfoliation"),
-    N_("Application site folliculitis"),
-    N_("Nasopharyngitis"),
-    N_("Headache"),
-)
 OUTCOMES: Final = {
     "unknown": N_("Unknown"),
     "recovered": N_("Recovered"),
@@ -145,11 +133,11 @@ def _dose(request: Request, rec: records.Record) -> dict[str, Any]:
     default_bsa = plan_hu or (latest.t_bsa_percent if latest else 0)
     rx = rec.prescriptions[-1] if rec.prescriptions else None
     form = {
-        "bsa_percent": q.get("bsa_percent", f"{round(default_bsa, 2):g}"),
+        "bsa_percent": q.get("bsa_percent", i18n.input_number(round(default_bsa, 2), lang(request))),
         "applications_per_day": q.get(
             "applications_per_day", str((course.plan.get("applications_per_day") if course else None) or 2)
         ),
-        "dispensed_grams": q.get("dispensed_grams", f"{rx.grams:g}" if rx else ""),
+        "dispensed_grams": q.get("dispensed_grams", i18n.input_number(rx.grams, lang(request)) if rx else ""),
         "start": q.get(
             "start",
             (rx.opened_on or rx.dispensed_on or rx.prescribed_on).isoformat()
@@ -306,13 +294,11 @@ async def record_decision(request: Request, db: Db, patient_id: str) -> Response
             for rule in rules:
                 await call_api(
                     api.create_override,
-                    OverrideIn(
-                        rule=rule, reason=reason or _("Decision recorded at the review."), course_id=course.id
-                    ),
+                    OverrideIn(rule=rule, reason=reason or DECISION_REASON, course_id=course.id),
                     ctx,
                 )
         except ValidationError as e:
-            errors.update(validation_errors(e, _))
+            errors.update(validation_errors(e, request))
         except HTTPException as e:
             errors.update(api_errors(e))
     if errors:
@@ -342,7 +328,7 @@ async def acknowledge_entry(request: Request, db: Db, patient_id: str, applicati
                 body = OverrideIn(rule=rule, reason=reason, course_id=app.course_id, application_id=app.id)
                 await call_api(api.create_override, body, ctx)
         except ValidationError as e:
-            errors.update(validation_errors(e, _))
+            errors.update(validation_errors(e, request))
         except HTTPException as e:
             errors.update(api_errors(e))
     if errors:
@@ -462,7 +448,7 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
             body["patches"] = assessment["patches"]
             visit = await call_api(api.create_visit, VisitIn.model_validate(body), ctx, Response())
         except ValidationError as e:
-            errors.update(validation_errors(e, _, {"patches": "drawing", "variant": "drawing"}))
+            errors.update(validation_errors(e, request, {"patches": "drawing", "variant": "drawing"}))
             if "vns" in errors:  # the core's reason is in English; the page speaks the user's language
                 errors["vns"] = _("Choose an answer from 1 to 5.")
         except HTTPException as e:
@@ -605,7 +591,7 @@ async def ae_create(request: Request, db: Db, patient_id: str) -> Response:
         try:
             await call_api(api.create_adverse_event, AdverseEventIn.model_validate(body), ctx, Response())
         except ValidationError as e:
-            errors.update(validation_errors(e, _, {"seriousness_criteria": "criteria"}))
+            errors.update(validation_errors(e, request, {"seriousness_criteria": "criteria"}))
         except HTTPException as e:
             errors.update(api_errors(e, {"seriousness_criteria": "criteria", "course_id": "form"}))
         else:

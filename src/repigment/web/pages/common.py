@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any
+from decimal import Decimal
+from typing import Any, Final
 
 import anyio
 from fastapi import HTTPException, Request
@@ -14,7 +15,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from repigment.api.deps import PatientContext, Principal
-from repigment.web import access
+from repigment.web import access, i18n
+from repigment.web.i18n import N_
 from repigment.web.render import render, request_locale, secure, translator
 
 CLINIC_ROLES = ("clinician",)
@@ -81,10 +83,20 @@ def _field_name(loc: Any) -> str:
     return parts[0] if parts else "form"
 
 
+# A range error in the page's language, with the limit as a number of that language.
+_RANGE: Final = {
+    "greater_than": ("gt", N_("The value must be greater than %(limit)s.")),
+    "greater_than_equal": ("ge", N_("The value must be at least %(limit)s.")),
+    "less_than": ("lt", N_("The value must be less than %(limit)s.")),
+    "less_than_equal": ("le", N_("The value must be at most %(limit)s.")),
+}
+
+
 def validation_errors(
-    e: ValidationError, gettext: Callable[[str], str], rename: dict[str, str] | None = None
+    e: ValidationError, request: Request, rename: dict[str, str] | None = None
 ) -> dict[str, str]:
     """Pydantic errors as {form field: message in the page's language}, first error per field."""
+    gettext = translator(request)
     out: dict[str, str] = {}
     for err in e.errors():
         name = _field_name(err.get("loc", ()))
@@ -93,7 +105,10 @@ def validation_errors(
         ctx = err.get("ctx") or {}
         if kind == "missing" or kind in ("string_too_short",) and ctx.get("min_length") == 1:
             msg = gettext("This field is required.")
-        elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        elif kind in _RANGE and isinstance(ctx.get(_RANGE[kind][0]), int | float | Decimal):
+            limit = i18n.input_number(ctx[_RANGE[kind][0]], lang(request))
+            msg = gettext(_RANGE[kind][1]) % {"limit": limit}
+        elif kind in _RANGE:
             msg = gettext("The value is out of range (%(reason)s).") % {"reason": err.get("msg", "")}
         elif kind.startswith(("float", "int", "decimal")):
             msg = gettext("Enter a number.")

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from repigment.api import access_log, clinical
+from repigment.api import access_log
 from repigment.api.deps import Db, PatientContext, ReadDb
 from repigment.api.routes import patients as api
 from repigment.api.schemas import (
@@ -29,9 +29,8 @@ from repigment.api.schemas import (
     VisitOut,
 )
 from repigment.body import VASI_REGIONS
-from repigment.label import LabelInputError, evaluate_application
 from repigment.store import AdverseEvent, Application, Course, Prescription, Visit
-from repigment.web import access, records
+from repigment.web import access, i18n, records
 from repigment.web.i18n import N_
 from repigment.web.labels import REGIONS
 from repigment.web.pages.clinic import _charts, ae_form_context, ae_from_form
@@ -74,95 +73,30 @@ async def own_record(request: Request, db: Any, patient_id: str) -> PatientConte
     return PatientContext(user=user, patient=access.page_patient(db, user, parse_id(patient_id)), db=db)
 
 
-def _defaults(rec: records.Record) -> dict[str, Any]:
-    """The usual areas and amount: the last entry's, else the course plan's."""
+def _defaults(rec: records.Record, lang_code: str) -> dict[str, Any]:
+    """The usual areas and amount: the last entry's, else the course plan's (numbers as typed in
+    the page's language)."""
     last = rec.applications[0] if rec.applications else None
     if last is not None:
         return {
-            "hand_units": f"{last.hand_units:g}",
+            "hand_units": i18n.input_number(last.hand_units, lang_code),
             "sites": list(last.sites),
-            "grams": "" if last.grams is None else f"{last.grams:g}",
+            "grams": "" if last.grams is None else i18n.input_number(last.grams, lang_code),
         }
     course = rec.course
     areas = course.plan.get("areas", []) if course else []
     hu = sum(float(a.get("hand_units", 0)) for a in areas)
     return {
-        "hand_units": f"{hu:g}" if hu else "1",
+        "hand_units": i18n.input_number(hu, lang_code) if hu else "1",
         "sites": [a["region"] for a in areas if "region" in a],
         "grams": "",
     }
 
 
-def feedback(db: Any, ctx: PatientContext, app: Application, lang_code: str) -> list[dict[str, Any]]:
-    """The findings stored with an entry (the API's verdict), with their text in the page's language.
-
-    The record keeps the label engine's English text. For another language the entry is checked again
-    in that language and the text is used only when the same rules fire; otherwise the stored English
-    text is shown, so the page can never contradict the stored verdict.
-    """
-    stored = [dict(f) | {"headline": headline(str(f.get("rule", "")))} for f in app.findings]
-    if lang_code == "en" or not stored:
-        return stored
-    try:
-        again = _evaluate_in(db, ctx, app, lang_code)
-    except (LabelInputError, KeyError, TypeError, ValueError):
-        return stored
-    if sorted(f["rule"] for f in again) != sorted(str(f.get("rule")) for f in stored):
-        return stored
-    return again
-
-
-def _entry(a: Application) -> dict[str, Any]:
-    e: dict[str, Any] = {"at": a.applied_at.isoformat(), "hand_units": a.hand_units}
-    if a.grams is not None:
-        e["grams"] = a.grams
-    if a.sites:
-        e["sites"] = list(a.sites)
-    return e
-
-
-def _evaluate_in(db: Any, ctx: PatientContext, app: Application, lang_code: str) -> list[dict[str, Any]]:
-    p = ctx.patient
-    zone = ZoneInfo(p.timezone)
-    local_day = app.applied_at.astimezone(zone).date()
-    next_day = dt.datetime.combine(local_day + dt.timedelta(days=1), dt.time(), zone)
-    history = db.scalars(
-        select(Application)
-        .where(
-            Application.patient_id == p.id,
-            Application.id != app.id,
-            Application.applied_at >= app.applied_at - dt.timedelta(days=clinical.HISTORY_DAYS),
-            Application.applied_at < next_day,
-        )
-        .order_by(Application.applied_at, Application.id)
-    ).all()
-    dispensed = []
-    for rx in db.scalars(
-        select(Prescription)
-        .where(
-            Prescription.patient_id == p.id,
-            Prescription.dispensed_on.is_not(None),
-            Prescription.dispensed_on <= local_day,
-            Prescription.dispensed_on >= local_day - dt.timedelta(days=clinical.DISPENSED_DAYS),
-        )
-        .order_by(Prescription.dispensed_on, Prescription.id)
-    ):
-        d: dict[str, Any] = {"on": rx.dispensed_on.isoformat(), "grams": rx.grams}
-        if rx.opened_on is not None and rx.opened_on <= local_day:
-            d["opened_on"] = rx.opened_on.isoformat()
-        dispensed.append(d)
-    course = db.get(Course, app.course_id) if app.course_id else None
-    result = evaluate_application(
-        [_entry(a) for a in history],
-        _entry(app),
-        clinical.patient_facts(p),
-        ruleset=course.ruleset if course else clinical.DEFAULT_RULESET,
-        timezone=p.timezone,
-        plan=course.plan if course else None,
-        dispensed=dispensed,
-        lang=lang_code,
-    )
-    return [f.as_json() | {"headline": headline(f.rule)} for f in result.findings]
+def feedback(app: Application) -> list[dict[str, Any]]:
+    """The findings stored with an entry (the API's verdict); the page words each in its language
+    from the rule id and values stored with it (the ``finding`` filter)."""
+    return [dict(f) | {"headline": headline(str(f.get("rule", "")))} for f in app.findings]
 
 
 def _diary(request: Request, db: Any, ctx: PatientContext, status_code: int = 200, **extra: Any) -> Response:
@@ -173,8 +107,8 @@ def _diary(request: Request, db: Any, ctx: PatientContext, status_code: int = 20
     if logged_id:
         app = db.get(Application, logged_id)
         if app is not None and app.patient_id == ctx.patient.id:
-            logged = {"app": app, "findings": feedback(db, ctx, app, lang(request))}
-    form = extra.pop("form", None) or {**_defaults(rec), "when": "", "id": str(uuid.uuid4())}
+            logged = {"app": app, "findings": feedback(app)}
+    form = extra.pop("form", None) or {**_defaults(rec, lang(request)), "when": "", "id": str(uuid.uuid4())}
     return page(
         request,
         db,
@@ -243,7 +177,7 @@ async def log_application(request: Request, db: ReadDb, patient_id: str) -> Resp
                 request, ctx.user, ctx.patient, ApplicationIn.model_validate(body), Response()
             )
         except ValidationError as e:
-            errors.update(validation_errors(e, _, {"at": "when", "id": "form"}))
+            errors.update(validation_errors(e, request, {"at": "when", "id": "form"}))
         except HTTPException as e:
             errors.update(api_errors(e, {"at": "when", "id": "form", "course_id": "form"}))
         else:
@@ -292,7 +226,7 @@ async def side_effect_submit(request: Request, db: Db, patient_id: str) -> Respo
         try:
             await call_api(api.create_adverse_event, AdverseEventIn.model_validate(body), ctx, Response())
         except ValidationError as e:
-            errors.update(validation_errors(e, _, {"seriousness_criteria": "criteria"}))
+            errors.update(validation_errors(e, request, {"seriousness_criteria": "criteria"}))
         except HTTPException as e:
             errors.update(api_errors(e, {"seriousness_criteria": "criteria"}))
         else:
