@@ -24,7 +24,6 @@ def test_vns_and_vitiqol_are_stored_scored_and_audited(
     pid = c.patients[0]
     body = {
         "visited_on": "2026-03-02",
-        "week": 8,
         "patches": PATCHES,
         "vns": 4,
         "vitiqol": {"items": ITEMS, "item16": 2},

@@ -242,3 +242,27 @@ def test_adverse_events(http: httpx.Client, clinic_factory: Any) -> None:
     analyst = c.login(http, "analyst")
     seen = http.get(f"{base}/{ae['id']}", headers=analyst).json()
     assert seen["deidentified"] is True and not {"description", "term", "onset_on"} & set(seen)
+
+
+def test_impossible_patient_facts_are_refused(http: httpx.Client, clinic_factory: Any) -> None:
+    """Issue 14: sex male with pregnant or childbearing_potential true was accepted."""
+    c = clinic_factory()
+    doc = c.login(http, "clinician")
+    person = {"given_name": "Olle", "family_name": "Ek", "birth_date": "1990-01-02", "sex": "male"}
+    for flag in ("pregnant", "childbearing_potential"):
+        r = http.post("/api/v1/patients", json=person | {flag: True}, headers=doc)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == f"body.{flag}", r.text
+        assert "male" in r.json()["errors"][0]["message"]
+    r = http.post(
+        "/api/v1/patients", json=person | {"sex": "female", "childbearing_potential": True}, headers=doc
+    )
+    assert r.status_code == 201, r.text
+    pid = r.json()["id"]
+    r = http.patch(
+        f"/api/v1/patients/{pid}", json={"sex": "male"}, headers=doc
+    )  # contradicts the stored flag
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.childbearing_potential"
+    r = http.patch(
+        f"/api/v1/patients/{pid}", json={"sex": "male", "childbearing_potential": False}, headers=doc
+    )
+    assert r.status_code == 200 and r.json()["sex"] == "male"

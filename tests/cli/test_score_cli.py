@@ -124,3 +124,43 @@ def test_bad_input_exits_2_with_a_message(payload: str, message: str) -> None:
 def test_missing_file_exits_2(tmp_path: Path) -> None:
     r = run("score", str(tmp_path / "nope.json"))
     assert r.returncode == 2 and "cannot read" in r.stderr
+
+
+def test_score_refuses_a_whole_body_total_above_100(tmp_path: Path) -> None:
+    # each region at 105% of its adult capacity: within every region's margin, 105 hand units in all
+    from repigment.body import VASI_REGIONS, region_capacities
+
+    caps = region_capacities(34)
+    patches = [
+        {"region": r, "hand_units": float(caps[r] * 105 / 100), "depigmentation_percent": 100}
+        for r in VASI_REGIONS
+    ]
+    r = run("score", write(tmp_path, "over.json", {"age_years": 34, "patches": patches}))
+    assert r.returncode == 2, r.stdout
+    assert "hand_units: the patches total" in r.stderr and "more than the whole body" in r.stderr
+
+
+EYELIDS_OUT = {
+    "age_years": 30,
+    "variant": {"face_includes_eyelids": False},
+    "patches": [
+        {"region": "face", "hand_units": 1.0, "depigmentation_percent": 100},
+        {"region": "eyelids", "hand_units": 0.1, "depigmentation_percent": 100},
+    ],
+}
+EYELIDS_IN = {**EYELIDS_OUT, "variant": {"face_includes_eyelids": True}}
+
+
+def test_compare_refuses_two_variants_and_reports_the_variant(tmp_path: Path) -> None:
+    # the same skin scored without and with eyelids in the face read as F-VASI +10% (issue 14)
+    base, cur = write(tmp_path, "b.json", EYELIDS_OUT), write(tmp_path, "c.json", EYELIDS_IN)
+    r = run("compare", base, cur)
+    assert r.returncode == 2, r.stdout
+    assert "variant: the baseline was scored with variant" in r.stderr
+    # --rescore scores the current patches under the baseline's variant: no change at all
+    r = run("compare", base, cur, "--rescore")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["f_vasi"]["percent_change"] == 0.0 and out["f_vasi"]["current"] == 1.0
+    assert out["variant"] == {"face_includes_eyelids": False, "t_vasi_includes_head_neck": True}
+    assert out["body_model"].startswith("lund-browder-1944/")

@@ -85,3 +85,40 @@ def test_bad_input() -> None:
     with pytest.raises(CourseError) as e:
         milestones(STARTED, dt.date(2026, 1, 1), [Assessment(dt.date(2025, 12, 1), 1, Decimal(101))])
     assert e.value.field == "assessments[0].repigmentation_percent"
+
+
+def test_week52_decision_reads_the_latest_assessment_at_or_after_week_52() -> None:
+    """Issue 14: 20 % at week 52 and 80 % at week 60 warned at week 60 (the first assessment was kept)."""
+    at52 = Assessment(STARTED + dt.timedelta(weeks=52), 52, Decimal(20))
+    at60 = Assessment(STARTED + dt.timedelta(weeks=60), 60, Decimal(80))
+    on60 = STARTED + dt.timedelta(weeks=60)
+    course = milestones(STARTED, on60, [at60, at52])
+    assert course.decision.assessment == at60 and course.week52_decision == "continue"
+    # on a day between the two, only the week-52 assessment exists: consider discontinuation
+    course = milestones(STARTED, on60 - dt.timedelta(days=1), [at52, at60])
+    assert course.decision.assessment == at52 and course.week52_decision == "consider_discontinuation"
+    # the week-24 review stays the first assessment at or after week 24
+    assert milestones(STARTED, on60, [at52, at60]).review.assessment == at52
+
+
+def test_typed_repigmentation_is_compared_with_the_scores() -> None:
+    from fractions import Fraction
+
+    from repigment.course import check_repigmentation
+
+    # the issue's visit: 60 % typed, F-VASI 0.60 → 2.90 (more depigmentation: −383.3 %)
+    c = check_repigmentation(60.0, {"F-VASI": 0.60, "T-VASI": 0.60}, {"F-VASI": 2.90, "T-VASI": 2.90})
+    assert c.by_scores["F-VASI"] == Fraction(-1150, 3)  # (0.6 − 2.9) / 0.6 × 100 = −383.33…
+    assert c.disagrees
+    # within 25 points of one score: they agree (T-VASI 2 → 0.9 is +55 %)
+    ok = check_repigmentation(Decimal(60), {"F-VASI": 1, "T-VASI": 2}, {"F-VASI": 1, "T-VASI": 0.9})
+    assert ok.by_scores == {"F-VASI": 0, "T-VASI": 55} and not ok.disagrees
+    edge = check_repigmentation(
+        Decimal(80), {"F-VASI": 1, "T-VASI": 0}, {"F-VASI": Fraction(45, 100), "T-VASI": 0}
+    )
+    assert (
+        edge.by_scores["T-VASI"] is None and edge.by_scores["F-VASI"] == 55 and not edge.disagrees
+    )  # 25 exactly
+    assert check_repigmentation(
+        Decimal("80.01"), {"F-VASI": 1, "T-VASI": 0}, {"F-VASI": 0.45, "T-VASI": 0}
+    ).disagrees

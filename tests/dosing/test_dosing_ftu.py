@@ -140,7 +140,23 @@ def test_dose_cli() -> None:
         timeout=60,
     )
     assert ok.returncode == 0, ok.stderr
-    assert json.loads(ok.stdout) == dose_plan(Decimal("7.3"), "female", 2, Decimal(100), START).as_json()
+    out = json.loads(ok.stdout)
+    assert (
+        out.pop("findings") == [] and out.pop("verdict") == "ok" and out.pop("ruleset") == "opzelura-eu-2023"
+    )
+    assert out == dose_plan(Decimal("7.3"), "female", 2, Decimal(100), START).as_json()
+    # off-label quantities are flagged with their rule (issue 14): 25 % BSA is 300 g and 3 tubes a month
+    over = subprocess.run(
+        [str(exe), "dose", "--bsa", "25", "--sex", "female", "--lang", "sv"], capture_output=True, text=True
+    )
+    flagged = json.loads(over.stdout)
+    assert over.returncode == 0 and flagged["grams_per_month"] == 300 and flagged["tubes_per_month"] == 3
+    assert [f["rule"] for f in flagged["findings"]] == [
+        "EU-4.2-max-bsa",
+        "EU-4.2-quantity",
+        "EU-4.2-quantity-month",
+    ]
+    assert flagged["verdict"] == "block" and "högst 10\u00a0%" in flagged["findings"][0]["message"]
     bad = subprocess.run(
         [str(exe), "dose", "--bsa", "12x", "--sex", "female"], capture_output=True, text=True
     )

@@ -59,7 +59,11 @@ def test_import_then_export_keeps_the_record(store: Any) -> None:
     with store.write(Actor("test")) as s:
         done = import_record(s, clinic.clinic_id, record, None)
         s.commit()
-    assert done.not_stored == ("adverse event 5: MedDRA code 10003054",)
+    # the record brings no course, so its assessment weeks cannot be checked and are not kept (issue 14)
+    assert done.not_stored == (
+        "2 assessment week(s) (computed from a course start; the record brings no course): 11, 12",
+        "adverse event 5: MedDRA code 10003054",
+    )
     with store.read() as s:
         again = record_of(s, s.get(Patient, done.patient_id))
     # ids aside, the store gives back what it was given
@@ -71,7 +75,7 @@ def test_import_then_export_keeps_the_record(store: Any) -> None:
         dataclasses.replace(x, id="") for x in record.applications
     ]
     assert [dataclasses.replace(x, id="") for x in again.assessments] == [
-        dataclasses.replace(x, id="") for x in record.assessments
+        dataclasses.replace(x, id="", week=None) for x in record.assessments
     ]
     assert [
         dataclasses.replace(x, id="", meddra_code=None, meddra_version=None) for x in again.adverse_events
@@ -190,7 +194,7 @@ def test_vns_is_stored_on_its_visit_and_exported_back(store: Any) -> None:
     with store.read() as s:
         exported = record_of(s, s.get(Patient, made.patient_id))
     (vns,) = exported.vns
-    week24 = next(a for a in exported.assessments if a.week == 24)
+    week24 = next(a for a in exported.assessments if a.assessed_on == dt.date(2026, 6, 29))
     assert (vns.id, vns.answered_on, vns.score) == (week24.id, dt.date(2026, 6, 29), 4)
     bundle = export_bundle(exported)
     (qr,) = [

@@ -58,7 +58,7 @@ def _fill(http: httpx.Client, clinic: Seeded, pid: int) -> dict[str, Any]:
         r = http.post(
             f"/api/v1/patients/{pid}/visits",
             # VNS at the follow-up visit only (it rates change since the start)
-            json={"visited_on": day, "week": week, "patches": patches, "vns": 4 if week else None},
+            json={"visited_on": day, "patches": patches, "vns": 4 if week else None},
             headers=h,
         )
         assert r.status_code == 201, r.text

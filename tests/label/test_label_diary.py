@@ -62,7 +62,9 @@ def test_entry_in_a_second_over_limit_window_is_flagged() -> None:
     ]
     new = {"at": "2026-11-25T08:00:00+01:00", "grams": 51}
     result = evaluate_application(history, new, CLEAN["patient"], **KW)
-    assert [f.rule for f in result.findings] == ["EU-4.2-quantity"]
+    # 150 g + 51 g in November is also over the calendar month's 200 g
+    assert [f.rule for f in result.findings] == ["EU-4.2-quantity", "EU-4.2-quantity-month"]
+    assert result.findings[1].details["grams"] == 201 and result.findings[1].details["month"] == "2026-11"
     assert result.findings[0].details["grams"] == 210
     assert result.findings[0].details["applications"] == [0, 1, 2, 3]
     new["grams"] = 50  # 200 g: the limit itself

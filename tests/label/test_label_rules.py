@@ -80,6 +80,9 @@ Case = tuple[Req, Req]  # (triggers the rule, just inside its limit)
 def eu_cases(rs: str, p: str) -> dict[str, list[Case]]:
     """Cases for the rules the EU and US labels share in kind; ``p`` is the rule-id prefix."""
     return {
+        f"{p}-twice-daily": [
+            (with_(rs, plan={"applications_per_day": 1}), with_(rs, plan={"applications_per_day": 2}))
+        ],
         f"{p}-frequency": [
             (with_(rs, plan={"applications_per_day": 3}), with_(rs, plan={"applications_per_day": 2})),
             (
@@ -136,8 +139,13 @@ US = "opzelura-us"
 TV = "true-v-entry"
 
 
-def _flag(rs: str, flag: str) -> list[Case]:
-    return [(with_(rs, **{f"patient__{flag}": True}), with_(rs, **{f"patient__{flag}": False}))]
+def _flag(rs: str, flag: str, **other: Any) -> list[Case]:
+    return [
+        (
+            with_(rs, **{f"patient__{flag}": True}, **other),
+            with_(rs, **{f"patient__{flag}": False}, **other),
+        )
+    ]
 
 
 CASES: dict[str, list[Case]] = {
@@ -205,6 +213,65 @@ CASES: dict[str, list[Case]] = {
             with_(EU, plan={"grams_per_application": 3.3}),
         ),
     ],
+    "EU-4.2-quantity-month": [
+        (  # the issue's case: 2 × 100 g on 1 January and 2 × 100 g on 31 January: 200 g in every 30 days,
+            # 400 g in January; the inside case moves the second pair to 1 February
+            with_(
+                EU,
+                on="2026-02-01",
+                dispensed=[
+                    {"on": "2026-01-01", "grams": 100},
+                    {"on": "2026-01-01", "grams": 100},
+                    {"on": "2026-01-31", "grams": 100},
+                    {"on": "2026-01-31", "grams": 100},
+                ],
+            ),
+            with_(
+                EU,
+                on="2026-02-01",
+                dispensed=[
+                    {"on": "2026-01-01", "grams": 100},
+                    {"on": "2026-01-01", "grams": 100},
+                    {"on": "2026-02-01", "grams": 100},
+                    {"on": "2026-02-01", "grams": 100},
+                ],
+            ),
+        ),
+        (  # used: 100.1 g on 1 and on 31 March (201.1 g in March, 30 days apart: two rolling windows)
+            with_(
+                EU,
+                on="2026-03-31",
+                applications=apps(
+                    ("2026-03-01T08:00:00+01:00", {"grams": 100.1}),
+                    ("2026-03-31T08:00:00+02:00", {"grams": 100.1}),
+                ),
+            ),
+            with_(
+                EU,
+                on="2026-03-31",
+                applications=apps(
+                    ("2026-03-01T08:00:00+01:00", {"grams": 100}),
+                    ("2026-03-31T08:00:00+02:00", {"grams": 100}),
+                ),
+            ),
+        ),
+        (  # plan: 3.3 g × 2 a day × 31 days = 204.6 g (198 g in 30 days); 3.2 g → 198.4 g
+            with_(EU, plan={"grams_per_application": 3.3}),
+            with_(EU, plan={"grams_per_application": 3.2}),
+        ),
+    ],
+    "EU-4.4-excipients": [
+        (
+            with_(EU, patient__excipient_reactions=["cetyl_alcohol"]),
+            with_(EU, patient__excipient_reactions=[]),
+        )
+    ],
+    "EU-4.5-interactions": [
+        (
+            with_(EU, patient__concomitant_systemic=["cyp3a4_inhibitor"]),
+            with_(EU, patient__concomitant_systemic=["other"]),
+        )
+    ],
     "EU-4.2-duration": [
         (
             with_(EU, course={"started_on": days_before(24 * 7)}),
@@ -263,18 +330,23 @@ CASES: dict[str, list[Case]] = {
     ],
     "EU-4.4-nmsc": _flag(EU, "nmsc_risk_factors"),
     "EU-4.3-hypersensitivity": _flag(EU, "hypersensitivity"),
-    "EU-4.3-pregnancy": _flag(EU, "pregnant"),
+    "EU-4.3-pregnancy": _flag(EU, "pregnant", patient__sex="female"),
     "EU-4.3-breastfeeding": _flag(EU, "breastfeeding"),
     "EU-4.6-contraception": [
-        (with_(EU, patient__childbearing_potential=True), with_(EU, patient__childbearing_potential=False)),
+        (
+            with_(EU, patient__sex="female", patient__childbearing_potential=True),
+            with_(EU, patient__sex="female", patient__childbearing_potential=False),
+        ),
         (  # stopped exactly 4 weeks ago: still needed today; 4 weeks and a day ago: no longer
             with_(
                 EU,
+                patient__sex="female",
                 patient__childbearing_potential=True,
                 course={"started_on": days_before(100), "stopped_on": days_before(28)},
             ),
             with_(
                 EU,
+                patient__sex="female",
                 patient__childbearing_potential=True,
                 course={"started_on": days_before(100), "stopped_on": days_before(29)},
             ),
@@ -449,3 +521,164 @@ def test_finding_shape_and_both_languages(rule: str, i: int) -> None:
         assert verdict == "block"
     elif spec.severity == "warn":
         assert verdict in ("warn", "block")
+
+
+def test_week52_warning_uses_the_latest_assessment_and_names_it() -> None:
+    """Issue 14: 20 % at week 52, then 80 % at week 60: no warning at week 60; and the warning names the
+    assessment it read."""
+    started = days_before(60 * 7)
+    at52 = {"on": days_before(8 * 7), "repigmentation_percent": 20}
+    at60 = {"on": days_before(0), "repigmentation_percent": 80}
+    both = evaluate(with_(EU, course={"started_on": started, "assessments": [at52, at60]}))
+    assert "EU-4.2-week52" not in [f.rule for f in both.findings]
+    only52 = evaluate(with_(EU, course={"started_on": started, "assessments": [at52]}))
+    (f,) = [f for f in only52.findings if f.rule == "EU-4.2-week52"]
+    assert f.details["assessed_week"] == 52 and f.details["assessed_on"] == at52["on"]
+    assert f"at week 52 ({at52['on']})" in f.message
+
+
+def test_a_rounded_value_never_crosses_the_limit_it_is_shown_beside() -> None:
+    """Issue 14: a value over a maximum is rounded up, one under a minimum down, when it needs rounding."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from repigment.label.checks import Over, Under
+    from repigment.label.text import message
+
+    assert message("{v}", {"v": Over(Fraction(1000001, 100000))}, "en") == "10.01"  # 10.00001
+    assert message("{v}", {"v": Under(Fraction(2499999, 100000))}, "sv") == "24,99"  # 24.99999
+    assert message("{v}", {"v": Under(Decimal("24.6"))}, "en") == "24.6"  # exact up to 4 decimals
+    # through the engine: 24.99999 % at week 52 is below 25 % and reads so
+    req = with_(
+        EU,
+        course={
+            "started_on": days_before(52 * 7),
+            "assessments": [{"on": days_before(0), "repigmentation_percent": 24.99999}],
+        },
+    )
+    (f,) = [f for f in evaluate(req).findings if f.rule == "EU-4.2-week52"]
+    assert "was 24.99% at week 52" in f.message and f.details["repigmentation_percent"] == 24.99999
+
+
+def test_an_area_at_exactly_the_bsa_limit_sent_as_a_float_fraction_is_allowed() -> None:
+    """Issue 14: 10/13 of trunk_front (13 % BSA) arrives as 10.000000000000002 % and was blocked."""
+    exact_limit = with_(EU, plan={"areas": [{"area": "trunk_front", "fraction": 10 / 13}]})
+    assert "EU-4.2-max-bsa" not in [f.rule for f in evaluate(exact_limit).findings]
+    applied = with_(
+        EU,
+        applications=[
+            {
+                "at": f"{days_before(0)}T08:00:00+01:00",
+                "areas": [{"area": "trunk_front", "fraction": 10 / 13}],
+            }
+        ],
+    )
+    assert "EU-4.2-max-bsa" not in [f.rule for f in evaluate(applied).findings]
+    # a real excess, however small to the eye (0.001 % BSA), is still blocked
+    over = with_(EU, plan={"areas": [{"area": "trunk_front", "fraction": 0.7693}]})
+    (f,) = [f for f in evaluate(over).findings if f.rule == "EU-4.2-max-bsa"]
+    assert "10.0009%" in f.message
+
+
+def test_impossible_patient_facts_are_refused_and_childbearing_past_60_is_asked() -> None:
+    """Issue 14: sex male with pregnant or childbearing_potential true was accepted."""
+    from repigment.label import LabelInputError
+
+    for flag in ("pregnant", "childbearing_potential"):
+        with pytest.raises(LabelInputError) as e:
+            evaluate(with_(EU, **{f"patient__{flag}": True}))
+        assert e.value.field == f"patient.{flag}" and "male" in e.value.reason
+    # born 1965-11-27: 60 on 2026-11-26 (not past 60), 61 a day later
+    sixty = with_(
+        EU, patient__sex="female", patient__birth_date="1965-11-27", patient__childbearing_potential=True
+    )
+    assert [f.details.get("age") for f in evaluate(sixty).findings if f.rule == "EU-4.6-contraception"] == [
+        None
+    ]
+    older = with_(
+        EU, patient__sex="female", patient__birth_date="1965-11-26", patient__childbearing_potential=True
+    )
+    (ask, needed) = [f for f in evaluate(older).findings if f.rule == "EU-4.6-contraception"]
+    assert ask.severity == "warn" and ask.details["age"] == 61 and "please confirm" in ask.message
+    assert "bekräfta" in evaluate(older, "sv").findings[0].message or any(
+        "bekräfta" in f.message for f in evaluate(older, "sv").findings
+    )
+    assert needed.details["weeks"] == 4
+
+
+def test_dose_plans_outside_the_label_are_flagged_with_the_rule() -> None:
+    """Issue 14: `repigment dose --bsa 25` gave 300 g a month and 3 tubes without a word; 8 % three times
+    a day gave 144 g a month. A once-daily plan gets an info finding."""
+    from decimal import Decimal
+
+    from repigment.dosing import dose_plan
+    from repigment.label import evaluate_dose
+
+    def rules(bsa: str, per_day: int, sex: str = "female", ruleset: str = EU) -> list[tuple[str, str]]:
+        d = dose_plan(Decimal(bsa), sex, per_day)
+        found = evaluate_dose(d.bsa_percent, d.sex, per_day, d.grams_per_application, ON, ruleset=ruleset)
+        return [(f.rule, f.severity) for f in found.findings]
+
+    assert rules("25", 2) == [  # 300 g in 30 days, 310 g in a 31-day month
+        ("EU-4.2-max-bsa", "block"),
+        ("EU-4.2-quantity", "block"),
+        ("EU-4.2-quantity-month", "block"),
+    ]
+    assert rules("8", 3) == [("EU-4.2-frequency", "block")]  # 144 g / 30 days is within 200 g
+    assert rules("5", 1) == [("EU-4.2-twice-daily", "info")]
+    assert rules("10", 2, "male") == []  # the largest label plan: 2.5 g × 2 × 30 = 150 g
+    assert rules("10", 2, "male", "opzelura-us") == []  # 35 g a week: within 60 g a week
+
+
+def test_calendar_month_and_rolling_window_are_both_checked_and_worded_as_the_label() -> None:
+    """Issue 14: 2 × 100 g on 1 January and 2 × 100 g on 31 January passed the 30-day window."""
+    jan = [{"on": d, "grams": 100} for d in ("2026-01-01", "2026-01-01", "2026-01-31", "2026-01-31")]
+    found = evaluate(with_(EU, on="2026-02-01", dispensed=jan)).findings
+    assert [f.rule for f in found if "quantity" in f.rule] == ["EU-4.2-quantity-month"]
+    (f,) = [f for f in found if f.rule == "EU-4.2-quantity-month"]
+    assert f.message == (
+        "400 g of cream were dispensed in the calendar month 2026-01; the label allows no more than two "
+        "100 g tubes (200 g) a month."
+    )
+    assert f.details["dispensed"] == [0, 1, 2, 3]
+    rolling = evaluate(with_(EU, plan={"grams_per_application": 3.4})).findings
+    assert any(
+        "no more than two 100 g tubes a month" in f.message for f in rolling if f.rule == "EU-4.2-quantity"
+    )
+
+
+def test_week24_message_cites_its_true_source() -> None:
+    """Issue 14: the 24-week re-evaluation is the US label's; the EU SmPC says only that satisfactory
+    repigmentation may need more than 24 weeks."""
+    eu = [
+        f
+        for f in evaluate(with_(EU, course={"started_on": days_before(24 * 7)})).findings
+        if f.rule == "EU-4.2-duration"
+    ]
+    assert eu and "review" not in eu[0].message and "may need more than 24 weeks" in eu[0].message
+    assert eu[0].source == "SmPC 4.2"
+    us = [
+        f
+        for f in evaluate(with_("opzelura-us", course={"started_on": days_before(24 * 7)})).findings
+        if f.rule == "US-2-week24"
+    ]
+    assert us and "re-evaluation" in us[0].message and us[0].source.startswith("US PI 2")
+
+
+def test_the_reference_rules_are_checked_or_documented() -> None:
+    """Issue 14: EU-4.2-stop-restart, EU-PIL-2h, EU-4.4-excipients and EU-4.5-interactions had no check."""
+    from pathlib import Path
+
+    from repigment.label.docs import UNCHECKED
+
+    eu = {r.id for r in RULESETS[EU].rules}
+    assert {"EU-4.4-excipients", "EU-4.5-interactions"} <= eu
+    assert {u[0] for u in UNCHECKED} == {"EU-4.2-stop-restart", "EU-PIL-2h"}
+    rules_md = (Path(__file__).resolve().parents[2] / "docs/rules.md").read_text()
+    assert "## Rules without a check" in rules_md and "`EU-PIL-2h`" in rules_md
+    (f,) = [
+        f
+        for f in evaluate(with_(EU, patient__excipient_reactions=["propylene_glycol"]), "sv").findings
+        if f.rule == "EU-4.4-excipients"
+    ]
+    assert "propylenglykol (kan orsaka hudirritation)" in f.message and f.severity == "warn"

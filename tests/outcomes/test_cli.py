@@ -129,3 +129,45 @@ def test_report_html_and_pdf(sim: Path, tmp_path: Path) -> None:
     if "--pdf" in args:
         pdf = out.with_suffix(".pdf").read_bytes()
         assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+
+
+def test_na_is_a_category_but_missing_in_number_columns(tmp_path: Path) -> None:
+    """Issue 14: "NA" in a category column (North America) was read as missing and the file refused; in
+    number columns "NA" and empty are missing; the report states per column what was read as missing."""
+    rows = [
+        "patient_id,arm,week,f_vasi,t_vasi,region",
+        "1,ruxolitinib,0,1.0,2.0,NA",
+        "1,ruxolitinib,24,0.2,NA,NA",  # t_vasi NA: missing
+        "2,vehicle,0,1.0,2.0,Europe",
+        "2,vehicle,24,,1.0,Europe",  # f_vasi empty: missing
+        "4,vehicle,0,1.0,2.0,NA",
+        "4,vehicle,24,0.9,1.9,NA",
+        "3,ruxolitinib,0,1.0,2.0,NA",
+        "3,ruxolitinib,24,0.1,0.5,NA",
+    ]
+    f = tmp_path / "na.csv"
+    f.write_text("\n".join(rows) + "\n")
+    res = runner.invoke(app, ["trial", str(f), "--strata", "region", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["missing_read"] == {
+        "patient_id": 0, "arm": 0, "week": 0, "f_vasi": 1, "t_vasi": 1, "region": 0,
+    }  # fmt: skip
+    assert out["arms"]["ruxolitinib"]["n"] == 2 and out["arms"]["ruxolitinib"]["responders"] == 2
+    text = runner.invoke(app, ["trial", str(f), "--strata", "region"]).stdout
+    assert (
+        "values read as missing, per column: patient_id 0, arm 0, week 0, f_vasi 1, t_vasi 1, region 0"
+        in text
+    )
+    # in a category column only an empty cell is missing
+    f.write_text("\n".join([*rows[:-1], "3,ruxolitinib,24,0.1,0.5,"]) + "\n")
+    res = runner.invoke(app, ["trial", str(f), "--strata", "region"])
+    assert res.exit_code == 2 and "row 8, column region: missing value" in res.output
+
+
+def test_report_states_the_values_read_as_missing(sim: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    res = runner.invoke(app, ["report", str(sim), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    html = out.read_text()
+    assert "Values read as missing, per column: trial 0, patient_id 0, arm 0, region 0" in html

@@ -143,3 +143,49 @@ def test_cli_clinic_matches_the_function(demo: Any, db_url: str, monkeypatch: py
     assert both.exit_code == 2 and "one of FILE, --clinic or --published" in both.stderr
     strat = runner.invoke(app, ["trial", "--clinic", CLINIC, "--strata", "region"])
     assert strat.exit_code == 2 and "region" in strat.stderr
+
+
+def test_a_visit_before_the_course_cannot_change_the_week_52_result(demo: Any) -> None:
+    """Issue 14: a visit 11 months before the course, typed as week 52, with an empty map, was saved and
+    made a responder at week 52. Every form of it is refused by the one visit builder."""
+    from fastapi import HTTPException
+
+    with demo.write(Actor("test")) as db:
+        anna = db.query(Patient).filter(Patient.given_name == "Anna").one()
+        course = db.query(Course).filter(Course.patient_id == anna.id).one()
+        before = START - dt.timedelta(days=335)
+        attempts = [
+            (
+                {"course_id": course.id, "week": 52, "patches": [], "no_depigmentation": True},
+                "body.visited_on",
+            ),
+            ({"week": 52, "patches": [], "no_depigmentation": True}, "body.week"),
+            ({"repigmentation_percent": 100, "patches": [], "no_depigmentation": True}, "body.visited_on"),
+            ({"patches": []}, "body.patches"),
+        ]
+        for extra, field in attempts:
+            body = VisitIn.model_validate({"visited_on": before, **extra})
+            with pytest.raises(HTTPException) as e:
+                build_visit(db, anna, body, None)
+            assert e.value.status_code == 422 and e.value.detail["errors"][0]["field"] == field, extra
+        # the week is computed, whatever is typed (within the 2-week tolerance)
+        later = VisitIn.model_validate(
+            {
+                "visited_on": START + dt.timedelta(weeks=52),
+                "week": 51,
+                "patches": [],
+                "no_depigmentation": True,
+            }
+        )
+        v = build_visit(db, anna, later, None)
+        assert v.week == 52 and v.course_id == course.id and v.flags == []
+        # a second visit in week 12 is saved and flagged
+        again = VisitIn.model_validate(
+            {
+                "visited_on": START + dt.timedelta(weeks=12, days=2),
+                "patches": [{"region": "face", "hand_units": 1.0, "depigmentation_percent": 50}],
+            }
+        )
+        v2 = build_visit(db, anna, again, None)
+        assert v2.week == 12 and v2.flags[0]["flag"] == "same_week"
+        assert v2.flags[0]["other_visits_on"] == [(START + dt.timedelta(weeks=12)).isoformat()]

@@ -129,3 +129,27 @@ def test_vitiqol_bad_input(items: list[object], item16: object, field: str) -> N
     with pytest.raises(ScoringError) as e:
         vitiqol(items, item16)
     assert e.value.field == field
+
+
+def test_compare_refuses_other_variant_or_body_model() -> None:
+    import dataclasses
+
+    from repigment.scoring import ScoringError, Variant
+
+    face = [{"region": "face", "hand_units": 1, "depigmentation_percent": 100}]
+    lids = [*face, {"region": "eyelids", "hand_units": 0.1, "depigmentation_percent": 100}]
+    base = score_assessment({"age_years": 30, "patches": lids})
+    cur = score_assessment({"age_years": 30, "patches": lids, "variant": {"face_includes_eyelids": True}})
+    with pytest.raises(ScoringError) as e:
+        compare_scores(base, cur)
+    assert e.value.field == "variant"
+    same = compare_scores(base, cur, rescore=True)
+    assert same["f_vasi"]["percent_change"] == 0.0 and same["variant"] == Variant().as_dict()
+    other_model = dataclasses.replace(cur, body_model="another/v2")
+    with pytest.raises(ScoringError) as e:
+        compare_scores(base, other_model, rescore=True)
+    assert e.value.field == "body_model"
+    # a result without its patches cannot be rescored
+    with pytest.raises(ScoringError):
+        compare_scores(base, dataclasses.replace(cur, patches=()), rescore=True)
+    assert compare_scores(base, base)["body_model"] == base.body_model

@@ -200,3 +200,30 @@ def test_monotonic_in_depigmentation(raw: list[tuple[str, Fraction, int]], data:
     before, after = score_patches(patches_of(raw), 40), score_patches(patches_of(bumped), 40)
     assert after.t_vasi >= before.t_vasi and after.f_vasi >= before.f_vasi
     assert after.t_bsa_percent == before.t_bsa_percent
+
+
+def test_whole_body_total_above_100_is_refused() -> None:
+    # Every region at 105% of its capacity passes each region's margin but totals 105 hand units:
+    # T-BSA and T-VASI cannot exceed 100 (issue 14).
+    caps = region_capacities(40)
+    over = [
+        Patch(region=r, hand_units=caps[r] * Fraction(105, 100), depigmentation_percent=100)
+        for r in VASI_REGIONS
+    ]
+    with pytest.raises(ScoringError) as e:
+        score_patches(over, 40)
+    assert e.value.field.startswith("patches[") and e.value.field.endswith("].hand_units")
+    assert "whole body" in e.value.reason and "105" in e.value.reason
+    # the patch named is the one that takes the running total past 100
+    index = int(e.value.field[len("patches[") : e.value.field.index("]")])
+    assert (
+        sum((p.hand_units for p in over[:index]), Fraction(0))
+        <= 100
+        < sum((p.hand_units for p in over[: index + 1]), Fraction(0))
+    )
+
+
+def test_whole_body_exactly_100_is_allowed() -> None:
+    caps = region_capacities(40)
+    full = [Patch(region=r, hand_units=caps[r], depigmentation_percent=100) for r in VASI_REGIONS]
+    assert score_patches(full, 40).t_bsa_percent == 100

@@ -401,3 +401,53 @@ def test_clinic_calculator_scores_a_drawing_with_the_core(clin: httpx.Client) ->
     )
     assert r.status_code == 422
     assert "Enter the age" in _field_error(r.text, "age_years")
+
+
+def test_an_empty_map_is_saved_only_as_no_depigmentation_and_a_second_visit_in_a_week_is_flagged(
+    clin: httpx.Client, clinic: Any
+) -> None:
+    """Issue 14: an empty map was saved as if assessed; two visits in one week were not noticed."""
+    url = f"/clinic/patients/{clinic.patients[0]}/visits/new"
+    data = {"csrf_token": _csrf(clin), "visited_on": dt.date.today().isoformat(), "drawing": ""}
+    r = clin.post(url, data=data)
+    assert r.status_code == 422
+    assert "tick “Assessed: no depigmentation”" in _field_error(r.text, "drawing")
+    assert 'name="week"' not in clin.get(url).text  # the week is computed, never typed
+    r = clin.post(url, data=data | {"no_depigmentation": "1"})
+    assert r.status_code == 303, r.text[:400]
+    first = clin.get(r.headers["location"]).text
+    assert 'id="visit-no-depigmentation"' in first and 'id="visit-same-week"' not in first
+    r = clin.post(url, data=data | {"no_depigmentation": "1"})
+    assert r.status_code == 303
+    second = clin.get(r.headers["location"]).text
+    assert 'id="visit-same-week"' in second and "the analyses keep the last one" in second
+
+
+def test_week52_panel_names_the_assessment_and_compares_it_with_the_scores(
+    clin: httpx.Client, clinic: Any
+) -> None:
+    """Issue 14: the decision names the latest assessment at or after week 52 and shows the typed
+    repigmentation beside the scores', signed (Bo: 15 % typed at week 52; F-VASI 0.45 → 0.375 is +16.7 %,
+    T-VASI 0.45 + 0.9 → 0.375 + 0.675 is +22.2 %: they agree)."""
+    page = clin.get(f"/clinic/patients/{clinic.patients[1]}").text
+    panel = page.split('id="decision-title"', 1)[1].split("</section>", 1)[0]
+    assert 'id="decision-assessment"' in panel and "(week 52)" in panel
+    assert "F-VASI +16.7 %, T-VASI +22.2 %" in panel and "repig-disagrees" not in panel, panel
+    assert "% from baseline" in page and "-16.7 % from baseline" in page  # the change, signed
+    from repigment.body import age_on
+
+    bo = age_on(dt.date(1970, 6, 7), dt.date.today())[0]
+    assert f"(age {bo})" in page  # completed years
+
+
+def test_dose_calculator_flags_quantities_outside_the_label(clin: httpx.Client, clinic: Any) -> None:
+    """Issue 14: the clinic's dose calculator gave "300 g per month, 3 tubes" without a word."""
+    url = f"/clinic/patients/{clinic.patients[0]}"
+    page = clin.get(url, params={"bsa_percent": "25", "applications_per_day": "2"}).text
+    box = page.split('id="dose-findings"', 1)[1].split("</div>", 1)[0]
+    assert "EU-4.2-max-bsa" in box and "EU-4.2-quantity" in box and "at most 10% may be treated" in box
+    once = clin.get(url, params={"bsa_percent": "2", "applications_per_day": "1", "lang": "sv"}).text
+    box = once.split('id="dose-findings"', 1)[1].split("</div>", 1)[0]
+    assert "EU-4.2-twice-daily" in box and "doseringen är 2 per dag" in box
+    ok = clin.get(url, params={"bsa_percent": "2", "applications_per_day": "2"}).text
+    assert "Within the label: area, applications a day and cream a month." in ok

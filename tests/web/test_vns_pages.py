@@ -29,7 +29,12 @@ def test_visit_form_records_vns_and_progress_shows_it(base_url: str, clinic: Any
         form = clin.get(url).text
         assert '<select id="vns" name="vns"' in form and "5 – no longer noticeable" in form
         drawing = json.dumps({"front": [0, 100, 75, 300, 0, 21600]})
-        base = {"csrf_token": _csrf(clin), "visited_on": dt.date.today().isoformat(), "drawing": drawing}
+        base = {
+            "csrf_token": _csrf(clin),
+            "visited_on": dt.date.today().isoformat(),
+            "drawing": drawing,  # paints outside every area: an empty map, said to be one
+            "no_depigmentation": "1",
+        }
         r = clin.post(url, data=base | {"vns": "9"})  # not an option of the form: refused by the core
         assert r.status_code == 422 and _field_error(r.text, "vns") == "Choose an answer from 1 to 5."
         r = clin.post(url, data=base | {"vns": "5", "week": "30"})

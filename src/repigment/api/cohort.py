@@ -5,11 +5,12 @@ One row per patient and visit: ``patient_id`` (a pseudonym), ``arm``, ``week``, 
 
 - A patient's analysis course is their first course (earliest start). Its visits are those recorded
   against it, and visits recorded without a course on or after its start.
-- ``week`` is the visit's recorded week, else the exact time since the course started in weeks
-  (days / 7). Visits before the start are not treatment visits and are left out. The baseline is week 0.
-- Two visits of one patient at the same week: the one recorded last counts; the others are counted
-  in ``dropped_duplicate_weeks``. Patients without a week-0 visit have no baseline and are counted in
-  ``excluded_no_baseline`` (the outcomes core needs exactly one baseline per patient).
+- ``week`` is computed from the visit date and the course start (whole weeks, ``course.week_of``), never
+  read from a typed week. Visits before the start are not treatment visits and are left out. The
+  baseline is week 0.
+- Two visits of one patient in the same week (flagged when recorded): the one recorded last counts; the
+  others are counted in ``dropped_duplicate_weeks``. Patients without a week-0 visit have no baseline
+  and are counted in ``excluded_no_baseline`` (the outcomes core needs exactly one baseline per patient).
 - ``arm``: everyone in a clinic is treated with ruxolitinib cream, so the arm is ``ruxolitinib`` for
   every course (all packaged rulesets are rulesets of the cream); the ruleset is kept as a stratum. An
   analysis of a clinic is therefore single-arm.
@@ -152,10 +153,10 @@ def clinic_long_data(db: Session, clinic: Clinic, pseudonym_secret: bytes) -> Cl
         if v.course_id not in (None, course.id):
             continue
         days = (v.visited_on - course.started_on).days
-        if days < 0 and v.week is None:
+        if days < 0:
             cohort.dropped_before_start += 1
             continue
-        week = float(v.week) if v.week is not None else days / 7
+        week = float(days // 7)  # computed from the date, as place_visit does (a stored week is not read)
         key = (v.patient_id, week)
         if key in rows:
             cohort.dropped_duplicate_weeks += 1

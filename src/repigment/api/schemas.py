@@ -442,8 +442,16 @@ class VitiQoLOut(Out):
 class VisitIn(In):
     course_id: Id | None = None
     visited_on: Day
-    week: Annotated[int, Field(ge=0, le=520)] | None = None
+    week: Annotated[int, Field(ge=0, le=520)] | None = Field(
+        None,
+        description="Deprecated: the week is computed from visited_on and the course start; a week sent "
+        "must agree with it (within 2 weeks)",
+    )
     patches: Annotated[list[PatchIn], Field(max_length=MAX_LIST)]
+    no_depigmentation: bool = Field(
+        False,
+        description="The assessment found no depigmentation: required (true) for an empty list of patches",
+    )
     variant: VariantIn = VariantIn()
     repigmentation_percent: Percent | None = Field(
         None, description="Repigmentation of the treated areas since baseline, for the week-52 decision"
@@ -488,6 +496,11 @@ class VisitOut(Out):
     body_model: str
     notes: str | None
     created_at: dt.datetime
+    no_depigmentation: bool = Field(False, description="The assessment found no depigmentation")
+    flags: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="On a new visit: another visit of the course in the same week (flag same_week)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -495,7 +508,12 @@ class VisitOut(Out):
         """Derive VNS success and the VitiQoL scores from the stored answers (never stored twice)."""
         if isinstance(v, dict | BaseModel):  # already an output (the de-identified one, in a union)
             return v
-        data = {k: getattr(v, k) for k in cls.model_fields if k not in ("vns_success", "vitiqol")}
+        derived = ("vns_success", "vitiqol", "no_depigmentation", "flags")
+        data = {k: getattr(v, k) for k in cls.model_fields if k not in derived}
+        data["flags"] = list(getattr(v, "flags", []))
+        data["no_depigmentation"] = not any(
+            p.get("hand_units") and p.get("depigmentation_percent") for p in v.patches
+        )
         if v.vns is not None:
             data["vns_success"] = vns_success(v.vns)
         if v.vitiqol_items is not None:

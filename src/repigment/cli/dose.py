@@ -10,6 +10,7 @@ import typer
 
 from repigment.cli._io import fail, print_json
 from repigment.dosing import DosingError, dose_plan
+from repigment.label import LabelInputError, evaluate_dose
 
 
 def _decimal(text: str, option: str) -> Decimal:
@@ -33,8 +34,15 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--start", help="First application date YYYY-MM-DD")
         ] = None,
         tube: Annotated[str, typer.Option("--tube", help="Tube size in grams")] = "100",
+        ruleset: Annotated[
+            str, typer.Option("--ruleset", help="Label the plan is checked against")
+        ] = "opzelura-eu-2023",
+        lang: Annotated[str, typer.Option("--lang", help="Language of the findings: en or sv")] = "en",
     ) -> None:
-        """Grams per application, day and month, tubes a month, and when dispensed cream runs out."""
+        """Grams per application, day and month, tubes a month, and when dispensed cream runs out.
+
+        Quantities outside the label (area, applications a day, cream a month) are listed under
+        ``findings``, each with its rule id, as ``repigment check`` reports them."""
         start_date = None
         if start is not None:
             try:
@@ -52,4 +60,22 @@ def register(app: typer.Typer) -> None:
             )
         except DosingError as e:
             fail(f"--{e.field.replace('_', '-')}: {e.reason}")
-        print_json(plan.as_json())
+        try:
+            checked = evaluate_dose(
+                plan.bsa_percent,
+                plan.sex,
+                plan.applications_per_day,
+                plan.grams_per_application,
+                start_date or dt.date.today(),
+                ruleset=ruleset,
+                lang=lang,
+            )
+        except LabelInputError as e:
+            fail(f"--{e.field}: {e.reason}")
+        out = plan.as_json()
+        out.update(
+            ruleset=checked.ruleset,
+            verdict=checked.verdict,
+            findings=[f.as_json() for f in checked.findings],
+        )
+        print_json(out)

@@ -30,8 +30,22 @@ def register(app: typer.Typer) -> None:
     def compare(
         baseline: Annotated[str, typer.Argument(help="Baseline assessment JSON")],
         current: Annotated[str, typer.Argument(help="Current assessment JSON")],
+        rescore: Annotated[
+            bool,
+            typer.Option(
+                "--rescore",
+                help="Score the current assessment's patches under the baseline's variant when they differ",
+            ),
+        ] = False,
     ) -> None:
-        """Percent change and responder status (F-VASI25/50/75/90, T-VASI50/75) between two assessments."""
+        """Percent change and responder status (F-VASI25/50/75/90, T-VASI50/75) between two assessments.
+
+        Both must be scored under one variant and body model (reported in the output); a mismatch is
+        refused unless --rescore."""
         if baseline == "-" and current == "-":
             fail("only one of BASELINE and CURRENT can be read from standard input")
-        print_json(compare_scores(_score_file(baseline), _score_file(current)))
+        try:
+            result = compare_scores(_score_file(baseline), _score_file(current), rescore=rescore)
+        except ScoringError as e:
+            fail(f"{baseline} vs {current}: {e}")
+        print_json(result)

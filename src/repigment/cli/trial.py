@@ -49,6 +49,12 @@ def _text(res: dict[str, Any]) -> str:
         f"{res['endpoint']} at week {res['week']:g} ± {res['window']:g}, missing data: {res['missing']}",
         f"visit rule: {res['visit_rule']}",
     ]
+    if "missing_read" in res:
+        counts = ", ".join(f"{c} {n}" for c, n in res["missing_read"].items())
+        lines.append(
+            f"values read as missing, per column: {counts} "
+            '(number columns: empty or "NA"; other columns: empty only)'
+        )
     for label, arm in res["arms"].items():
         lines.append(
             f"  {label:12} {arm['responders']:.6g}/{arm['n']}  rate {_fmt(arm['rate'])}  "
@@ -238,6 +244,7 @@ def register(app: typer.Typer) -> None:
         except OutcomesError as e:
             fail(f"{file or published}: {e}")
         res["file"] = file
+        res["missing_read"] = dict(df.attrs.get("missing_read", {}))
         if json_out:
             print_json(res)
         else:

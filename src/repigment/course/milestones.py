@@ -1,7 +1,8 @@
 """The course of treatment and its decision points.
 
-Source: EU SmPC 4.2 (docs/reference/label-rules.md §1): satisfactory repigmentation may need more than
-24 weeks (the review point); if less than 25 % repigmentation of the treated areas is reached at week 52,
+Sources (docs/reference/label-rules.md §1–2): the week-24 re-evaluation is the US label's (section 2,
+stated by secondary sources); the EU SmPC 4.2 says only that satisfactory repigmentation may need more
+than 24 weeks. EU SmPC 4.2: if less than 25 % repigmentation of the treated areas is reached at week 52,
 discontinuation should be considered. SmPC 4.6: effective contraception during treatment and for 4 weeks
 after the last application; breast-feeding may start about 4 weeks after it.
 
@@ -15,6 +16,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Final, Literal
 
 REVIEW_WEEK: Final = 24
@@ -92,6 +94,47 @@ class Course:
         }
 
 
+# Typed repigmentation of the treated areas and the repigmentation the scores show are both estimates
+# of one thing; further apart than this (percentage points) from every defined score, they disagree and
+# the clinician is asked to check. A choice of this project, not from the label or the trials.
+AGREEMENT_TOLERANCE_POINTS: Final = Decimal(25)
+
+
+@dataclass(frozen=True, slots=True)
+class RepigmentationCheck:
+    """The typed repigmentation beside the repigmentation by the scores since baseline, both signed
+    (positive: repigmentation, negative: more depigmentation than at baseline)."""
+
+    typed_percent: Decimal
+    by_scores: dict[str, Fraction | None]  # "F-VASI"/"T-VASI": (baseline − current) / baseline × 100
+    disagrees: bool
+    tolerance_points: Decimal = AGREEMENT_TOLERANCE_POINTS
+
+
+def check_repigmentation(
+    typed_percent: Decimal | float,
+    baseline: dict[str, Fraction | float],
+    current: dict[str, Fraction | float],
+    tolerance_points: Decimal = AGREEMENT_TOLERANCE_POINTS,
+) -> RepigmentationCheck:
+    """Compare a typed "repigmentation since baseline" with the F-VASI and T-VASI change since baseline.
+
+    ``baseline``/``current``: ``{"F-VASI": score, "T-VASI": score}``. A score with baseline 0 gives no
+    repigmentation (None). They disagree when no defined score is within ``tolerance_points`` of the
+    typed value (F-VASI 0.60 → 2.90 is −383.3 %, beside 60 % typed: they disagree).
+    """
+    typed = Decimal(str(typed_percent)) if isinstance(typed_percent, float) else typed_percent
+    by: dict[str, Fraction | None] = {}
+    for key in ("F-VASI", "T-VASI"):
+        b = Fraction(str(baseline[key])) if isinstance(baseline[key], float) else Fraction(baseline[key])
+        c = Fraction(str(current[key])) if isinstance(current[key], float) else Fraction(current[key])
+        by[key] = None if b == 0 else (b - c) / b * 100
+    defined = [v for v in by.values() if v is not None]
+    tol = Fraction(tolerance_points)
+    disagrees = bool(defined) and all(abs(v - Fraction(typed)) > tol for v in defined)
+    return RepigmentationCheck(typed, by, disagrees, tolerance_points)
+
+
 def week_of(started_on: dt.date, on: dt.date) -> int:
     """Completed treatment weeks on ``on`` (negative before the start)."""
     return (on - started_on).days // 7
@@ -105,12 +148,20 @@ def contraception_until(
 
 
 def _milestone(
-    name: str, week: int, started_on: dt.date, on: dt.date, assessments: Sequence[Assessment]
+    name: str,
+    week: int,
+    started_on: dt.date,
+    on: dt.date,
+    assessments: Sequence[Assessment],
+    *,
+    latest: bool = False,
 ) -> Milestone:
+    """``latest``: the milestone reports the latest assessment at or after its week (the decision is
+    taken on the newest evidence: 20 % at week 52 and 80 % at week 60 no longer warns), else the first."""
     due_on = started_on + dt.timedelta(weeks=week)
-    done = next((a for a in sorted(assessments, key=lambda a: a.on) if a.week >= week), None)
-    if done is not None:
-        return Milestone(name, week, due_on, "done", done)
+    at_or_after = [a for a in sorted(assessments, key=lambda a: a.on) if a.week >= week and a.on <= on]
+    if at_or_after:
+        return Milestone(name, week, due_on, "done", at_or_after[-1] if latest else at_or_after[0])
     return Milestone(name, week, due_on, "due" if on >= due_on else "upcoming")
 
 
@@ -127,9 +178,10 @@ def milestones(
 ) -> Course:
     """Week-24 review and week-52 decision dates with their status on ``on``, and the contraception date.
 
-    A milestone is ``done`` once an assessment at or after its week exists, ``due`` from its date on, else
-    ``upcoming``. At the decision, repigmentation below the threshold (strictly) means
-    ``consider_discontinuation``; exactly 25 % continues.
+    A milestone is ``done`` once an assessment at or after its week exists (by ``on``), ``due`` from its
+    date on, else ``upcoming``. The decision reads the latest assessment at or after its week:
+    repigmentation below the threshold (strictly) means ``consider_discontinuation``; exactly 25 %
+    continues.
     """
     if on is None:  # the only use of the clock: callers that know the date pass it
         on = dt.date.today()
@@ -144,7 +196,9 @@ def milestones(
                 f"must be between 0 and 100, got {a.repigmentation_percent}",
             )
     review = _milestone(f"week-{review_week} review", review_week, started_on, on, assessments)
-    decision = _milestone(f"week-{decision_week} decision", decision_week, started_on, on, assessments)
+    decision = _milestone(
+        f"week-{decision_week} decision", decision_week, started_on, on, assessments, latest=True
+    )
     verdict: Decision | None = None
     if decision.assessment is not None:
         below = decision.assessment.repigmentation_percent < discontinue_below_percent

@@ -279,7 +279,6 @@ def import_record(db: Session, clinic_id: int, record: PatientRecord, user_id: i
             visit_in = schemas.VisitIn.model_validate(
                 {
                     "visited_on": a.assessed_on,
-                    "week": a.week,
                     "patches": [
                         {
                             "region": x.region,
@@ -355,6 +354,14 @@ def import_record(db: Session, clinic_id: int, record: PatientRecord, user_id: i
         not_stored.append(
             f"{len(vns_left)} VNS answer(s) without a visit of the same id or date: "
             + ", ".join(v.id for v in vns_left)
+        )
+    weeks = [a.id for a in record.assessments if a.week is not None]
+    if weeks:
+        # the week of treatment is computed from a course start (repigment.course.place_visit), and a
+        # record brings no course: a week stated in the record cannot be checked, so it is not kept
+        not_stored.append(
+            f"{len(weeks)} assessment week(s) (computed from a course start; the record brings no course): "
+            + ", ".join(weeks)
         )
     not_stored += [
         f"adverse event {ae.id}: MedDRA code {ae.meddra_code}"

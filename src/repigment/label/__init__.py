@@ -9,6 +9,7 @@ from repigment.label.engine import (
     Verdict,
     evaluate,
     evaluate_application,
+    evaluate_dose,
     message_in,
     verdict_of,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "Verdict",
     "evaluate",
     "evaluate_application",
+    "evaluate_dose",
     "load_ruleset",
     "message_in",
     "parse_ruleset",

@@ -41,6 +41,22 @@ class Hours:
 
 
 @dataclass(frozen=True, slots=True)
+class Over:
+    """A value found above a maximum: when its text must be rounded it is rounded up, so that it never
+    reads as the limit it exceeds (10.0001 % is not shown as "10.00 %" beside "at most 10 %")."""
+
+    value: Decimal | Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class Under:
+    """A value found below a minimum: rounded down when its text must be rounded (24.99999 % is not
+    shown as 25 % beside "below 25 %")."""
+
+    value: Decimal | Fraction
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     key: str
     values: Mapping[str, Any]
@@ -105,9 +121,26 @@ def _concomitant_systemic(req: Request, rule: Rule) -> list[Hit]:
     ]
 
 
+def _excipients(req: Request, rule: Rule) -> list[Hit]:
+    return [
+        Hit("default", {"excipient": e})
+        for e in req.patient.excipient_reactions
+        if e in rule.params["excipients"]
+    ]
+
+
 def _contraception(req: Request, rule: Rule) -> list[Hit]:
     if not req.patient.childbearing_potential:
         return []
+    confirm: list[Hit] = []
+    if req.age_years > rule.params["confirm_after_age"]:
+        confirm = [
+            Hit("confirm", {"age": req.age_years, "confirm_after_age": rule.params["confirm_after_age"]})
+        ]
+    return confirm + _contraception_dates(req, rule)
+
+
+def _contraception_dates(req: Request, rule: Rule) -> list[Hit]:
     weeks = rule.params["weeks_after_last_application"]
     logged = req.applications[-1].local_day if req.applications else None
     stopped = req.course.stopped_on if req.course else None
@@ -175,6 +208,13 @@ def _frequency(req: Request, rule: Rule) -> list[Hit]:
     return hits
 
 
+def _regimen(req: Request, rule: Rule) -> list[Hit]:
+    per_day = rule.params["per_day"]
+    if req.plan is not None and req.plan.applications_per_day < per_day:
+        return [Hit("default", {"applications_per_day": req.plan.applications_per_day, "per_day": per_day})]
+    return []
+
+
 def _interval(req: Request, rule: Rule) -> list[Hit]:
     limit: Decimal = rule.params["min_hours"]
     hits = []
@@ -193,18 +233,33 @@ def _interval(req: Request, rule: Rule) -> list[Hit]:
     return hits
 
 
+# An area computed from a painted fraction sent as binary floating point carries float noise: 10/13 of
+# trunk_front (13 % BSA) arrives as 0.7692307692307693 and totals 10.000000000000002 %. Areas are
+# compared with the BSA limit with this absolute tolerance (percentage points), ten million times
+# smaller than the smallest area anyone paints (0.01 hand unit), so only float noise is absorbed.
+BSA_TOLERANCE_PERCENT: Final = Fraction(1, 10**9)
+
+
+def _over_bsa(value: Fraction, limit: Decimal) -> bool:
+    return value > Fraction(limit) + BSA_TOLERANCE_PERCENT
+
+
 def _max_bsa(req: Request, rule: Rule) -> list[Hit]:
     limit: Decimal = rule.params["max_percent"]
     hits = []
-    if req.plan is not None and req.plan.areas_given and req.plan.bsa_percent > limit:
-        values = {"bsa_percent": req.plan.bsa_percent, "max_percent": limit, "body_model": BODY_MODEL_VERSION}
+    if req.plan is not None and req.plan.areas_given and _over_bsa(req.plan.bsa_percent, limit):
+        values = {
+            "bsa_percent": Over(req.plan.bsa_percent),
+            "max_percent": limit,
+            "body_model": BODY_MODEL_VERSION,
+        }
         hits.append(Hit("plan", values))
     for a in _focused(req):
-        if a.bsa_percent is not None and a.bsa_percent > limit:
+        if a.bsa_percent is not None and _over_bsa(a.bsa_percent, limit):
             hits.append(
                 Hit(
                     "application",
-                    {"at": a.at, "bsa_percent": a.bsa_percent, "max_percent": limit},
+                    {"at": a.at, "bsa_percent": Over(a.bsa_percent), "max_percent": limit},
                     (a.index,),
                 )
             )
@@ -281,7 +336,7 @@ def _window_hit(
     key: str, w: _Window, windows: list[_Window], phrase: LimitPhrase, extra: dict[str, Any]
 ) -> Hit:
     values: dict[str, Any] = {
-        "grams": w.grams,
+        "grams": Over(w.grams),
         "days": w.limit.days,
         "from_date": w.start,
         "to_date": w.end,
@@ -308,7 +363,7 @@ def _quantity(req: Request, rule: Rule) -> list[Hit]:
         w = _judge(projected, combine)
         if w is not None:
             values = {
-                "grams": w.grams,
+                "grams": Over(w.grams),
                 "days": w.limit.days,
                 "limit": phrase,
                 "grams_per_application": per_app,
@@ -339,6 +394,53 @@ def _quantity(req: Request, rule: Rule) -> list[Hit]:
             hit = _window_hit("dispensed", w, windows, phrase, {"dispensed": list(w.members)})
             hits.append(hit)
     return hits
+
+
+def _month_quantity(req: Request, rule: Rule) -> list[Hit]:
+    """Grams in one calendar month (local days): the label's "a month" read as the calendar month,
+    checked besides the rolling window of ``_quantity``."""
+    limit: Decimal = rule.params["grams"]
+    hits = []
+    plan = req.plan
+    if plan is not None and (plan.areas_given or plan.grams_per_application is not None):
+        per_app = (
+            plan.grams_per_application
+            if plan.grams_per_application is not None
+            else grams_per_application(plan.bsa_percent, req.patient.sex)
+        )
+        month = per_app * plan.applications_per_day * _LONGEST_MONTH_DAYS
+        if month > limit:
+            hits.append(
+                Hit("plan", {"grams": Over(month), "month_days": _LONGEST_MONTH_DAYS, "limit_grams": limit})
+            )
+    used: dict[tuple[int, int], list[tuple[Decimal, int]]] = defaultdict(list)
+    for a in req.applications:
+        g = _grams_used(req, a)
+        if g is not None:
+            used[(a.local_day.year, a.local_day.month)].append((g, a.index))
+    focus_months = {(a.local_day.year, a.local_day.month) for a in _focused(req)}
+    for ym in sorted(used):
+        total = sum((g for g, _ in used[ym]), Decimal(0))
+        if total > limit and ym in focus_months:
+            values = {"grams": Over(total), "month": f"{ym[0]}-{ym[1]:02d}", "limit_grams": limit}
+            hits.append(Hit("used", values, tuple(i for _, i in used[ym])))
+    given: dict[tuple[int, int], list[tuple[Decimal, int]]] = defaultdict(list)
+    for d in req.dispensed:
+        given[(d.on.year, d.on.month)].append((d.grams, d.index))
+    for ym in sorted(given):
+        total = sum((g for g, _ in given[ym]), Decimal(0))
+        if total > limit:
+            values = {
+                "grams": Over(total),
+                "month": f"{ym[0]}-{ym[1]:02d}",
+                "limit_grams": limit,
+                "dispensed": [i for _, i in given[ym]],
+            }
+            hits.append(Hit("dispensed", values))
+    return hits
+
+
+_LONGEST_MONTH_DAYS: Final = 31
 
 
 # --- log: missed dose, storage ------------------------------------------------------------------------
@@ -428,7 +530,7 @@ def _week52(req: Request, rule: Rule) -> list[Hit]:
     a = course.decision.assessment
     if course.week52_decision == "consider_discontinuation" and a is not None:
         values = {
-            "repigmentation_percent": a.repigmentation_percent,
+            "repigmentation_percent": Under(a.repigmentation_percent),
             "assessed_week": a.week,
             "assessed_on": a.on,
             "min_percent": threshold,
@@ -458,14 +560,14 @@ def _assessment_threshold(req: Request, rule: Rule) -> list[Hit]:
         return [
             Hit(
                 "default",
-                {"measure": rule.params["measure"], "value": value, "threshold": rule.params["min"]},
+                {"measure": rule.params["measure"], "value": Under(value), "threshold": rule.params["min"]},
             )
         ]
     if "max" in rule.params and value > rule.params["max"]:
         return [
             Hit(
                 "default",
-                {"measure": rule.params["measure"], "value": value, "threshold": rule.params["max"]},
+                {"measure": rule.params["measure"], "value": Over(value), "threshold": rule.params["max"]},
             )
         ]
     return []
@@ -479,9 +581,11 @@ CHECK_FUNCTIONS: Final[Mapping[str, Check]] = {
     "prescriber": _prescriber,
     "plan_present": _plan_present,
     "frequency": _frequency,
+    "regimen": _regimen,
     "interval": _interval,
     "max_bsa": _max_bsa,
     "quantity": _quantity,
+    "month_quantity": _month_quantity,
     "review_due": _review_due,
     "week52": _week52,
     "forbidden_sites": _forbidden_sites,
@@ -490,6 +594,7 @@ CHECK_FUNCTIONS: Final[Mapping[str, Check]] = {
     "concomitant_topical": _concomitant_topical,
     "concomitant_systemic": _concomitant_systemic,
     "storage": _storage,
+    "excipients": _excipients,
     "assessment_threshold": _assessment_threshold,
 }
 assert set(CHECK_FUNCTIONS) == set(CHECKS), "every check kind has exactly one implementation"

@@ -6,7 +6,7 @@ Regenerate with ``python -m repigment.label.docs > docs/rules.md``; a test fails
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 from repigment.label.ruleset import CHECKS, RULESETS, Limit, Rule, Ruleset
 
@@ -70,7 +70,10 @@ clinician attention), `info`. Applications are facts: they are flagged, never re
 are real time (UTC instants, so daylight-saving changes count correctly); days are local calendar
 days in the patient's IANA time zone. Quantities use exact decimal arithmetic, and a limit itself is
 always allowed (8 h, 10.0% BSA, 200 g in 30 days). Parameters marked **UNCONFIRMED** are not stated
-verbatim by the source; each finding of such a rule reports them in `details.unconfirmed`.
+verbatim by the source; each finding of such a rule reports them in `details.unconfirmed`. Numbers in
+messages are exact up to 4 decimals; a value that needs rounding is rounded away from the limit it
+breaks (up when over a maximum, down when under a minimum), so a message never shows a value equal to
+its limit; `details` carry the exact values.
 """
 
 _REQUEST_FIELDS = (
@@ -82,7 +85,10 @@ _REQUEST_FIELDS = (
         "`birth_date`, `sex` (female/male), `diagnosis` (non-segmental, segmental, mixed, unclassified) and "
         "true/false `facial_involvement`, `pregnant`, `breastfeeding`, `childbearing_potential`, "
         "`hypersensitivity`, `end_stage_renal_disease`; optional `nmsc_risk_factors`, `concomitant_systemic` "
-        "(biologic, jak_inhibitor, potent_immunosuppressant, other) (required)",
+        "(biologic, jak_inhibitor, potent_immunosuppressant, cyp3a4_inhibitor, other), "
+        "`excipient_reactions` (propylene_glycol, cetyl_alcohol, stearyl_alcohol, parahydroxybenzoates, "
+        "butylhydroxytoluene) (required); `sex` male with `pregnant` or `childbearing_potential` true is "
+        "refused as bad input",
     ),
     (
         "plan",
@@ -95,8 +101,9 @@ _REQUEST_FIELDS = (
     ("dispensed", "`on`, `grams`, `opened_on`, `discarded_on`"),
     (
         "course",
-        "`started_on`, `stopped_on` (last application), `assessments`: `on`, `week` (within 2 of its date's "
-        "week), `repigmentation_percent` of the treated areas",
+        "`started_on`, `stopped_on` (last application), `assessments`: `on`, `week` (optional, checked: "
+        "within 2 of its date's week; the week used is always the date's), `repigmentation_percent` of the "
+        "treated areas",
     ),
     (
         "assessment",
@@ -133,10 +140,48 @@ are left out there: they belong to the plan, which is checked with `evaluate`.
 """
 
 
+# Rules of the reference (docs/reference/label-rules.md §1) that no check implements, and why.
+UNCHECKED: Final = (
+    (
+        "EU-4.2-stop-restart",
+        "SmPC 4.2",
+        "Once satisfactory repigmentation is reached, treatment of those areas can stop; it is re-initiated "
+        "if depigmentation recurs; no tapering.",
+        "It permits rather than limits: stopping needs no tapering and a restart has no condition to break. "
+        "The clinic records a stop as the end of a course and a restart as a new course; the week-24/52 "
+        "milestones then count from the new start.",
+    ),
+    (
+        "EU-PIL-2h",
+        "PIL 3",
+        "Wait at least 2 hours before other medicines, sunscreen or creams on the same area; do not wash "
+        "treated skin for 2 hours; wash hands after applying unless the hands are treated.",
+        "No input records it: a diary entry holds the time, area, grams and sites of one application, "
+        "not when other products were applied or the skin was washed. The diary shows the advice to the "
+        "patient; `EU-PIL-concomitant` checks other topical medicines named in the plan.",
+    ),
+)
+
+
+def _unchecked() -> list[str]:
+    lines = [
+        "## Rules without a check",
+        "",
+        "Rules of the reference that no check implements, and why (the other two rules once listed here, "
+        "`EU-4.4-excipients` and `EU-4.5-interactions`, are checked above).",
+        "",
+        "| rule | source | label | why there is no check |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| `{rid}` | {src} | {label} | {why} |" for rid, src, label, why in UNCHECKED]
+    return [*lines, ""]
+
+
 def render_markdown() -> str:
     lines = [_INTRO]
     for ruleset in RULESETS.values():
         lines.extend(_table(ruleset))
+    lines.extend(_unchecked())
     fields = "\n".join(
         ["| field | meaning |", "|---|---|", *(f"| `{k}` | {v} |" for k, v in _REQUEST_FIELDS)]
     )

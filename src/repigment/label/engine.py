@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Final, Literal
 
-from repigment.label.checks import CHECK_FUNCTIONS
+from repigment.label.checks import CHECK_FUNCTIONS, Hit
 from repigment.label.errors import LabelInputError
-from repigment.label.request import parse_request, time_zone
+from repigment.label.request import Patient, Plan, Request, parse_request, time_zone
 from repigment.label.ruleset import LANGUAGES, RULESETS, Rule, Ruleset, Severity
 from repigment.label.text import legacy_types, message, message_key, reword, to_json, value_types
 
@@ -100,17 +102,75 @@ def _evaluate(
         for hit in CHECK_FUNCTIONS[rule.check](req, rule):
             if only_application is not None and only_application not in hit.applications:
                 continue
-            details: dict[str, Any] = to_json(dict(hit.values))
-            if hit.applications:
-                details["applications"] = sorted(hit.applications)
-            if rule.unconfirmed:
-                details["unconfirmed"] = {
-                    name: {"value": to_json(rule.params[name]), "reason": reason}
-                    for name, reason in rule.unconfirmed.items()
-                }
-            text = message(rule.messages[hit.key][lang], hit.values, lang)
-            types = value_types(hit.values)
-            findings.append(Finding(rule.id, rule.severity, text, rule.source, details, hit.key, types))
+            findings.append(_finding(rule, hit, lang))
+    return CheckResult(rs.id, findings)
+
+
+def _finding(rule: Rule, hit: Hit, lang: str) -> Finding:
+    details: dict[str, Any] = to_json(dict(hit.values))
+    if hit.applications:
+        details["applications"] = sorted(hit.applications)
+    if rule.unconfirmed:
+        details["unconfirmed"] = {
+            name: {"value": to_json(rule.params[name]), "reason": reason}
+            for name, reason in rule.unconfirmed.items()
+        }
+    text = message(rule.messages[hit.key][lang], hit.values, lang)
+    return Finding(rule.id, rule.severity, text, rule.source, details, hit.key, value_types(hit.values))
+
+
+# The checks that concern a regimen's quantities alone (area, frequency, cream), for the dose calculators.
+DOSE_CHECKS: Final = frozenset({"max_bsa", "frequency", "regimen", "quantity", "month_quantity"})
+
+
+def evaluate_dose(
+    bsa_percent: Decimal,
+    sex: str,
+    applications_per_day: int,
+    grams_per_application: Decimal,
+    on: dt.date,
+    *,
+    ruleset: str = "opzelura-eu-2023",
+    lang: str = "en",
+) -> CheckResult:
+    """The label findings on a dose plan (``repigment dose``, the clinic's dose calculator): the ruleset's
+    area, frequency, regimen and quantity rules, run by the same checks as ``evaluate`` on a plan of
+    this area, frequency and grams per application. Other rules need a patient and are not run."""
+    if lang not in LANGUAGES:
+        raise LabelInputError("lang", f"must be one of {list(LANGUAGES)}, got {lang!r}")
+    if ruleset not in RULESETS:
+        raise LabelInputError("ruleset", f"unknown ruleset {ruleset!r}; expected one of {list(RULESETS)}")
+    rs = RULESETS[ruleset]
+    patient = Patient(
+        birth_date=on,
+        sex=sex,
+        diagnosis="non-segmental",
+        facial_involvement=True,
+        pregnant=False,
+        breastfeeding=False,
+        childbearing_potential=False,
+        hypersensitivity=False,
+        end_stage_renal_disease=False,
+        nmsc_risk_factors=False,
+        concomitant_systemic=(),
+    )
+    plan = Plan(
+        bsa_percent=Fraction(bsa_percent),
+        areas_given=True,
+        sites=(),
+        applications_per_day=applications_per_day,
+        schedule=(),
+        grams_per_application=grams_per_application,
+        concomitant_topicals=(),
+        prescriber_experienced=None,
+    )
+    req = Request(rs.id, on, None, patient, 0, Fraction(0), plan, (), (), None, None)
+    findings = [
+        _finding(rule, hit, lang)
+        for rule in rs.rules
+        if rule.check in DOSE_CHECKS
+        for hit in CHECK_FUNCTIONS[rule.check](req, rule)
+    ]
     return CheckResult(rs.id, findings)
 
 

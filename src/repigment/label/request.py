@@ -41,7 +41,21 @@ DIAGNOSES: Final = ("non-segmental", "segmental", "mixed", "unclassified")
 # what the label rules look for (a misspelt site is an error, never silently allowed).
 OTHER_SITES: Final = ("lips", "eyes", "mouth", "intravaginal", "genitalia", "scalp")
 SITES: Final = frozenset(VASI_REGIONS) | frozenset(CHART_AREAS_BY_NAME) | frozenset(OTHER_SITES)
-SYSTEMIC_CATEGORIES: Final = ("biologic", "jak_inhibitor", "potent_immunosuppressant", "other")
+SYSTEMIC_CATEGORIES: Final = (
+    "biologic",
+    "jak_inhibitor",
+    "potent_immunosuppressant",
+    "cyp3a4_inhibitor",
+    "other",
+)
+# The excipients the EU SmPC 4.4 warns about (docs/reference/label-rules.md §1, EU-4.4-excipients).
+EXCIPIENTS: Final = (
+    "propylene_glycol",
+    "cetyl_alcohol",
+    "stearyl_alcohol",
+    "parahydroxybenzoates",
+    "butylhydroxytoluene",
+)
 # Dates outside this range are typing errors, and keep date arithmetic (+ weeks, + months) in range.
 MIN_YEAR: Final = 1900
 MAX_YEAR: Final = 2200
@@ -62,6 +76,7 @@ class Patient:
     end_stage_renal_disease: bool
     nmsc_risk_factors: bool
     concomitant_systemic: tuple[str, ...]
+    excipient_reactions: tuple[str, ...] = ()
 
     def flag(self, name: str) -> bool:
         value = getattr(self, name)
@@ -242,6 +257,21 @@ PATIENT_FLAGS: Final = (
 )
 
 
+# Facts that cannot both hold: a patient recorded as male is neither pregnant nor of childbearing
+# potential. Refused as bad input (naming the flag) wherever patient facts enter: the label request, the
+# API's patient record (create and change), and so the pages and the FHIR import that use it.
+IMPOSSIBLE_FOR_MALE: Final = ("pregnant", "childbearing_potential")
+
+
+def check_patient_facts(sex: str, flags: Mapping[str, bool]) -> None:
+    """Refuse contradictory patient facts (``LabelInputError`` naming the flag, e.g. ``pregnant``)."""
+    if sex != "male":
+        return
+    for name in IMPOSSIBLE_FOR_MALE:
+        if flags.get(name):
+            raise LabelInputError(name, "cannot be true for a patient recorded as male (sex: male)")
+
+
 # --- sections -----------------------------------------------------------------------------------------
 
 
@@ -251,7 +281,7 @@ def parse_patient(raw: Any, on: dt.date) -> tuple[Patient, int, Fraction]:
         raw,
         "patient",
         ("birth_date", "sex", "diagnosis", *flags),
-        ("nmsc_risk_factors", "concomitant_systemic"),
+        ("nmsc_risk_factors", "concomitant_systemic", "excipient_reactions"),
     )
     birth = date(p["birth_date"], "patient.birth_date")
     if birth > on:
@@ -266,10 +296,19 @@ def parse_patient(raw: Any, on: dt.date) -> tuple[Patient, int, Fraction]:
             "patient.diagnosis", f"must be one of {list(DIAGNOSES)}, got {p['diagnosis']!r}"
         )
     values = {f: boolean(p[f], f"patient.{f}") for f in flags}
+    try:
+        check_patient_facts(p["sex"], values)
+    except LabelInputError as e:
+        raise LabelInputError(f"patient.{e.field}", e.reason) from e
     nmsc = boolean(p["nmsc_risk_factors"], "patient.nmsc_risk_factors") if "nmsc_risk_factors" in p else False
     systemic = (
         strings(p["concomitant_systemic"], "patient.concomitant_systemic", SYSTEMIC_CATEGORIES)
         if "concomitant_systemic" in p
+        else ()
+    )
+    reactions = (
+        strings(p["excipient_reactions"], "patient.excipient_reactions", EXCIPIENTS)
+        if "excipient_reactions" in p
         else ()
     )
     patient = Patient(
@@ -278,6 +317,7 @@ def parse_patient(raw: Any, on: dt.date) -> tuple[Patient, int, Fraction]:
         diagnosis=p["diagnosis"],
         nmsc_risk_factors=nmsc,
         concomitant_systemic=systemic,
+        excipient_reactions=reactions,
         **values,
     )
     return patient, years, exact
@@ -526,7 +566,7 @@ def parse_course(raw: Any, on: dt.date) -> CourseInput:
                     f"{where}.week",
                     f"{w} does not match its date ({day} is week {week_from_date} of the course)",
                 )
-            week = w
+            # a stated week is only checked (older clients send one): the week used is the date's
         pct = number(a["repigmentation_percent"], f"{where}.repigmentation_percent", Decimal(0), Decimal(100))
         assessments.append(CourseAssessment(i, day, week, pct))
     return CourseInput(started, stopped, tuple(sorted(assessments, key=lambda x: (x.on, x.index))))

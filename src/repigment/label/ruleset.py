@@ -78,6 +78,12 @@ CHECKS: Final[Mapping[str, CheckSpec]] = MappingProxyType(
             "Plan: `plan.applications_per_day` is above {max_per_day}. Log: more than {max_per_day} "
             "applications on one local calendar day in `timezone`.",
         ),
+        "regimen": CheckSpec(
+            {"per_day": ("int", True)},
+            ("default",),
+            "Plan: `plan.applications_per_day` is below {per_day} (the regimen is {per_day} a day; fewer "
+            "applications are not forbidden, but are not the studied regimen).",
+        ),
         "interval": CheckSpec(
             {"min_hours": ("decimal", True)},
             ("default",),
@@ -90,7 +96,9 @@ CHECKS: Final[Mapping[str, CheckSpec]] = MappingProxyType(
             ("plan", "application"),
             "Plan: the areas' hand units (1 HU = 1% BSA; each region within its body-model capacity at the "
             "patient's age) total more than {max_percent}%. Log: an application's hand units exceed "
-            "{max_percent}%; exactly {max_percent}% is allowed.",
+            "{max_percent}%; exactly {max_percent}% is allowed, compared with a tolerance of 1e-9 "
+            "percentage points for the float noise of a fraction sent in binary (10/13 of trunk_front "
+            "is 10%).",
         ),
         "quantity": CheckSpec(
             {"limits": ("limits", True), "combine": ("str", True)},
@@ -101,6 +109,14 @@ CHECKS: Final[Mapping[str, CheckSpec]] = MappingProxyType(
             "(combine: {combine}; 'any' flags only when every limit is exceeded). Exact decimal "
             "arithmetic; the limit itself is allowed.",
         ),
+        "month_quantity": CheckSpec(
+            {"grams": ("decimal", True)},
+            ("plan", "used", "dispensed"),
+            "Calendar months (local): plan, grams a day × 31 (the longest month); log, grams used (recorded, "
+            "else estimated from hand units) and grams dispensed in one calendar month, above {grams} g. "
+            "Checked besides the rolling window, so 2 × 100 g on 1 January and 2 × 100 g on 31 January "
+            "(400 g in January) is flagged.",
+        ),
         "review_due": CheckSpec(
             {"week": ("int", True)},
             ("default",),
@@ -109,8 +125,9 @@ CHECKS: Final[Mapping[str, CheckSpec]] = MappingProxyType(
         "week52": CheckSpec(
             {"week": ("int", True), "min_percent": ("decimal", True)},
             ("default",),
-            "The first assessment at week {week} or later has `repigmentation_percent` below {min_percent} "
-            "(exactly {min_percent} continues).",
+            "The latest assessment at week {week} or later (by `on`) has `repigmentation_percent` below "
+            "{min_percent} (exactly {min_percent} continues); the finding names that assessment's week and "
+            "date.",
         ),
         "forbidden_sites": CheckSpec(
             {"sites": ("str_list", True)},
@@ -118,11 +135,13 @@ CHECKS: Final[Mapping[str, CheckSpec]] = MappingProxyType(
             "`plan.sites` or an application's `sites` include one of {sites}.",
         ),
         "contraception": CheckSpec(
-            {"weeks_after_last_application": ("int", True)},
-            ("ongoing", "stopped"),
+            {"weeks_after_last_application": ("int", True), "confirm_after_age": ("int", True)},
+            ("ongoing", "stopped", "confirm"),
             "`patient.childbearing_potential` is true, unless treatment stopped (`course.stopped_on`) "
             "more than {weeks_after_last_application} weeks before `on`; reports the date until which "
-            "contraception is needed (last application + {weeks_after_last_application} weeks).",
+            "contraception is needed (last application + {weeks_after_last_application} weeks). "
+            "Childbearing potential past age {confirm_after_age} (completed years) asks for "
+            "confirmation; with `sex` male it is refused as bad input.",
         ),
         "missed_dose": CheckSpec(
             {"skip_within_hours": ("decimal", True), "late_after_hours": ("decimal", True)},
@@ -140,6 +159,12 @@ CHECKS: Final[Mapping[str, CheckSpec]] = MappingProxyType(
             {"categories": ("str_list", True)},
             ("default",),
             "`patient.concomitant_systemic` includes one of {categories}.",
+        ),
+        "excipients": CheckSpec(
+            {"excipients": ("str_list", True)},
+            ("default",),
+            "`patient.excipient_reactions` names one of {excipients} (a past reaction to an excipient the "
+            "label warns about).",
         ),
         "storage": CheckSpec(
             {"months_after_opening": ("int", True)},

@@ -14,11 +14,11 @@ import datetime as dt
 import re
 import string
 from collections.abc import Mapping
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal
 from fractions import Fraction
 from typing import Any, Final
 
-from repigment.label.checks import Hours, LimitPhrase
+from repigment.label.checks import Hours, LimitPhrase, Over, Under
 from repigment.label.ruleset import Limit, Rule
 
 TERMS: Final[Mapping[str, Mapping[str, str]]] = {
@@ -27,6 +27,14 @@ TERMS: Final[Mapping[str, Mapping[str, str]]] = {
         "jak_inhibitor": "JAK inhibitor",
         "potent_immunosuppressant": "potent immunosuppressant",
         "biologic": "therapeutic biologic",
+        "cyp3a4_inhibitor": "CYP3A4 inhibitor",
+        "propylene_glycol": "propylene glycol (may cause skin irritation)",
+        "cetyl_alcohol": "cetyl alcohol (may cause local skin reactions, e.g. contact dermatitis)",
+        "stearyl_alcohol": "stearyl alcohol (may cause local skin reactions, e.g. contact dermatitis)",
+        "parahydroxybenzoates": "methyl and propyl parahydroxybenzoate (may cause allergic reactions, "
+        "possibly delayed)",
+        "butylhydroxytoluene": "butylhydroxytoluene (may cause local skin reactions or irritation of the "
+        "eyes and mucous membranes)",
     },
     "sv": {
         "non-segmental": "icke-segmentell",
@@ -40,6 +48,14 @@ TERMS: Final[Mapping[str, Mapping[str, str]]] = {
         "jak_inhibitor": "JAK-hämmare",
         "potent_immunosuppressant": "potent immunsuppressivt medel",
         "biologic": "biologiskt läkemedel",
+        "cyp3a4_inhibitor": "CYP3A4-hämmare",
+        "propylene_glycol": "propylenglykol (kan orsaka hudirritation)",
+        "cetyl_alcohol": "cetylalkohol (kan orsaka lokala hudreaktioner, t.ex. kontakteksem)",
+        "stearyl_alcohol": "stearylalkohol (kan orsaka lokala hudreaktioner, t.ex. kontakteksem)",
+        "parahydroxybenzoates": "metyl- och propylparahydroxibensoat (kan orsaka allergiska reaktioner, "
+        "eventuellt fördröjda)",
+        "butylhydroxytoluene": "butylhydroxitoluen (kan orsaka lokala hudreaktioner eller irritation av ögon "
+        "och slemhinnor)",
     },
 }
 _WORDS: Final = {"en": (" or ", " and ", "days"), "sv": (" eller ", " och ", "dagar")}
@@ -71,6 +87,8 @@ def to_json(value: Any) -> Any:
         return value.strftime("%H:%M")
     if isinstance(value, Hours):
         return to_json(value.hours)
+    if isinstance(value, Over | Under):
+        return to_json(value.value)
     if isinstance(value, LimitPhrase):
         return [{"grams": to_json(x.grams), "days": x.days} for x in value.limits]
     if isinstance(value, Limit):
@@ -82,17 +100,15 @@ def to_json(value: Any) -> Any:
     raise TypeError(f"no JSON form for {value!r}")  # pragma: no cover - checks produce only the above
 
 
-def _number(value: Decimal | Fraction | int | float, lang: str) -> str:
-    """Exact up to 4 decimals (so 200.0001 g never reads as the 200 g limit), else 2 decimals."""
+def _number(value: Decimal | Fraction | int | float, lang: str, rounding: str = ROUND_HALF_EVEN) -> str:
+    """Exact up to 4 decimals (so 200.0001 g never reads as the 200 g limit), else 2 decimals rounded
+    with ``rounding`` (up for a value over a maximum, down for one under a minimum: a rounded value never
+    crosses the limit it is shown beside)."""
     d = _decimal(value)
     if d != d.to_integral_value():
         exact = d.normalize()
         exponent = exact.as_tuple().exponent
-        d = (
-            exact
-            if isinstance(exponent, int) and exponent >= -4
-            else d.quantize(Decimal("0.01"), ROUND_HALF_EVEN)
-        )
+        d = exact if isinstance(exponent, int) and exponent >= -4 else d.quantize(Decimal("0.01"), rounding)
     text = f"{d:f}"
     return text.replace(".", ",").replace("-", _MINUS[lang]) if lang == "sv" else text
 
@@ -102,6 +118,10 @@ def render(value: Any, lang: str) -> str:
         return str(value).lower()
     if isinstance(value, Decimal | Fraction | int | float):
         return _number(value, lang)
+    if isinstance(value, Over):
+        return _number(value.value, lang, ROUND_UP)
+    if isinstance(value, Under):
+        return _number(value.value, lang, ROUND_DOWN)
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M") + value.strftime("%z")[:3] + ":" + value.strftime("%z")[3:]
     if isinstance(value, dt.date):

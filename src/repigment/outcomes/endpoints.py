@@ -55,8 +55,19 @@ def score_column(endpoint: str) -> str:
     return "vns" if endpoint == VNS_ENDPOINT else VASI_ENDPOINTS[endpoint][0]
 
 
+# Number columns of long data: in these an empty cell and the text "NA" (R's missing value) are missing.
+# In every other (category or text) column only an empty cell is missing: "NA" is a value there (trial
+# data code North America as "NA").
+NUMBER_COLUMNS: Final = ("week", "f_vasi", "t_vasi", "vns")
+NUMBER_MISSING: Final = ("", "NA")
+CATEGORY_MISSING: Final = ("",)
+
+
 def read_long(path: str | Path, categorical: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read CSV or Parquet long data; identifier and label columns become categoricals (fast codes)."""
+    """Read CSV or Parquet long data; identifier and label columns become categoricals (fast codes).
+
+    Missing values in a CSV: see ``NUMBER_COLUMNS``. How many values of each column were read as missing
+    is kept in ``df.attrs["missing_read"]`` (the analysis reports it)."""
     p = Path(path)
     cats = {"patient_id", "arm", "trial", *categorical}
     try:
@@ -64,7 +75,14 @@ def read_long(path: str | Path, categorical: tuple[str, ...] = ()) -> pd.DataFra
             df = pd.read_parquet(p)
         else:
             head = pd.read_csv(p, nrows=0)
-            df = pd.read_csv(p, dtype={c: "category" for c in cats if c in head.columns}, low_memory=False)
+            na = {c: list(NUMBER_MISSING if c in NUMBER_COLUMNS else CATEGORY_MISSING) for c in head.columns}
+            df = pd.read_csv(
+                p,
+                dtype={c: "category" for c in cats if c in head.columns},
+                keep_default_na=False,
+                na_values=na,
+                low_memory=False,
+            )
     except FileNotFoundError:
         raise OutcomesError("file", f"{p} not found", kind="input") from None
     except (OSError, ValueError, pd.errors.ParserError) as e:
@@ -74,7 +92,9 @@ def read_long(path: str | Path, categorical: tuple[str, ...] = ()) -> pd.DataFra
     for c in cats:
         if c in df.columns and not isinstance(df[c].dtype, pd.CategoricalDtype):
             df[c] = df[c].astype("category")
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    df.attrs["missing_read"] = {str(c): int(n) for c, n in df.isna().sum().items()}
+    return df
 
 
 def _first(mask: npt.NDArray[np.bool_]) -> int:

@@ -50,6 +50,18 @@ def _ci(ci: list[Any], pct: bool = False) -> str:
     return f"{ci[0] * f:.1f}–{ci[1] * f:.1f}" if pct else f"{ci[0]:.2f}–{ci[1]:.2f}"
 
 
+def _missing_read(df: pd.DataFrame) -> str:
+    """Per column, how many values were read as missing (``read_long``)."""
+    counts = df.attrs.get("missing_read")
+    if not counts:
+        return ""
+    text = ", ".join(f"{html.escape(str(c))} {n}" for c, n in counts.items())
+    return (
+        f"<p class='note' id='missing-read'>Values read as missing, per column: {text} (number columns: "
+        "empty or &quot;NA&quot;; other columns: empty only).</p>"
+    )
+
+
 def build_report(
     df: pd.DataFrame,
     endpoint: str = "F-VASI75",
@@ -98,6 +110,7 @@ def build_report(
         f"<h1>{html.escape(title)}</h1>",
         f"<p class='note'>Week {week:g} ± {window:g}; missing data: {missing}; {len(df)} visit rows. "
         f"Generated {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} by repigment.</p>",
+        _missing_read(df),
         "<h2>Endpoints</h2>",
         table,
         "<p class='note'>† zero cell: 0.5 added to every cell (Haldane–Anscombe) for the odds ratio.</p>",

@@ -44,11 +44,45 @@ def responders(
     return {f"{prefix}{t}": is_responder(baseline, current, t) for t in thresholds}
 
 
-def compare_scores(baseline: Any, current: Any) -> dict[str, Any]:
+def comparable(baseline: Any, current: Any, *, rescore: bool = False) -> tuple[Any, Any]:
+    """The two scoring results to compare, under one instrument definition.
+
+    A score under another variant (eyelids in the face or not, head and neck in T-VASI or not) or another
+    body model measures something else: comparing them reports a change that is only the definition's
+    (face 1.0 vs face 1.0 + eyelids 0.1 reads as +10%). Refused, naming the field, unless ``rescore``:
+    then the current visit's patches are scored again under the baseline's variant (possible whenever
+    the result carries its patches; the body model cannot be changed after the fact).
+    """
+    from repigment.scoring.errors import ScoringError
+    from repigment.scoring.vasi import score_patches
+
+    if baseline.body_model != current.body_model:
+        raise ScoringError(
+            "body_model",
+            f"the baseline was scored with {baseline.body_model} and the current visit with "
+            f"{current.body_model}; scores from different body models cannot be compared",
+        )
+    if baseline.variant != current.variant:
+        patched = sum((p.hand_units for p in current.patches), Fraction(0))
+        if rescore and patched == sum((r.hand_units for r in current.regions.values()), Fraction(0)):
+            current = score_patches(list(current.patches), current.age_years, baseline.variant)
+        else:
+            raise ScoringError(
+                "variant",
+                f"the baseline was scored with variant {baseline.variant.as_dict()} and the current visit "
+                f"with {current.variant.as_dict()}; score both under one variant (or rescore the current "
+                "visit's patches under the baseline's variant)",
+            )
+    return baseline, current
+
+
+def compare_scores(baseline: Any, current: Any, *, rescore: bool = False) -> dict[str, Any]:
     """Baseline vs current for F-VASI and T-VASI, as the ``repigment compare`` JSON.
 
-    ``baseline``/``current`` are scoring results (anything with exact ``f_vasi`` and ``t_vasi``).
+    ``baseline``/``current`` are scoring results (``VasiResult``); both must use one variant and body
+    model (see ``comparable``), which the output states.
     """
+    baseline, current = comparable(baseline, current, rescore=rescore)
     out: dict[str, Any] = {}
     for key, thresholds, prefix in (
         ("f_vasi", F_VASI_THRESHOLDS, "F-VASI"),
@@ -63,6 +97,8 @@ def compare_scores(baseline: Any, current: Any) -> dict[str, Any]:
             "percent_change": None if pc is None else float(pc),
             "responders": responders(b, c, thresholds, prefix),
         }
+    out["variant"] = baseline.variant.as_dict()
+    out["body_model"] = baseline.body_model
     return out
 
 

@@ -27,6 +27,9 @@ CAPACITY_TOLERANCE: Final = Fraction(5, 100)
 
 HAND_UNIT_CONVENTION: Final = "1 HU = palm + 5 digits = 1% BSA"
 
+# The whole body is 100 hand units: T-BSA and T-VASI can never exceed it, whatever each region's margin.
+WHOLE_BODY_HAND_UNITS: Final = Fraction(100)
+
 _HEAD_REGIONS: Final = frozenset({"face", "eyelids", "head_neck"})
 
 
@@ -185,6 +188,7 @@ def score_patches(
                 f"{float(caps[r]):.3g} for age {float(age_years):g} "
                 f"(tolerance {float(CAPACITY_TOLERANCE):.0%})",
             )
+    _check_whole_body(patches)
     face_regions: set[VasiRegion] = {"face", "eyelids"} if variant.face_includes_eyelids else {"face"}
     total_regions = (
         set(VASI_REGIONS) if variant.t_vasi_includes_head_neck else set(VASI_REGIONS) - _HEAD_REGIONS
@@ -209,6 +213,21 @@ def score_patches(
         age_years=Fraction(age_years),
         patches=tuple(patches),
     )
+
+
+def _check_whole_body(patches: Sequence[Patch]) -> None:
+    """Refuse patches totalling more than the whole body (each region may be within its margin while the
+    sum is not); the field at fault is the patch that takes the running total past 100."""
+    running = Fraction(0)
+    for i, p in enumerate(patches):
+        running += p.hand_units
+        if running > WHOLE_BODY_HAND_UNITS:
+            total = sum((q.hand_units for q in patches), Fraction(0))
+            raise ScoringError(
+                f"patches[{i}].hand_units",
+                f"the patches total {float(total):g} hand units, more than the whole body "
+                f"({WHOLE_BODY_HAND_UNITS} hand units = 100% BSA): T-BSA and T-VASI cannot exceed 100",
+            )
 
 
 def _counts_toward(region: VasiRegion, variant: Variant) -> str:

@@ -127,6 +127,25 @@ def input_number(value: float | Decimal | int, lang: str) -> str:
     )
 
 
+def as_entered(value: float | Decimal | int | None, lang: str) -> str:
+    """A typed value with every decimal it was entered with, never rounded: a rule compares the entered
+    value (24.6 % is below 25 %), so the page must not show it as 25 %."""
+    if value is None:
+        return "–"
+    d = (Decimal(repr(value)) if isinstance(value, float) else Decimal(value)).normalize()
+    exponent = d.as_tuple().exponent
+    digits = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return number(d, lang, digits)
+
+
+def signed(value: float | Fraction | Decimal | int | None, lang: str, digits: int = 1) -> str:
+    """A change with its sign always shown (+383.3, −12.5, 0): an unsigned change reads as improvement."""
+    text = number(value, lang, digits)
+    if value is None or text.lstrip("0., ") == "" or text[0] in "-−":
+        return text
+    return "+" + text
+
+
 def _parse_day(text: str) -> dt.date | None:
     try:
         return dt.datetime.fromisoformat(text).date()

@@ -16,7 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from repigment.api import clinical
-from repigment.course import Assessment, CourseError, milestones, week_of
+from repigment.course import (
+    Assessment,
+    CourseError,
+    RepigmentationCheck,
+    check_repigmentation,
+    milestones,
+    week_of,
+)
 from repigment.course import Course as CourseState
 from repigment.label import LabelInputError, evaluate
 from repigment.scoring import vns_success
@@ -107,8 +114,7 @@ def age_on(patient: Patient, on: dt.date) -> float:
 
 
 def visit_week(course: Course | None, visit: Visit) -> int | None:
-    if visit.week is not None:
-        return visit.week
+    """The week of treatment computed from the visit date and the course start (never a typed week)."""
     if course is None or visit.visited_on < course.started_on:
         return None
     return week_of(course.started_on, visit.visited_on)
@@ -132,6 +138,39 @@ def course_state(rec: Record) -> CourseState | None:
         return milestones(course.started_on, on, assessments, last_app)
     except CourseError:
         return None
+
+
+def repigmentation_check(rec: Record, visit: Visit) -> tuple[Visit, RepigmentationCheck] | None:
+    """The visit's typed repigmentation beside the repigmentation its scores show since the course's
+    baseline visit (``repigment.course.check_repigmentation``), with that baseline visit."""
+    if visit.repigmentation_percent is None:
+        return None
+    course = next((c for c in rec.courses if c.id == visit.course_id), rec.course)
+    visits = rec.course_visits(course)
+    if not visits or visits[0].id == visit.id:
+        return None
+    base = visits[0]
+    check = check_repigmentation(
+        Decimal(str(visit.repigmentation_percent)),
+        {"F-VASI": base.f_vasi, "T-VASI": base.t_vasi},
+        {"F-VASI": visit.f_vasi, "T-VASI": visit.t_vasi},
+    )
+    return base, check
+
+
+def decision_visit(rec: Record, state: CourseState | None) -> Visit | None:
+    """The visit whose assessment the week-52 decision read (the latest at or after week 52)."""
+    a = state.decision.assessment if state is not None else None
+    if a is None:
+        return None
+    same = [
+        v
+        for v in rec.course_visits(rec.course)
+        if v.visited_on == a.on
+        and v.repigmentation_percent is not None
+        and Decimal(str(v.repigmentation_percent)) == a.repigmentation_percent
+    ]
+    return same[-1] if same else None
 
 
 def course_findings(rec: Record, lang: str) -> list[dict[str, Any]]:
@@ -265,7 +304,14 @@ def progress(rec: Record) -> dict[str, Any]:
     base = visits[0] if visits else None
     latest = visits[-1] if visits else None
     change: dict[str, float | None] = {}
-    if base is not None and latest is not None:
+    # scores under another instrument variant or body model measure something else: no change between them
+    # (as `repigment compare` refuses; repigment.scoring.comparable)
+    mixed = (
+        base is not None
+        and latest is not None
+        and (dict(base.variant) != dict(latest.variant) or base.body_model != latest.body_model)
+    )
+    if base is not None and latest is not None and not mixed:
         from fractions import Fraction
 
         from repigment.scoring import percent_change
@@ -275,7 +321,14 @@ def progress(rec: Record) -> dict[str, Any]:
             pc = percent_change(b, c)
             change[key] = None if pc is None else float(pc)
     vns = [pt for pt in points if pt["vns"] is not None]
-    return {"points": points, "baseline": base, "latest": latest, "change": change, "vns": vns}
+    return {
+        "points": points,
+        "baseline": base,
+        "latest": latest,
+        "change": change,
+        "vns": vns,
+        "mixed_variants": mixed,
+    }
 
 
 def sorted_desc(items: Sequence[Any], key: str) -> list[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from functools import cache
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -51,6 +52,10 @@ def environment(lang: str) -> Environment:
     env.filters["num"] = lambda v, digits=2: i18n.number(v, lang, digits)
     env.filters["pct"] = lambda v, digits=0: i18n.percent(v, lang, digits)
     env.globals["percent_sign"] = i18n.PERCENT[lang]  # after a unit label: "T-BSA %"
+    # ages a person reads are completed years (as the label engine counts them), never rounded up
+    env.filters["years"] = lambda v: i18n.number(math.floor(v), lang, 0)
+    env.filters["asentered"] = lambda v: i18n.as_entered(v, lang)
+    env.filters["signed"] = lambda v, digits=1: i18n.signed(v, lang, digits)
     env.filters["date"] = lambda v, fmt="medium": i18n.date(v, lang, fmt)
     env.filters["datetime"] = lambda v, fmt="short", tz=None: i18n.datetime(v, lang, fmt, tz)
     from repigment.label import message_in

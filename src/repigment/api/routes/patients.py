@@ -65,6 +65,9 @@ from repigment.api.schemas import (
     _check_order,
     _check_seriousness,
 )
+from repigment.course import CourseError, check_assessed, place_visit
+from repigment.label import LabelInputError
+from repigment.label.request import PATIENT_FLAGS, check_patient_facts
 from repigment.store import (
     AdverseEvent,
     Application,
@@ -199,6 +202,10 @@ async def create_patient(
     user: Annotated[Principal, Depends(require_role(*WRITE_RECORD))],
 ) -> PatientOut:
     """Register a patient in the caller's clinic; the response carries the new ``id``."""
+    try:
+        check_patient_facts(body.sex, body.model_dump())
+    except LabelInputError as e:
+        raise unprocessable(f"body.{e.field}", e.reason) from e
     p = Patient(clinic_id=user.clinic_id, **body.model_dump())
     db.add(p)
     await _commit(db)
@@ -228,6 +235,11 @@ async def update_patient(body: PatientPatch, ctx: WriteRecord) -> PatientOut:
             raise unprocessable(f"body.{k}", "must not be null")
     if "birth_date" in changes and changes["birth_date"] > dt.date.today():
         raise unprocessable("body.birth_date", "must not be in the future")
+    merged = {f: getattr(ctx.patient, f) for f in PATIENT_FLAGS} | changes
+    try:
+        check_patient_facts(changes.get("sex", ctx.patient.sex), merged)
+    except LabelInputError as e:
+        raise unprocessable(f"body.{e.field}", e.reason) from e
     for k, v in changes.items():
         setattr(ctx.patient, k, v)
     await _commit(ctx.db)
@@ -441,20 +453,46 @@ async def create_visit(body: VisitIn, ctx: WriteRecord, response: Response) -> V
 
 
 def build_visit(db: Session, patient: Patient, body: VisitIn, user_id: int | None) -> Visit:
-    """Score the assessment (and let the engine validate it as a course assessment) into a new Visit."""
+    """Score the assessment and place it in its course (``repigment.course.place_visit``: the week from
+    the date, follow-ups not before the course start, a second visit in one week flagged, an empty map
+    only as an explicit "no depigmentation") into a new Visit. The API, the pages, the demo and the FHIR
+    import all record visits through here. The flags are on ``visit.flags`` (not stored)."""
     if body.visited_on < patient.birth_date:
         raise unprocessable("body.visited_on", "is before the patient's birth date")
     patches = [p.model_dump(exclude_none=True) for p in body.patches]
+    try:
+        check_assessed(patches, body.no_depigmentation)
+    except CourseError as e:
+        raise unprocessable("body." + e.field, e.reason) from e
     variant = body.variant.model_dump()
     result = _clinical(clinical.score_visit, patient, body.visited_on, patches, variant)
-    course = None
-    if body.course_id is not None:
-        course = _clinical(clinical.course_for, db, patient.id, body.course_id, body.visited_on)
+    course = _clinical(clinical.course_for, db, patient.id, body.course_id, body.visited_on)
+    follow_up = body.course_id is not None or body.repigmentation_percent is not None
+    started = course.started_on if course is not None else None
+    others: list[dt.date] = []
+    if course is not None:
+        others = list(
+            db.scalars(
+                select(Visit.visited_on).where(
+                    Visit.patient_id == patient.id,
+                    (Visit.course_id == course.id)
+                    | (Visit.course_id.is_(None) & (Visit.visited_on >= course.started_on)),
+                )
+            )
+        )
+    try:
+        placed = place_visit(
+            body.visited_on, started, follow_up=follow_up, typed_week=body.week, other_visits_on=others
+        )
+    except CourseError as e:
+        raise unprocessable("body." + e.field, e.reason) from e
+    if placed.week is None:
+        course = None  # a visit before the course started (a baseline ahead of it) is not one of its visits
     v = Visit(
         patient_id=patient.id,
         course_id=course.id if course else None,
         visited_on=body.visited_on,
-        week=body.week,
+        week=placed.week,
         patches=patches,
         variant=variant,
         age_years=float(result.age_years),
@@ -474,9 +512,8 @@ def build_visit(db: Session, patient: Patient, body: VisitIn, user_id: int | Non
         notes=body.notes,
         created_by=user_id,
     )
+    v.flags = placed.flags  # type: ignore[attr-defined]  # reported with the new visit, not stored
     if course is not None and body.repigmentation_percent is not None:
-        if body.visited_on < course.started_on:
-            raise unprocessable("body.visited_on", f"is before the course started ({course.started_on})")
         earlier = db.scalars(
             select(Visit).where(Visit.course_id == course.id, Visit.visited_on <= body.visited_on)
         ).all()

@@ -12,12 +12,13 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from repigment.api import access_log
+from repigment.api import access_log, clinical
 from repigment.api.deps import Db
 from repigment.api.routes import patients as api
 from repigment.api.schemas import AdverseEventIn, CoursePatch, OverrideIn, VisitIn
-from repigment.course import week_of
+from repigment.course import place_visit
 from repigment.dosing import DosingError, dose_plan
+from repigment.label import evaluate_dose
 from repigment.scoring import ScoringError
 from repigment.store import Application, Patient, Visit
 from repigment.web import access, bodymap, bodymap_page, charts, i18n, records
@@ -152,7 +153,7 @@ def _dose(request: Request, rec: records.Record) -> dict[str, Any]:
             "The fingertip-unit amounts are given for women and men; "
             "record the patient's sex to use the calculator."
         )
-        return {"form": form, "errors": errors, "result": None}
+        return {"form": form, "errors": errors, "result": None, "findings": []}
     try:
         bsa = Decimal(form["bsa_percent"].replace(",", "."))
     except ArithmeticError:
@@ -173,12 +174,24 @@ def _dose(request: Request, rec: records.Record) -> dict[str, Any]:
         start = dt.date.fromisoformat(form["start"])
     except ValueError:
         errors["start"] = _("Enter a date.")
+    findings: list[dict[str, Any]] = []
     if not errors:
         try:
             result = dose_plan(bsa, p.sex, per_day, dispensed, start if dispensed is not None else None)
         except DosingError as e:
             errors[e.field if e.field in form else "form"] = e.reason
-    return {"form": form, "errors": errors, "result": result}
+        else:
+            checked = evaluate_dose(
+                result.bsa_percent,
+                result.sex,
+                result.applications_per_day,
+                result.grams_per_application,
+                rec.today,
+                ruleset=course.ruleset if course else clinical.DEFAULT_RULESET,
+                lang=lang(request),
+            )
+            findings = [f.as_json() for f in checked.findings]
+    return {"form": form, "errors": errors, "result": result, "findings": findings}
 
 
 @router.get("/clinic/patients/{patient_id}")
@@ -205,11 +218,14 @@ def _patient_page(
     ]
     from repigment.web.pages import photos
 
+    decided_by = records.decision_visit(rec, state)
     ctx = {
         "p": patient,
         "rec": rec,
         "age": records.age_on(patient, rec.today),
         "state": state,
+        "decision_visit": decided_by,
+        "decision_check": records.repigmentation_check(rec, decided_by) if decided_by else None,
         "findings": findings,
         "decision_findings": decision_findings,
         "flags": records.attention(rec),
@@ -379,13 +395,9 @@ def _visit_form(
 async def visit_new(request: Request, db: Db, patient_id: str) -> Response:
     user = await clinician(request, db)
     ctx = context(db, user, parse_id(patient_id))
-    rec = records.load(db, ctx.patient)
-    week = None
-    if rec.course is not None and dt.date.today() >= rec.course.started_on:
-        week = week_of(rec.course.started_on, dt.date.today())
     form = {
         "visited_on": dt.date.today().isoformat(),
-        "week": "" if week is None else str(week),
+        "no_depigmentation": False,
         "repigmentation_percent": "",
         "vns": "",
         "notes": "",
@@ -403,9 +415,10 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
     raw = await request.form()
     variant = variant_from_form(raw)
     form: dict[str, Any] = {
-        k: str(raw.get(k, "")) for k in ("visited_on", "week", "repigmentation_percent", "vns", "notes")
+        k: str(raw.get(k, "")) for k in ("visited_on", "repigmentation_percent", "vns", "notes")
     }
     form.update(variant)
+    form["no_depigmentation"] = bool(raw.get("no_depigmentation"))
     errors: dict[str, str] = {}
     drawing = None
     try:
@@ -421,18 +434,14 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
         "visited_on": form["visited_on"],
         "variant": variant,
         "notes": form["notes"] or None,
+        "no_depigmentation": form["no_depigmentation"],
     }
-    for key, label in (("week", "week"), ("repigmentation_percent", "repigmentation_percent")):
-        text = form[key].strip().replace(",", ".")
-        if text:
-            try:
-                body[label] = int(text) if key == "week" else float(text)
-            except ValueError:
-                errors[key] = (
-                    _("Enter a whole number of weeks.")
-                    if key == "week"
-                    else _("Enter a percentage between 0 and 100.")
-                )
+    text = form["repigmentation_percent"].strip().replace(",", ".")
+    if text:
+        try:
+            body["repigmentation_percent"] = float(text)
+        except ValueError:
+            errors["repigmentation_percent"] = _("Enter a percentage between 0 and 100.")
     if form["vns"].strip():
         try:
             body["vns"] = int(form["vns"])
@@ -446,7 +455,14 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
         try:
             assessment = bodymap_page.assessment_json(bodymap_page.assessment(drawing, age, variant))
             body["patches"] = assessment["patches"]
-            visit = await call_api(api.create_visit, VisitIn.model_validate(body), ctx, Response())
+            checked = VisitIn.model_validate(body)
+            if not body["patches"] and not form["no_depigmentation"]:
+                errors["drawing"] = _(
+                    "The map is empty. If the assessment found no depigmentation, tick "
+                    "“Assessed: no depigmentation”."
+                )
+                return _visit_form(request, db, user, ctx.patient, form, errors, drawing, status_code=422)
+            visit = await call_api(api.create_visit, checked, ctx, Response())
         except ValidationError as e:
             errors.update(validation_errors(e, request, {"patches": "drawing", "variant": "drawing"}))
             if "vns" in errors:  # the core's reason is in English; the page speaks the user's language
@@ -484,9 +500,20 @@ def _visit_page(
 
     rec = records.load(db, patient)
     course = next((c for c in rec.courses if c.id == visit.course_id), None)
+    same_week: tuple[dt.date, ...] = ()
+    if course is not None:
+        others = [v.visited_on for v in rec.course_visits(course) if v.id != visit.id]
+        same_week = place_visit(
+            visit.visited_on, course.started_on, follow_up=False, other_visits_on=others
+        ).same_week
     ctx = {
         "p": patient,
         "visit": visit,
+        "same_week": same_week,
+        "repig_check": records.repigmentation_check(rec, visit),
+        "no_depigmentation": not any(
+            x.get("hand_units") and x.get("depigmentation_percent") for x in visit.patches
+        ),
         "week": records.visit_week(course, visit),
         "bm": bm,
         "saved": request.query_params.get("saved") == "1",
