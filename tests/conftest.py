@@ -209,6 +209,9 @@ def start_server(
         **os.environ,
         "REPIGMENT_DATABASE_URL": db_url,
         "REPIGMENT_LOG_LEVEL": "warning",
+        # Every test speaks from 127.0.0.1 to the session's shared servers: the per-address log-in limit
+        # would add up their deliberate failures (tests/api/test_api_login_throttle.py checks it).
+        "REPIGMENT_LOGIN_CLIENT_FAILURES": "1000",
         **(extra_env or {}),
     }
     with open(log, "wb") as out:

@@ -115,3 +115,64 @@ def test_session_cookie_and_csrf(http: httpx.Client, clinic_factory: Any) -> Non
     http.cookies.set("repigment_session", session.split(";")[0].split("=", 1)[1])
     assert http.get("/api/v1/me").status_code == 401  # the session was revoked
     http.cookies.clear()
+
+
+def test_headers_are_sent_once_and_without_a_server_banner(http: httpx.Client) -> None:
+    """Regression: Referrer-Policy and nosniff came twice on pages (with two different policies), and
+    every answer carried ``server: uvicorn``."""
+    for path in ("/api/v1/health", "/login", "/api/v1/me", "/static/css/app.css"):
+        r = http.get(path)
+        names = [k.lower() for k, _ in r.headers.multi_items()]
+        assert "server" not in names, path
+        for header in ("x-content-type-options", "referrer-policy", "x-frame-options"):
+            assert names.count(header) == 1, (path, header, r.headers.get_list(header))
+        assert "strict-transport-security" not in names  # plain HTTP: no HSTS
+    assert http.get("/login").headers["referrer-policy"] == "same-origin"
+
+
+def test_forwarded_headers_count_only_from_trusted_proxies(
+    request: Any, _templates: Any, tmp_path: Any, harness: Any, http: httpx.Client, clinic_factory: Any
+) -> None:
+    """Regression: ``X-Forwarded-Proto: https`` was believed from 127.0.0.1 whatever the deployment. Now
+    only from ``REPIGMENT_TRUSTED_PROXIES``; over HTTPS the cookies take the ``__Host-`` prefix (Secure,
+    Path=/, no Domain) and HSTS is sent; the forwarded client address is the one log-ins are throttled by."""
+    from repigment.api import security
+    from repigment.store import LoginThrottle
+
+    c = clinic_factory()
+    body = {"username": c.users["clinician"], "password": c.password}
+    https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+    r = http.post("/api/v1/auth/session", json=body, headers=https)  # the shared server trusts no proxy
+    assert r.status_code == 200
+    assert "strict-transport-security" not in r.headers
+    assert all(h.startswith("repigment_") and "Secure" not in h for h in r.headers.get_list("set-cookie"))
+
+    url = harness.fresh_db_url(request, _templates, "sqlite")
+    server = harness.start_server(url, tmp_path, {"REPIGMENT_TRUSTED_PROXIES": "127.0.0.1, ::1"})
+    store = Store(url, migrate=False)
+    try:
+        c = harness.seed_clinic(store)
+        body = {"username": c.users["clinician"], "password": c.password}
+        with httpx.Client(base_url=server.base_url, timeout=30) as proxy:
+            r = proxy.post("/api/v1/auth/session", json=body, headers=https)
+            assert r.status_code == 200
+            assert r.headers["strict-transport-security"] == "max-age=31536000"
+            cookies = r.headers.get_list("set-cookie")
+            session = next(h for h in cookies if h.startswith("__Host-repigment_session="))
+            assert "Secure" in session and "Path=/" in session and "Domain" not in session
+            assert any(h.startswith("__Host-repigment_csrf=") and "Secure" in h for h in cookies)
+            token = session.split(";")[0].split("=", 1)[1]
+            proxy.cookies.clear()
+            me = {"Cookie": f"__Host-repigment_session={token}"}
+            assert proxy.get("/api/v1/me", headers={**https, **me}).status_code == 200
+            # The plain name is not a session over HTTPS (a plain-HTTP page could have planted it).
+            plain = {"Cookie": f"repigment_session={token}"}
+            assert proxy.get("/api/v1/me", headers={**https, **plain}).status_code == 401
+            r = proxy.post("/api/v1/auth/token", json={**body, "password": "wrong guess 123"}, headers=https)
+            assert r.status_code == 401
+        with store.read() as s:
+            keys = set(s.scalars(select(LoginThrottle.key)).all())
+        assert set(security.throttle_keys(c.users["clinician"], "203.0.113.7")) <= keys
+    finally:
+        store.dispose()
+        server.stop()

@@ -126,3 +126,52 @@ def test_malformed_oversized_and_odd_requests(http: httpx.Client, ctx: tuple[dic
         headers=auth,
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.patches[0]"
+
+
+def test_times_at_the_ends_of_the_calendar_are_refused_not_overflowed(
+    http: httpx.Client, clinic_factory: Any
+) -> None:
+    """Regression: year 1 east of UTC and year 9999 west of it overflowed while being converted to UTC
+    (OverflowError, a 500) in a diary entry's ``at`` and the list's ``since`` and ``until``."""
+    c = clinic_factory()
+    auth, pid = c.login(http, "patient"), c.patients[0]
+    for at in ("0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00", "0001-01-01T00:00:00Z"):
+        body = {"id": str(uuid.uuid4()), "at": at, "hand_units": 1}
+        r = http.post(f"/api/v1/patients/{pid}/applications", json=body, headers=auth)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.at", r.text
+        for param in ("since", "until"):
+            r = http.get(f"/api/v1/patients/{pid}/applications", params={param: at}, headers=auth)
+            assert r.status_code == 422 and r.json()["errors"][0]["field"] == f"query.{param}", r.text
+
+
+def test_json_nested_a_thousand_deep_is_a_422(http: httpx.Client, clinic_factory: Any) -> None:
+    """Regression: on the diary route (its fast path parses the body itself) the decoder's RecursionError
+    was a 500; other routes answer the same way."""
+    c = clinic_factory()
+    pid = c.patients[0]
+    entry = '{"id": "%s", "at": "2026-11-30T08:00:00+01:00", "hand_units": 1, "sites": %s}'
+    for role, path, text in (
+        ("patient", f"/api/v1/patients/{pid}/applications", entry % (uuid.uuid4(), "[" * 1000 + "]" * 1000)),
+        ("patient", f"/api/v1/patients/{pid}/applications", "[" * 100_000 + "]" * 100_000),
+        ("clinician", f"/api/v1/patients/{pid}/courses", '{"a":' * 5000 + "1" + "}" * 5000),
+    ):
+        r = _raw(http, "POST", path, text, c.login(http, role))
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body", r.text
+
+
+def test_names_of_invisible_characters_only_are_refused(http: httpx.Client, clinic_factory: Any) -> None:
+    """Regression: a name of zero-width or bidirectional control characters only was accepted (a patient
+    listed with a blank name, or one that reverses the text after it)."""
+    c = clinic_factory()
+    auth = c.login(http, "clinician")
+    for invisible in ("\u200b", "\u200b\u200c\u200d\ufeff", "\u202e\u2066\u2069", "\u200e \u200f", "\u3000"):
+        r = http.post("/api/v1/patients", json={**PATIENT, "given_name": invisible}, headers=auth)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.given_name", r.text
+        assert "visible character" in r.json()["detail"]
+    r = http.post("/api/v1/patients", json={**PATIENT, "family_name": "\u202eAnna"}, headers=auth)
+    assert r.status_code == 201  # a visible name with marks around it is the clinician's to judge
+    body = {"username": f"n-{uuid.uuid4().hex[:8]}", "password": "a sound passphrase", "role": "analyst"}
+    r = http.post(
+        "/api/v1/users", json={**body, "display_name": "\u2060\u2061"}, headers=c.login(http, "admin")
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.display_name"

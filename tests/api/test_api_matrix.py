@@ -37,8 +37,14 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/auth/session"): PUBLIC,
     ("POST", "/api/v1/auth/logout"): ANY_USER,
     ("GET", "/api/v1/me"): ANY_USER,
+    ("POST", "/api/v1/auth/password"): ANY_USER,
+    ("POST", "/api/v1/auth/revoke-others"): ANY_USER,
     ("GET", "/api/v1/users"): frozenset({"admin"}),
     ("POST", "/api/v1/users"): frozenset({"admin"}),
+    ("POST", "/api/v1/users/{user_id}/deactivate"): frozenset({"admin"}),
+    ("POST", "/api/v1/users/{user_id}/reactivate"): frozenset({"admin"}),
+    ("POST", "/api/v1/users/{user_id}/password-reset"): frozenset({"admin"}),
+    ("POST", "/api/v1/users/{user_id}/revoke-sessions"): frozenset({"admin"}),
     ("GET", "/api/v1/patients"): READ,
     ("POST", "/api/v1/patients"): CLINICIAN,
     ("GET", P): READ,
@@ -73,6 +79,9 @@ EXPECTED: dict[tuple[str, str], Any] = {
 # Success for these is "not an access refusal": an incomplete case may be 422 by design.
 OK_STATUSES: dict[tuple[str, str], set[int]] = {
     ("GET", "/api/v1/adverse-events/{ae_id}/icsr"): {200, 422},
+    # the body's current password is wrong on purpose (the callers' own must not change): 403 from the
+    # route once the caller is authenticated, never 401
+    ("POST", "/api/v1/auth/password"): {403},
 }
 QUERIES: dict[tuple[str, str], dict[str, str]] = {
     # the matrix clinic has baseline visits only: under non-responder imputation that is a valid analysis
@@ -90,6 +99,7 @@ ITEM_PARAMS = {
     "application_id": "application",
     "event_id": "ae",
     "ae_id": "ae",
+    "user_id": "user",  # a spare account of the target's clinic (A1 and A2: two of clinic A)
 }
 
 
@@ -125,6 +135,10 @@ def _body(method: str, path: str) -> dict[str, Any] | None:
         ("POST", P + "/adverse-events"): {"term": "Application site pruritus", "onset_on": "2026-01-20"},
         ("PATCH", P + "/adverse-events/{event_id}"): {"outcome": "recovering"},
         ("POST", P + "/overrides"): {"rule": "EU-4.2-interval", "reason": "checked with the patient"},
+        ("POST", "/api/v1/auth/password"): {
+            "current_password": "not the password",
+            "new_password": "a brand new passphrase",
+        },
     }
     if method in ("POST", "PATCH", "PUT"):
         return bodies.get((method, path), {})
@@ -169,6 +183,18 @@ def _make_items(http: httpx.Client, headers: dict[str, str], patient_id: int) ->
     }
 
 
+def _spare_account(store: Any, clinic_id: int) -> int:
+    from repigment.store import Actor, User
+
+    with store.write(Actor("test-setup")) as s:
+        u = User(
+            clinic_id=clinic_id, username=f"spare-{uuid.uuid4().hex[:10]}", password_hash="-", role="analyst"
+        )
+        s.add(u)
+        s.commit()
+        return u.id
+
+
 @pytest.fixture(scope="module")
 def world(api_server: Any, harness: Any) -> World:
     from repigment.store import Store
@@ -176,6 +202,8 @@ def world(api_server: Any, harness: Any) -> World:
     seed_clinic = harness.seed_clinic
     store = Store(api_server.db_url, migrate=False)
     a, b = seed_clinic(store, "matrix-a"), seed_clinic(store, "matrix-b")
+    spare = {"A1": _spare_account(store, a.clinic_id), "A2": _spare_account(store, a.clinic_id)}
+    spare["B1"] = _spare_account(store, b.clinic_id)
     store.dispose()
     with httpx.Client(base_url=api_server.base_url, timeout=30) as http:
         tokens = {role: a.login(http, role) for role in ROLES}
@@ -185,6 +213,8 @@ def world(api_server: Any, harness: Any) -> World:
             "A2": _make_items(http, tokens["clinician"], a.patients[1]),
             "B1": _make_items(http, b_clinician, b.patients[0]),
         }
+    for key, uid in spare.items():
+        items[key]["user"] = uid
     return World({"A": a, "B": b}, tokens, items)
 
 

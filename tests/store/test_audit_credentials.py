@@ -1,5 +1,5 @@
 """Credentials inside the chain: a swapped password hash, an inserted, edited or revived token are
-reported by ``verify``; migration 0004 chains the credentials a database already holds."""
+reported by ``verify``; migration 0005 chains the credentials a database already holds."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ def test_access_events_leave_the_chain_whole_and_unknown_ones_are_refused(store:
 
 
 def _old_style_user(store: Store) -> tuple[int, int]:
-    """A user and a token as revision 0003 left them: the password a bare marker, the token unaudited."""
+    """A user and a token as revision 0004 left them: the password a bare marker, the token unaudited."""
 
     with store.write_engine.begin() as conn:
         conn.execute(
@@ -171,14 +171,14 @@ def _old_style_user(store: Store) -> tuple[int, int]:
     return user, token
 
 
-def test_migration_0004_chains_existing_credentials_and_goes_back(store: Store) -> None:
-    store.downgrade("0003")
+def test_migration_0005_chains_existing_credentials_and_goes_back(store: Store) -> None:
+    store.downgrade("0004")
     user, token = _old_style_user(store)
     store.upgrade()
-    assert store.current_revision() == "0004"
+    assert store.current_revision() == "0005"
     assert _problems(store) == []
     with store.read() as s:
-        added = s.scalars(select(AuditEntry).where(AuditEntry.actor == "migration 0004")).all()
+        added = s.scalars(select(AuditEntry).where(AuditEntry.actor == "migration 0005")).all()
     assert [(e.action, e.table_name, e.row_id) for e in added] == [
         ("update", "app_user", str(user)),
         ("create", "api_token", str(token)),
@@ -186,8 +186,8 @@ def test_migration_0004_chains_existing_credentials_and_goes_back(store: Store) 
 
     assert json.loads(added[0].old or "")["password_hash"] == audit.REDACTED
     assert json.loads(added[0].new or "")["password_hash"].startswith("sha256:")
-    # Back to 0003 (no access events yet): the user's entry returns to the marker, the chain holds.
-    store.downgrade("0003")
+    # Back to 0004 (no access events yet): the user's entry returns to the marker, the chain holds.
+    store.downgrade("0004")
     with store.read() as s:
         last = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
     assert last is not None and json.loads(last.new or "")["password_hash"] == audit.REDACTED
@@ -198,4 +198,4 @@ def test_migration_0004_chains_existing_credentials_and_goes_back(store: Store) 
         record_access_event(s, Actor("old", user), "login", table_name="app_user", row_id=user)
         s.commit()
     with pytest.raises(RuntimeError, match="holds 1 access events"):
-        store.downgrade("0003")
+        store.downgrade("0004")

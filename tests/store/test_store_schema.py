@@ -14,7 +14,7 @@ from repigment.store import Actor, Base, Clinic, Patient, Store
 
 
 def test_migrated_to_head_and_models_match(store: Store) -> None:
-    assert store.current_revision() == store.head_revision() == "0004"
+    assert store.current_revision() == store.head_revision() == "0005"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
@@ -28,13 +28,13 @@ def test_downgrade_to_nothing_and_back(store: Store) -> None:
     assert store.current_revision() is None
     assert "patient" not in inspect(store.engine).get_table_names()
     store.upgrade()
-    assert store.current_revision() == "0004"
+    assert store.current_revision() == "0005"
 
 
 def test_first_start_creates_the_sqlite_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "sub" / "dir" / "new.sqlite3"
     s = Store(f"sqlite:///{path}")
-    assert path.exists() and s.current_revision() == "0004"
+    assert path.exists() and s.current_revision() == "0005"
     with s.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -80,7 +80,7 @@ def test_patient_reported_columns_migrate_down_and_up(store: Store) -> None:
     cols = {c["name"] for c in inspect(store.engine).get_columns("visit")}
     assert not {"vns", "vitiqol_items", "vitiqol_item16"} & cols and "f_vasi" in cols
     store.upgrade()
-    assert store.current_revision() == "0004"
+    assert store.current_revision() == "0005"
 
 
 def test_diary_index_migrates_down_and_up(store: Store) -> None:
@@ -99,5 +99,44 @@ def test_diary_index_migrates_down_and_up(store: Store) -> None:
     assert indexes()["ix_application_patient_id"] == ["patient_id"]
     assert "ix_application_patient_applied" not in indexes()
     store.upgrade()
-    assert store.current_revision() == "0004"
+    assert store.current_revision() == "0005"
     assert indexes()["ix_application_patient_applied"] == ["patient_id", "applied_at", "id"]
+
+
+def test_account_columns_migrate_with_the_audit_trail_intact(store: Store) -> None:
+    """0004 adds account columns to existing users and records them in the audit trail, so that
+    ``audit verify`` still finds every user row equal to its last audited value; usernames that differ
+    only in case are refused by the database itself."""
+    from repigment.store import User, audit, verify
+
+    store.downgrade("0003")
+    created = dt.datetime(2026, 11, 1, 8, 0)
+    with store.write_engine.begin() as conn:  # an account as 0003 stored and audited it
+        conn.execute(text("INSERT INTO clinic (id, name, created_at) VALUES (1, 'c', :t)"), {"t": created})
+        conn.execute(
+            text(
+                "INSERT INTO app_user (id, clinic_id, username, password_hash, role, display_name, active, "
+                "created_at) VALUES (1, 1, 'Dr.A', 'h', 'clinician', NULL, true, :t)"
+            ),
+            {"t": created},
+        )
+        at = created.replace(tzinfo=dt.UTC).isoformat()
+        user = {"id": 1, "clinic_id": 1, "username": "Dr.A", "password_hash": audit.REDACTED}
+        user |= {"role": "clinician", "display_name": None, "active": True, "created_at": at}
+        audit.append(
+            conn,
+            Actor("t"),
+            [
+                ("create", "clinic", "1", None, {"id": 1, "name": "c", "created_at": at}),
+                ("create", "app_user", "1", None, user),
+            ],
+        )
+    store.upgrade()
+    with store.engine.connect() as conn:
+        report = verify(conn)
+    assert report.ok, report.problems
+    assert report.entries == 4  # 0004's entry for the account's new columns, 0005's for its password digest
+    with store.write(Actor("t")) as s:
+        s.add(User(clinic_id=1, username="dr.a", password_hash="h", role="analyst"))
+        with pytest.raises(IntegrityError):
+            s.commit()

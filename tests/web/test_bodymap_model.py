@@ -74,6 +74,29 @@ def test_rle_round_trip_and_errors() -> None:
     assert bm.parse_drawing("") == _empty()
 
 
+def test_a_run_longer_than_the_cells_left_is_refused_before_allocating() -> None:
+    """Regression: ``[0, 50000000]`` built a list of 5e7 cells (400 MB) before the length check, and
+    ``[0, 10000000000000]`` raised MemoryError (a 500)."""
+    import tracemalloc
+
+    n = len(bm.raster("front"))
+    tracemalloc.start()
+    try:
+        for run in (50_000_000, 10_000_000_000_000, n + 1):
+            with pytest.raises(bm.DrawingError, match=f"longer than the {n} cells left"):
+                bm.parse_drawing({"front": [0, run]})
+        with pytest.raises(bm.DrawingError, match="at position 3 is longer than the 1 cells left"):
+            bm.parse_drawing({"front": [0, n - 1, 25, 2]})
+        with pytest.raises(bm.DrawingError, match="numbers too long or nesting too deep"):
+            bm.parse_drawing("[" * 100_000 + "]" * 100_000)
+        with pytest.raises(bm.DrawingError, match="numbers too long or nesting too deep"):
+            bm.parse_drawing('{"front": [0, ' + "9" * 5000 + "]}")
+        assert tracemalloc.get_traced_memory()[1] < 20 * 2**20  # peak: the view's own cells, not the claim
+    finally:
+        tracemalloc.stop()
+    assert bm.parse_drawing({"front": [0, n - 1, 25, 1]})["front"][-1] == 25
+
+
 def test_drawing_rebuilt_from_saved_patches_scores_the_same() -> None:
     drawing = _empty()
     face = bm.raster("face")

@@ -22,9 +22,19 @@ from repigment.store import AdverseEvent, Application, Override, Store
 pytestmark = on_sqlite
 
 
+def _login_token(c: httpx.Client) -> str:
+    """The log-in form's CSRF token (its cookie is kept by the client)."""
+    html = c.get("/login").text
+    return html.split('name="login_csrf" value="', 1)[1].split('"', 1)[0]
+
+
+def _login(c: httpx.Client, data: dict[str, str], **kw: Any) -> httpx.Response:
+    return c.post("/login", data={**data, "login_csrf": _login_token(c)}, **kw)
+
+
 def _client(base_url: str, username: str, password: str) -> httpx.Client:
     c = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
-    r = c.post("/login", data={"username": username, "password": password, "next": "/"})
+    r = _login(c, {"username": username, "password": password, "next": "/"})
     assert r.status_code == 303, r.text
     return c
 
@@ -55,26 +65,47 @@ def _field_error(html: str, field: str) -> str:
 
 def test_login_errors_are_shown_next_to_the_field(base_url: str, clinic: Any) -> None:
     with httpx.Client(base_url=base_url, timeout=30) as c:
-        r = c.post("/login", data={"username": "", "password": ""})
+        r = _login(c, {"username": "", "password": ""})
         assert r.status_code == 422
         assert _field_error(r.text, "username") == "Enter your username."
         assert _field_error(r.text, "password") == "Enter your password."
-        r = c.post(
-            "/login",
-            data={"username": clinic.clinician, "password": "wrong password"},
+        r = _login(
+            c,
+            {"username": clinic.clinician, "password": "wrong password"},
             headers={"Accept-Language": "sv"},
         )
         assert r.status_code == 422 and _field_error(r.text, "password") == "Fel användarnamn eller lösenord."
         assert "Traceback" not in r.text
         # an unsafe redirect target is ignored
-        r = c.post(
-            "/login",
-            data={"username": clinic.clinician, "password": clinic.password, "next": "//evil.example/"},
+        r = _login(
+            c,
+            {"username": clinic.clinician, "password": clinic.password, "next": "//evil.example/"},
             follow_redirects=False,
         )
         assert r.status_code == 303 and r.headers["location"] == "/"
         assert r.cookies.get("repigment_session") and r.cookies.get("repigment_csrf")
         assert c.get("/", follow_redirects=False).headers["location"] == "/clinic"
+
+
+def test_the_log_in_form_needs_its_csrf_token_and_our_origin(base_url: str, clinic: Any) -> None:
+    """Regression: the log-in form had no CSRF token and accepted a foreign Origin (log-in CSRF: another
+    site could log the visitor's browser in to an account of its own choosing)."""
+    good = {"username": clinic.clinician, "password": clinic.password}
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        r = c.post("/login", data=good)  # no token
+        assert r.status_code == 403 and "came from another site" in _field_error(r.text, "form")
+        assert not r.cookies.get("repigment_session")
+        r = c.post("/login", data={**good, "login_csrf": "forged"})
+        assert r.status_code == 403
+        token = _login_token(c)
+        r = c.post("/login", data={**good, "login_csrf": token}, headers={"Origin": "https://evil.example"})
+        assert r.status_code == 403 and not r.cookies.get("repigment_session")
+        r = c.post("/login", data={**good, "login_csrf": _login_token(c)}, headers={"Origin": base_url})
+        assert r.status_code == 303 and r.cookies.get("repigment_session")
+    with httpx.Client(base_url=base_url, timeout=30) as other:  # a token is good with its own cookie only
+        other.get("/login")
+        other.cookies.set("repigment_login", "another value")
+        assert other.post("/login", data={**good, "login_csrf": token}).status_code == 403
 
 
 def test_anonymous_visitors_are_sent_to_log_in(base_url: str, clinic: Any) -> None:
@@ -232,6 +263,14 @@ def test_diary_errors_and_idempotent_resubmission(pat: httpx.Client, clinic: Any
     assert r.status_code == 422 and _field_error(r.text, "when") == "The time is in the future."
     r = pat.post(url, data={"csrf_token": _csrf(pat), "hand_units": "lots"})
     assert r.status_code == 422 and "hand sizes" in _field_error(r.text, "hand_units")
+    # Regression: year 1 with an offset east of UTC was a JSON 500 (OverflowError), not a page.
+    for when in ("0001-01-01T00:00+14:00", "0001-01-01T00:30", "0001-01-01", "9999-12-31T23:30-12:00"):
+        r = pat.post(url, data={"csrf_token": _csrf(pat), "when": when, "hand_units": "2"})
+        assert r.status_code == 422 and r.headers["content-type"].startswith("text/html"), (when, r.text)
+        assert _field_error(r.text, "when") in (
+            "Enter the date and time you applied the cream.",
+            "Enter a valid date and time.",
+        ), when
     entry = "3b0d3a4e-9e53-4e0f-8a55-0f6a0c0c1a11"
     for _ in range(2):  # the same form sent twice (a double tap) stores one entry
         r = pat.post(
@@ -451,3 +490,82 @@ def test_dose_calculator_flags_quantities_outside_the_label(clin: httpx.Client, 
     assert "EU-4.2-twice-daily" in box and "doseringen är 2 per dag" in box
     ok = clin.get(url, params={"bsa_percent": "2", "applications_per_day": "2"}).text
     assert "Within the label: area, applications a day and cream a month." in ok
+
+
+def test_a_drawing_that_claims_more_cells_than_the_view_is_refused_at_once(
+    clin: httpx.Client, clinic: Any
+) -> None:
+    """Regression: a 100-byte drawing with a run of 5e7 cells took 0.8 s and 780 MB; one of 1e13 was a
+    500 (MemoryError). Both are now a form error, on the calculator and on the visit form alike (the
+    decoder's own bound before allocating is measured in tests/web/test_bodymap_model.py)."""
+    for run in (50_000_000, 10_000_000_000_000, 10**5000):
+        drawing = json.dumps({"front": [0, run]}) if run < 10**100 else '{"front": [0, ' + "9" * 5000 + "]}"
+        r = clin.post(
+            "/clinic/tools/bodymap", data={"csrf_token": _csrf(clin), "age_years": "34", "drawing": drawing}
+        )
+        assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+        assert "The drawing could not be read" in _field_error(r.text, "drawing")
+        r = clin.post(
+            f"/clinic/patients/{clinic.patients[0]}/visits/new",
+            data={"csrf_token": _csrf(clin), "visited_on": "2026-11-30", "drawing": drawing},
+        )
+        assert r.status_code == 422 and "The drawing could not be read" in _field_error(r.text, "drawing")
+
+
+def test_a_temporary_password_leads_to_the_change_form_and_nowhere_else(
+    base_url: str, clinic: Any, api_server: Any
+) -> None:
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from repigment.api import accounts, security
+    from repigment.store import Actor, User
+
+    temporary = "handed over at the desk"
+    s = Store(api_server.db_url, migrate=False)
+    try:
+        with s.write(Actor("test-setup")) as db:
+            u = db.scalars(select(User).where(User.username == clinic.clinician)).one()
+            now = dt.datetime.now(dt.UTC)
+            accounts.set_password(db, u, security.hash_password(temporary), now, temporary=True)
+            db.commit()
+    finally:
+        s.dispose()
+    with httpx.Client(base_url=base_url, timeout=30, follow_redirects=False) as c:
+        r = _login(c, {"username": clinic.clinician, "password": temporary, "next": "/clinic"})
+        assert r.status_code == 303 and r.headers["location"] == "/password"
+        r = c.get("/clinic")
+        assert r.status_code == 303 and r.headers["location"] == "/password"
+        form = c.get("/password")
+        assert form.status_code == 200 and "set by an administrator" in form.text
+        fields = {"csrf_token": _csrf(c), "current_password": temporary}
+        r = c.post(
+            "/password", data={**fields, "new_password": "qwerty123456", "new_password_again": "qwerty123456"}
+        )
+        assert r.status_code == 422 and "not a common password" in _field_error(r.text, "new_password")
+        r = c.post(
+            "/password", data={**fields, "new_password": "my own passphrase", "new_password_again": "other"}
+        )
+        assert (
+            r.status_code == 422
+            and _field_error(r.text, "new_password_again") == "The two new passwords differ."
+        )
+        wrong = {**fields, "current_password": "not it at all"}
+        r = c.post(
+            "/password",
+            data={**wrong, "new_password": "my own passphrase", "new_password_again": "my own passphrase"},
+        )
+        assert (
+            r.status_code == 422
+            and _field_error(r.text, "current_password") == "The current password is wrong."
+        )
+        r = c.post(
+            "/password",
+            data={**fields, "new_password": "my own passphrase", "new_password_again": "my own passphrase"},
+        )
+        assert r.status_code == 200 and "Your password has been changed" in r.text
+        assert c.get("/clinic").status_code == 200
+    with httpx.Client(base_url=base_url, timeout=30, follow_redirects=False) as c:
+        r = _login(c, {"username": clinic.clinician, "password": "my own passphrase", "next": "/clinic"})
+        assert r.status_code == 303 and r.headers["location"] == "/clinic"

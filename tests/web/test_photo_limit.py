@@ -77,3 +77,77 @@ def test_large_photo_uploads_and_over_limit_is_refused_next_to_the_field(base_ur
             assert r.status_code == 413 and r.json()["detail"] == f"request body over {MAX_BODY_BYTES} bytes"
     finally:
         clin.close()
+
+
+def _flat_png(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("L", (width, height)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_tiny_file_claiming_many_pixels_is_refused_before_decoding(base_url: str, clinic: Any) -> None:
+    """Regression: a 4 KB PNG of 6000 x 6000 pixels was decoded on the event loop (+460 MB, 1.75 s during
+    which every other request waited). Its size is read from the header and refused; an allowed photo is
+    decoded in a worker thread, so the server answers others meanwhile."""
+    import threading
+    import time
+
+    from repigment.web.pages.photos import MAX_PIXELS
+
+    bomb = _flat_png(6000, 6000)
+    assert len(bomb) < 100_000 and MAX_PIXELS < 6000 * 6000
+    clin = _client(base_url, clinic.clinician, clinic.password)
+    try:
+        ada = clinic.patients[0]
+        visit_id = int(
+            re.findall(rf"/clinic/patients/{ada}/visits/(\d+)", clin.get(f"/clinic/patients/{ada}").text)[0]
+        )
+        url = f"/clinic/patients/{ada}/visits/{visit_id}/photos"
+        r = clin.post(
+            url,
+            data={"csrf_token": _csrf(clin), "kind": "hands"},
+            files={"photo": ("b.png", bomb, "image/png")},
+        )
+        assert r.status_code == 422 and _field_error(r.text, "photo") == "The photo has too many pixels."
+
+        allowed = _flat_png(4800, 4800)  # 23 million pixels: decoded and re-encoded, which takes a while
+        done: dict[str, Any] = {}
+
+        def upload() -> None:
+            done["status"] = clin.post(
+                url,
+                data={"csrf_token": _csrf(clin), "kind": "other"},
+                files={"photo": ("a.png", allowed, "image/png")},
+            ).status_code
+            done["at"] = time.monotonic()
+
+        waits = []
+        t = threading.Thread(target=upload)
+        t0 = time.monotonic()
+        t.start()
+        with httpx.Client(base_url=base_url, timeout=30) as other:
+            while t.is_alive():
+                asked = time.monotonic()
+                assert other.get("/api/v1/health").status_code == 200
+                waits.append(time.monotonic() - asked)
+                time.sleep(0.02)
+        t.join()
+        assert done["status"] == 303
+        took = done["at"] - t0
+        assert len(waits) >= 3 and max(waits) < max(0.25, took / 3), (took, max(waits))
+    finally:
+        clin.close()
+
+
+def test_an_upload_is_not_parsed_for_a_stale_session(base_url: str, clinic: Any) -> None:
+    """Regression: the multipart body was parsed (for the CSRF field) before the session cookie was
+    checked, so anyone could make the server read and spool 21 MB with a made-up cookie."""
+    ada = clinic.patients[0]
+    with httpx.Client(base_url=base_url, timeout=30, follow_redirects=False) as anon:
+        anon.cookies.set("repigment_session", "made-up")
+        r = anon.post(
+            f"/clinic/patients/{ada}/visits/1/photos",
+            content=b"--x\r\nnot a multipart body",
+            headers={"content-type": "multipart/form-data; boundary=x"},
+        )
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import lxml.html
 import pytest
+from test_pages_http import _login, _login_token
 from webharness import on_sqlite
 
 from repigment.label import RULESETS
@@ -83,7 +84,7 @@ def english_on(html: str) -> list[tuple[str, str]]:
 
 def _client(base_url: str, username: str, password: str) -> httpx.Client:
     c = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
-    r = c.post("/login", data={"username": username, "password": password, "next": "/"})
+    r = _login(c, {"username": username, "password": password, "next": "/"})
     assert r.status_code == 303, r.text
     c.cookies.set(i18n.LOCALE_COOKIE, "sv")
     return c
@@ -179,7 +180,7 @@ def test_adverse_event_terms_and_automatic_reasons_follow_the_reader(
         )
         assert r.status_code == 303, r.text
     with httpx.Client(base_url=base_url, timeout=30) as en:  # the decision recorded in English
-        r = en.post("/login", data={"username": clinic.clinician, "password": clinic.password})
+        r = _login(en, {"username": clinic.clinician, "password": clinic.password})
         r = en.post(
             f"/clinic/patients/{ada}/decision",
             data={"csrf_token": _csrf(en), "milestone": "week-24", "choice": "continue", "reason": ""},
@@ -245,7 +246,10 @@ def test_every_page_in_swedish_has_no_english_message(
 
     with httpx.Client(base_url=base_url, timeout=30, cookies={i18n.LOCALE_COOKIE: "sv"}) as anon:
         get(anon, "/login")
-        post(anon, "/login", {"username": "", "password": ""})
+        post(anon, "/login", {"username": "", "password": "", "login_csrf": _login_token(anon)})
+        post(anon, "/login", {"username": "x", "password": "y"}, status=403)  # no log-in token
+    get(clin, "/password")
+    post(clin, "/password", {"current_password": "", "new_password": "short", "new_password_again": "other"})
     # clinician
     get(clin, "/clinic")
     for p in (ada, bo, cy):

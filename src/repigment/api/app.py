@@ -43,6 +43,9 @@ _SECURITY_HEADERS: Final = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
 ]
+# Over HTTPS: browsers use HTTPS only for this host for a year (RFC 6797); not sent over plain HTTP,
+# where it would be ignored anyway.
+HSTS: Final = b"max-age=31536000"
 
 
 class GuardMiddleware:
@@ -80,7 +83,7 @@ class GuardMiddleware:
                 except ValueError:
                     too_big = True
                 if too_big:
-                    await _send_json(send, 413, f"request body over {max_body} bytes")
+                    await _send_json(send, 413, f"request body over {max_body} bytes", scope)
                     return
         received = 0
         started = False
@@ -98,23 +101,35 @@ class GuardMiddleware:
             nonlocal started
             if msg["type"] == "http.response.start":
                 started = True
-                msg["headers"] = list(msg.get("headers", [])) + _SECURITY_HEADERS
-                if scope["path"].startswith("/api/"):
-                    msg["headers"].append((b"cache-control", b"no-store"))
+                msg["headers"] = with_security_headers(msg.get("headers", []), scope)
             await send(msg)
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
         except _TooLarge:
             if not started:
-                await _send_json(send, 413, f"request body over {max_body} bytes")
+                await _send_json(send, 413, f"request body over {max_body} bytes", scope)
+
+
+def with_security_headers(headers: Any, scope: Scope) -> list[tuple[bytes, bytes]]:
+    """The answer's headers plus the security headers it does not set itself (a page sets its own
+    Referrer-Policy), each sent once; HSTS over HTTPS; ``no-store`` on the API."""
+    out = list(headers)
+    present = {name.lower() for name, _ in out}
+    extra = list(_SECURITY_HEADERS)
+    if scope.get("scheme") == "https":
+        extra.append((b"strict-transport-security", HSTS))
+    if scope.get("path", "").startswith("/api/"):
+        extra.append((b"cache-control", b"no-store"))
+    out += [(name, value) for name, value in extra if name not in present]
+    return out
 
 
 class _TooLarge(Exception):
     pass
 
 
-async def _send_json(send: Send, status: int, detail: str) -> None:
+async def _send_json(send: Send, status: int, detail: str, scope: Scope) -> None:
     import json
 
     body = json.dumps({"detail": detail}).encode()
@@ -122,8 +137,9 @@ async def _send_json(send: Send, status: int, detail: str) -> None:
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-            + _SECURITY_HEADERS,
+            "headers": with_security_headers(
+                [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())], scope
+            ),
         }
     )
     await send({"type": "http.response.body", "body": body})

@@ -122,7 +122,10 @@ def load_demo(store: Store, today: dt.date | None = None, seed: int = 20230419) 
     today = today or dt.date.today()
     start = today - dt.timedelta(weeks=52)
     counts = {"patients": 0, "visits": 0, "applications": 0, "flagged": 0, "adverse_events": 0}
-    hashes = {login.username: security.hash_password(login.password) for login in LOGINS}
+    hashes = {
+        login.username: security.hash_password(security.check_new_password(login.password, login.username))
+        for login in LOGINS
+    }
     with store.write(Actor("demo-loader")) as s:
         clinic = Clinic(name=CLINIC)
         s.add(clinic)

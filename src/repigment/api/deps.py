@@ -26,17 +26,35 @@ from fastapi import Depends, HTTPException, Path, Request
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from repigment.api import security
+from repigment.api import API_PREFIX, security
 from repigment.store import Actor, ApiToken, Patient, Store, User
 from repigment.store.prepared import Prepared
 
 SESSION_COOKIE: Final = "repigment_session"
 CSRF_COOKIE: Final = "repigment_csrf"
+# Over HTTPS the cookies are named with this prefix: browsers then accept them only with Secure, Path=/
+# and no Domain, so neither a plain-HTTP page nor a sibling subdomain can plant or overwrite them.
+HOST_PREFIX: Final = "__Host-"
 CSRF_HEADER: Final = "X-CSRF-Token"
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_ID: Final = 2**31 - 1
 
+# What an account with a temporary password may do: change it, see who it is, log out.
+TEMPORARY_PASSWORD_PATHS: Final = frozenset(
+    {f"{API_PREFIX}/auth/password", f"{API_PREFIX}/me", f"{API_PREFIX}/auth/logout", "/password", "/logout"}
+)
+
 PatientId = Annotated[int, Path(ge=1, le=MAX_ID, description="Patient id")]
+
+
+def cookie_name(request: Request, base: str) -> str:
+    """``base``, or ``__Host-`` + ``base`` when the request came over HTTPS."""
+    return HOST_PREFIX + base if request.url.scheme == "https" else base
+
+
+def session_token(request: Request) -> str | None:
+    """The session cookie's token (over HTTPS only the ``__Host-`` cookie counts)."""
+    return request.cookies.get(cookie_name(request, SESSION_COOKIE))
 
 
 def get_store(request: Request) -> Store:
@@ -148,6 +166,7 @@ class Principal:
     token_id: int
     via_cookie: bool
     patient_id: int | None = None
+    must_change_password: bool = False
 
     @property
     def actor(self) -> Actor:
@@ -162,7 +181,7 @@ async def csrf_guard(request: Request) -> None:
     """Cookie-authenticated unsafe requests must prove they come from our own pages."""
     if request.method in SAFE_METHODS or _bearer(request) is not None:
         return
-    token = request.cookies.get(SESSION_COOKIE)
+    token = session_token(request)
     if not token:
         return
     presented = request.headers.get(CSRF_HEADER)
@@ -198,6 +217,7 @@ _TOKEN_LOOKUP: Final = Prepared(
         User.role,
         User.clinic_id,
         User.active,
+        User.must_change_password,
         Patient.id,
     )
     .join(User, User.id == ApiToken.user_id)
@@ -210,7 +230,9 @@ def _lookup(conn: Connection, token: str, now: dt.datetime, via_cookie: bool) ->
     row = _TOKEN_LOOKUP.first(conn, {"digest": security.token_digest(token)})
     if row is None:
         return None
-    token_id, expires_at, revoked_at, user_id, username, role, clinic_id, active, patient_id = row
+    token_id, expires_at, revoked_at, user_id, username, role, clinic_id, active, must_change, patient_id = (
+        row
+    )
     if revoked_at is not None or expires_at <= now or not active:
         return None
     return Principal(
@@ -221,6 +243,7 @@ def _lookup(conn: Connection, token: str, now: dt.datetime, via_cookie: bool) ->
         token_id=token_id,
         via_cookie=via_cookie,
         patient_id=patient_id if role == "patient" else None,
+        must_change_password=must_change,
     )
 
 
@@ -228,7 +251,7 @@ def authenticate(request: Request, conn: Connection | None = None) -> Principal:
     """The caller from the bearer token or session cookie (one indexed read, on the event loop: cheaper
     than a hop to a worker thread; on ``conn`` if given, a read connection); 401 otherwise."""
     bearer = _bearer(request)
-    token = bearer or request.cookies.get(SESSION_COOKIE)
+    token = bearer or session_token(request)
     if not token:
         raise _unauthorised("not authenticated: log in at POST /api/v1/auth/token")
     now, via_cookie = dt.datetime.now(dt.UTC), bearer is None
@@ -239,12 +262,18 @@ def authenticate(request: Request, conn: Connection | None = None) -> Principal:
             principal = _lookup(own, token, now, via_cookie)
     if principal is None:
         raise _unauthorised("token is invalid, expired or revoked: log in again")
+    if principal.must_change_password and request.url.path not in TEMPORARY_PASSWORD_PATHS:
+        raise HTTPException(
+            403, "password change required: this account has a temporary password; POST /api/v1/auth/password"
+        )
     request.state.principal = principal
     return principal
 
 
-async def current_user(request: Request, db: Db, _csrf: Annotated[None, Depends(csrf_guard)]) -> Principal:
+async def current_user(request: Request, db: Db) -> Principal:
+    """The caller (401), then the CSRF check (403): a form body is parsed only for a valid session."""
     principal = authenticate(request)
+    await csrf_guard(request)
     db.info["actor"] = principal.actor
     return principal
 
@@ -327,6 +356,8 @@ __all__ = [
     "authenticate",
     "check_role",
     "check_visible",
+    "cookie_name",
+    "session_token",
     "current_user",
     "deidentify",
     "get_db",

@@ -52,7 +52,7 @@ class DiaryFastPath:
             if more is not None or patient_id > MAX_ID:
                 raise LookupError
             entry = ApplicationIn.model_validate(json.loads(body))  # as FastAPI validates a body
-        except (LookupError, ValueError, ValidationError):
+        except (LookupError, ValueError, ValidationError, RecursionError):  # nested too deep: the app says so
             await self.app(scope, replay, send)
             return
         request = Request(scope)

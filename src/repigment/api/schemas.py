@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 import uuid
 import zoneinfo
 from collections.abc import Sequence
@@ -16,11 +17,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from repigment.api import security
 from repigment.dosing import SEXES
 from repigment.label.request import DIAGNOSES, SITES
 from repigment.scoring import ScoringError, vitiqol, vns_success
@@ -41,6 +44,18 @@ def _clean_text(v: str) -> str:
     return v
 
 
+def has_visible(v: str) -> bool:
+    """Whether ``v`` has a character that shows: not only spaces, control characters, zero-width
+    characters and bidirectional controls (Unicode categories Z*, Cc and Cf)."""
+    return any(unicodedata.category(ch)[0] not in "ZC" for ch in v)
+
+
+def _visible(v: str) -> str:
+    if not has_visible(v):
+        raise ValueError("must contain a visible character (not only spaces, zero-width or direction marks)")
+    return v
+
+
 def _date_range(v: dt.date) -> dt.date:
     if not MIN_DATE <= v <= MAX_DATE:
         raise ValueError(f"must be between {MIN_DATE} and {MAX_DATE}")
@@ -48,7 +63,11 @@ def _date_range(v: dt.date) -> dt.date:
 
 
 def _time_range(v: dt.datetime) -> dt.datetime:
-    if not MIN_DATE <= v.astimezone(dt.UTC).date() <= MAX_DATE:
+    try:
+        day = v.astimezone(dt.UTC).date()
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it: outside datetime's own range
+        day = v.date()
+    if not MIN_DATE <= day <= MAX_DATE:
         raise ValueError(f"must be between {MIN_DATE} and {MAX_DATE}")
     return v
 
@@ -68,7 +87,12 @@ def _uuid(v: str) -> str:
         raise ValueError("must be a UUID such as 0b5a3c1e-8f6d-4a71-9a52-4c1d2e3f4a5b") from e
 
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_clean_text)]
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(_clean_text),
+    AfterValidator(_visible),
+]
 Short = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_clean_text)]
 Text40 = Annotated[str, StringConstraints(min_length=1, max_length=40), AfterValidator(_clean_text)]
 Text60 = Annotated[str, StringConstraints(min_length=1, max_length=60), AfterValidator(_clean_text)]
@@ -121,11 +145,15 @@ class TokenOut(Out):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_at: dt.datetime
+    password_change_required: bool = Field(
+        False, description="A temporary password: only POST /auth/password is allowed until it is changed"
+    )
 
 
 class SessionOut(Out):
     csrf_token: str
     expires_at: dt.datetime
+    password_change_required: bool = False
 
 
 class MeOut(Out):
@@ -138,14 +166,35 @@ class MeOut(Out):
     patient_id: int | None
 
 
+Username = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")]
+NewPassword = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=1000),
+    AfterValidator(_clean_text),
+    Field(description="At least 12 characters, not a common password and not the username"),
+]
+
+
+def _new_password(v: str, username: str | None) -> str:
+    problem = security.password_problem(v, username)
+    if problem is not None:
+        raise ValueError(problem)
+    return v
+
+
 class UserIn(In):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")]
-    password: Annotated[str, StringConstraints(min_length=8, max_length=1000), AfterValidator(_clean_text)]
+    username: Username
+    password: NewPassword
     role: Role
     display_name: Name | None = None
     patient_id: Id | None = Field(
         None, description="For the patient role: the patient record this account reads"
     )
+
+    @field_validator("password")
+    @classmethod
+    def _policy(cls, v: str, info: ValidationInfo) -> str:
+        return _new_password(v, info.data.get("username"))
 
 
 class UserOut(Out):
@@ -155,6 +204,24 @@ class UserOut(Out):
     clinic_id: int
     display_name: str | None
     active: bool
+    must_change_password: bool
+
+
+class PasswordResetOut(Out):
+    user: UserOut
+    temporary_password: str = Field(
+        description="Hand it to the account's owner; it must be changed at the first log-in"
+    )
+    revoked_sessions: int
+
+
+class RevokedOut(Out):
+    revoked_sessions: int
+
+
+class PasswordChangeIn(In):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    new_password: NewPassword
 
 
 # -- patients ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ keep-alive clients can all end up on one worker while the others idle.
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import multiprocessing
 import os
 import signal
@@ -25,16 +26,36 @@ from repigment.cli._io import fail
 APP: str = "repigment.api.server:app_factory"
 
 
+ENV_TRUSTED_PROXIES = "REPIGMENT_TRUSTED_PROXIES"
+
+
+def trusted_proxies() -> list[str]:
+    """The reverse proxies whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed: addresses or
+    networks, comma-separated, in ``REPIGMENT_TRUSTED_PROXIES`` (none by default). The client address
+    they give is the one log-ins are throttled by; the scheme decides Secure cookies and HSTS."""
+    raw = os.environ.get(ENV_TRUSTED_PROXIES, "")
+    out = [p.strip() for p in raw.split(",") if p.strip()]
+    for p in out:
+        try:
+            ipaddress.ip_network(p, strict=False)
+        except ValueError:
+            fail(f"{ENV_TRUSTED_PROXIES}: {p!r} is not an IP address or network")
+    return out
+
+
 def _config(host: str, port: int, access_log: bool) -> Any:
     import uvicorn
 
+    proxies = trusted_proxies()
     return uvicorn.Config(
         APP,
         factory=True,
         host=host,
         port=port,
         access_log=access_log,
-        proxy_headers=True,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+        server_header=False,  # no "server: uvicorn" banner
         http="httptools" if importlib.util.find_spec("httptools") else "h11",
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         log_level=os.environ.get("REPIGMENT_LOG_LEVEL", "info"),
@@ -106,6 +127,7 @@ def run_server(host: str, port: int, workers: int = 1, access_log: bool = True) 
         Store().dispose()
     except StoreError as e:
         fail(str(e))
+    trusted_proxies()  # a bad setting stops the start, with its message
     if workers > 1:
         _supervise(host, port, workers, access_log)
         return

@@ -38,7 +38,7 @@ from repigment.store.models import (
 from repigment.store.prepared import Prepared
 
 GENESIS: Final = "0" * 64
-REDACTED: Final = "<redacted>"  # what revisions before 0004 recorded for a secret
+REDACTED: Final = "<redacted>"  # what revisions before 0005 recorded for a secret
 HEAD_ID: Final = 1
 
 Record = tuple[str, str, str, dict[str, Any] | None, dict[str, Any] | None]

@@ -23,6 +23,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
+    func,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -88,8 +91,13 @@ class Clinic(Base):
 
 
 class User(Base):
+    """An account. Usernames are unique whatever their case (``uq_app_user_username_lower``)."""
+
     __tablename__ = "app_user"
-    __table_args__ = (CheckConstraint(_in("role", ROLES), name="ck_app_user_role"),)
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="ck_app_user_role"),
+        Index("uq_app_user_username_lower", func.lower(text("username")), unique=True),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
@@ -98,6 +106,10 @@ class User(Base):
     display_name: Mapped[str | None] = mapped_column(String(200), default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A temporary password set by an administrator: only changing it is allowed until it is changed.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    sessions_revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class ApiToken(Base):
@@ -115,10 +127,11 @@ class ApiToken(Base):
 
 
 class LoginThrottle(Base):
-    """Failed log-ins per username (known or not), for exponential lock-out."""
+    """Failed log-ins per throttle key, for exponential lock-out: one row per (username, client address)
+    and one per client address (``repigment.api.security.throttle_keys``)."""
 
     __tablename__ = "login_throttle"
-    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -7,8 +7,7 @@ log-in form and shows a readable page for the rest. The checks themselves are th
 
 from __future__ import annotations
 
-import inspect
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import HTTPException, Request
@@ -52,17 +51,17 @@ def login_redirect(request: Request) -> PageRedirect:
 
 async def page_user(request: Request, db: Session, roles: tuple[str, ...] = ()) -> Principal:
     """The logged-in user of a page; redirect to the log-in form when there is none."""
+    try:  # the session first: a form body (an upload) is parsed only for a logged-in user
+        user = deps.authenticate(request)
+    except HTTPException as e:
+        if e.status_code == 403:  # a temporary password: changing it is all the account may do
+            raise PageRedirect("/password") from e
+        raise login_redirect(request) from e
     try:
         await deps.csrf_guard(request)
     except HTTPException as e:
         raise PageError(403, "csrf") from e
-    try:
-        found: Any = deps.current_user(request, db, None)
-        if inspect.isawaitable(found):  # the API's dependency may run on the event loop
-            found = await found
-    except HTTPException as e:
-        raise login_redirect(request) from e
-    user = cast(Principal, found)
+    db.info["actor"] = user.actor
     if roles and user.role not in roles:
         raise PageError(403, "role")
     return user
@@ -81,7 +80,7 @@ def display_name(db: Session, user: Principal) -> str:
 
 
 def csrf_token(request: Request) -> str:
-    token = request.cookies.get(deps.SESSION_COOKIE)
+    token = deps.session_token(request)
     if not token:
         return ""
     from repigment.api import security

@@ -246,6 +246,8 @@ def rle(values: Sequence[int]) -> list[int]:
 
 
 def unrle(data: Any, length: int, field: str, allowed: frozenset[int]) -> list[int]:
+    """Decode ``rle``'s output into exactly ``length`` cells. A run longer than the cells left is refused
+    before anything is allocated for it: a 100-byte drawing must not claim gigabytes."""
     if not isinstance(data, list) or len(data) % 2:
         raise DrawingError(field, "must be a list of [level, run] pairs")
     out: list[int] = []
@@ -255,9 +257,11 @@ def unrle(data: Any, length: int, field: str, allowed: frozenset[int]) -> list[i
             raise DrawingError(field, f"level {v!r} at position {i} is not one of {sorted(allowed)}")
         if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
             raise DrawingError(field, f"run length {n!r} at position {i + 1} must be a positive integer")
+        if n > length - len(out):
+            raise DrawingError(
+                field, f"run length {n} at position {i + 1} is longer than the {length - len(out)} cells left"
+            )
         out += [v] * n
-        if len(out) > length:
-            break
     if len(out) != length:
         raise DrawingError(field, f"covers {len(out)} cells, expected {length}")
     return out
@@ -273,6 +277,9 @@ def parse_drawing(raw: Any) -> dict[str, list[int]]:
                 raw = json.loads(raw)
             except json.JSONDecodeError as e:
                 raise DrawingError("drawing", f"is not valid JSON ({e.msg})") from e
+            except (ValueError, RecursionError) as e:  # a number of over 4300 digits; deep nesting
+                reason = "is not a drawing (numbers too long or nesting too deep)"
+                raise DrawingError("drawing", reason) from e
     if not isinstance(raw, Mapping):
         raise DrawingError("drawing", "must be an object with one entry per view")
     unknown = set(raw) - set(VIEWS_BY_NAME)

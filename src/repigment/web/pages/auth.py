@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hmac
+import secrets
+from typing import Final
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from repigment.api import deps
-from repigment.api.deps import Db
+from repigment.api import deps, security
+from repigment.api.deps import Db, ReadDb
 from repigment.api.routes import auth as api_auth
 from repigment.api.schemas import LoginIn
 from repigment.web import access
@@ -32,9 +38,49 @@ async def start(request: Request, db: Db) -> Response:
     return see_other(home_for(user))
 
 
+LOGIN_COOKIE: Final = "repigment_login"
+LOGIN_FIELD: Final = "login_csrf"
+
+
+def login_page(
+    request: Request, *, status_code: int, username: str, errors: dict[str, str], next: str
+) -> Response:
+    """The log-in form with a fresh CSRF token: a random value in an HttpOnly, SameSite=Strict cookie
+    and the same value in the form (double submit), so that another site cannot log a browser in to an
+    account of its choosing (log-in CSRF): it can neither read the form nor set the cookie."""
+    token = secrets.token_urlsafe(32)
+    resp = page(
+        request,
+        None,
+        None,
+        "login.html",
+        status_code=status_code,
+        form={"username": username},
+        errors=errors,
+        next=next,
+        login_csrf=token,
+    )
+    resp.set_cookie(
+        deps.cookie_name(request, LOGIN_COOKIE),
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return resp
+
+
+def same_origin(request: Request) -> bool:
+    """No ``Origin`` (not a browser), or this site's own."""
+    origin = request.headers.get("origin")
+    return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
 @router.get("/login")
-def login_form(request: Request, db: Db, next: str | None = None) -> Response:
-    return page(request, db, None, "login.html", form={"username": ""}, errors={}, next=safe_next(next))
+def login_form(request: Request, next: str | None = None) -> Response:
+    return login_page(request, status_code=200, username="", errors={}, next=safe_next(next))
 
 
 @router.post("/login")
@@ -46,15 +92,20 @@ async def login_submit(request: Request) -> Response:
     password = str(form.get("password", ""))
     target = safe_next(str(form.get("next", "/")))
     errors: dict[str, str] = {}
+    presented = form.get(LOGIN_FIELD)
+    expected = request.cookies.get(deps.cookie_name(request, LOGIN_COOKIE))
+    if not same_origin(request) or not (
+        isinstance(presented, str) and expected and hmac.compare_digest(presented, expected)
+    ):
+        errors["form"] = _("The log-in form had expired or came from another site. Log in again.")
+        return login_page(request, status_code=403, username=username, errors=errors, next=target)
     if not username:
         errors["username"] = _("Enter your username.")
     if not password:
         errors["password"] = _("Enter your password.")
     if not errors:
         try:
-            token, expires = await api_auth.login(
-                request, LoginIn(username=username, password=password), "session"
-            )
+            done = await api_auth.login(request, LoginIn(username=username, password=password), "session")
         except ValidationError:
             errors["username"] = _("Wrong username or password.")
         except HTTPException as e:
@@ -65,18 +116,14 @@ async def login_submit(request: Request) -> Response:
             else:
                 errors["password"] = _("Wrong username or password.")
         else:
-            resp = see_other(target if target != "/login" else "/")
-            api_auth.set_session_cookies(request, resp, token, expires)
+            resp = see_other(
+                "/password" if done.must_change_password else target if target != "/login" else "/"
+            )
+            api_auth.set_session_cookies(request, resp, done.token, done.expires_at)
+            resp.delete_cookie(deps.cookie_name(request, LOGIN_COOKIE), path="/")
             return resp
-    return page(
-        request,
-        None,
-        None,
-        "login.html",
-        status_code=422 if errors else 200,
-        form={"username": username},
-        errors=errors,
-        next=target,
+    return login_page(
+        request, status_code=422 if errors else 200, username=username, errors=errors, next=target
     )
 
 
@@ -86,6 +133,68 @@ async def logout(request: Request, db: Db) -> Response:
     api_auth.revoke(db, request, user)
     db.commit()
     resp = see_other("/login")
-    resp.delete_cookie(deps.SESSION_COOKIE, path="/")
-    resp.delete_cookie(deps.CSRF_COOKIE, path="/")
+    api_auth.clear_session_cookies(request, resp)
     return resp
+
+
+def _password_form(
+    request: Request,
+    db: Session,
+    user: deps.Principal,
+    *,
+    status_code: int,
+    errors: dict[str, str],
+    done: bool,
+) -> Response:
+    return page(
+        request,
+        db,
+        user,
+        "password.html",
+        status_code=status_code,
+        errors=errors,
+        done=done,
+        temporary=user.must_change_password,
+    )
+
+
+@router.get("/password")
+async def password_form(request: Request, db: ReadDb) -> Response:
+    """Change one's own password (the only page an account with a temporary password may see)."""
+    user = await access.page_user(request, db)
+    return _password_form(request, db, user, status_code=200, errors={}, done=False)
+
+
+@router.post("/password")
+async def password_submit(request: Request, db: ReadDb) -> Response:
+    # A read session only: the change takes the write lock itself (``api_auth.change_own_password``).
+    user = await access.page_user(request, db)
+    _ = translator(request)
+    form = await request.form()
+    current = str(form.get("current_password", ""))
+    new = str(form.get("new_password", ""))
+    errors: dict[str, str] = {}
+    if not current:
+        errors["current_password"] = _("Enter your current password.")
+    if new != str(form.get("new_password_again", "")):
+        errors["new_password_again"] = _("The two new passwords differ.")
+    problem = api_auth.new_password_problem(user, current, new)
+    if problem is not None:
+        errors["new_password"] = _(
+            "Choose a password of at least %(n)s characters that is not a common password, nor your "
+            "username, nor your current password."
+        ) % {"n": security.MIN_PASSWORD_LENGTH}
+    if not errors:
+        try:
+            await api_auth.change_own_password(request, user, current, new)
+        except HTTPException as e:
+            if e.status_code == 429:
+                errors["current_password"] = _(
+                    "Too many failed attempts. Wait %(seconds)s seconds and try again."
+                ) % {"seconds": (e.headers or {}).get("Retry-After", "60")}
+            else:
+                errors["current_password"] = _("The current password is wrong.")
+        else:
+            fresh = dataclasses.replace(user, must_change_password=False)
+            return _password_form(request, db, fresh, status_code=200, errors={}, done=True)
+    return _password_form(request, db, user, status_code=422, errors=errors, done=False)

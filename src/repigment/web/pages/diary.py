@@ -20,6 +20,8 @@ from repigment.api import access_log
 from repigment.api.deps import Db, PatientContext, ReadDb
 from repigment.api.routes import patients as api
 from repigment.api.schemas import (
+    MAX_DATE,
+    MIN_DATE,
     AdverseEventIn,
     AdverseEventOut,
     ApplicationIn,
@@ -154,6 +156,8 @@ async def log_application(request: Request, db: ReadDb, patient_id: str) -> Resp
         try:
             at = dt.datetime.fromisoformat(form["when"])
             at = at.replace(tzinfo=zone) if at.tzinfo is None else at
+            if not MIN_DATE <= at.date() <= MAX_DATE:  # year 1 or 9999 would overflow in UTC
+                raise ValueError(at)
         except ValueError:
             errors["when"] = _("Enter the date and time you applied the cream.")
             at = dt.datetime.now(dt.UTC)

@@ -40,7 +40,11 @@ router = APIRouter(include_in_schema=False)
 MAX_BYTES: Final = int(os.environ.get("REPIGMENT_PHOTO_MAX_BYTES", str(10 << 20)))
 UPLOAD_PATH: Final = re.compile(r"/clinic/patients/[^/]+/visits/[^/]+/photos")
 BODY_LIMITS: Final = (("POST", UPLOAD_PATH, 2 * MAX_BYTES + (1 << 20)),)
-MAX_PIXELS: Final = 40_000_000
+# Pixels per photo (REPIGMENT_PHOTO_MAX_PIXELS): 24 million is a 6000 x 4000 camera. Decoding one takes
+# at most two copies of 4 bytes a pixel (about 200 MB), in a worker thread, DECODERS at a time per process.
+MAX_PIXELS: Final = int(os.environ.get("REPIGMENT_PHOTO_MAX_PIXELS", "24000000"))
+DECODERS: Final = 2
+_decoders = anyio.CapacityLimiter(DECODERS)
 FORMATS: Final = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png")}
 KINDS: Final = {
     "face_front": N_("Face, front"),
@@ -63,7 +67,10 @@ def root() -> Path:
 
 
 def clean_image(raw: bytes) -> tuple[bytes, str, int, int]:
-    """Re-encode an upload as pixels only; (bytes, format, width, height). Raises PhotoError (a msgid)."""
+    """Re-encode an upload as pixels only; (bytes, format, width, height). Raises PhotoError (a msgid).
+
+    The size in pixels is read from the header and bounded (``MAX_PIXELS``) before anything is decoded:
+    a 4 KB PNG can claim 6000 x 6000 pixels. Decoding then holds at most two copies of the pixels."""
     if len(raw) > MAX_BYTES:
         raise PhotoError(N_("The photo is too large."))
     if not raw:
@@ -71,6 +78,8 @@ def clean_image(raw: bytes) -> tuple[bytes, str, int, int]:
     try:
         with Image.open(io.BytesIO(raw)) as probe:
             fmt = probe.format
+            if probe.width * probe.height > MAX_PIXELS:
+                raise PhotoError(N_("The photo has too many pixels."))
             probe.verify()
         if fmt not in FORMATS:
             raise PhotoError(N_("Only JPEG and PNG photos can be uploaded."))
@@ -79,8 +88,11 @@ def clean_image(raw: bytes) -> tuple[bytes, str, int, int]:
                 raise PhotoError(N_("The photo has too many pixels."))
             upright = ImageOps.exif_transpose(img) or img
             mode = "RGB" if fmt == "JPEG" else ("RGBA" if upright.mode in ("RGBA", "LA", "P") else "RGB")
-            pixels = upright.convert(mode)
-            clean = Image.frombytes(mode, pixels.size, pixels.tobytes())  # no info, no EXIF, no ICC
+            size = upright.size
+            data = upright.convert(mode).tobytes()  # the converted copy is dropped at once
+            del upright
+            clean = Image.frombytes(mode, size, data)  # no info, no EXIF, no ICC
+            del data
             out = io.BytesIO()
             if fmt == "JPEG":
                 clean.save(out, format="JPEG", quality=90, optimize=True)
@@ -172,8 +184,10 @@ async def upload(request: Request, db: Db, patient_id: str, visit_id: str) -> Re
     else:
         raw = await upload_file.read(MAX_BYTES + 1)
     if not errors:
-        try:
-            meta = save_photo(patient.id, visit, kind, raw, user.user_id)
+        try:  # decoded off the event loop, a bounded number at a time
+            meta = await anyio.to_thread.run_sync(
+                save_photo, patient.id, visit, kind, raw, user.user_id, limiter=_decoders
+            )
         except PhotoError as e:
             errors["photo"] = _(e.reason)
         else:

@@ -5,14 +5,14 @@
 - Users' password hashes and tokens' digests are chained as a digest of the stored value (they were a
   bare marker, so a swapped password hash went unnoticed), and tokens are audited rows. The upgrade
   appends one entry per existing user (its password digest) and per existing token (its creation), by
-  the actor ``migration 0004``, so that ``repigment audit verify`` explains every row afterwards. What
+  the actor ``migration 0005``, so that ``repigment audit verify`` explains every row afterwards. What
   the rows hold at the upgrade is taken as it is: verify the trail before upgrading.
 
 Downgrading appends the users' entries back to the marker form; it is refused once access events are in
 the trail (the older code would read them as changes to the records they name).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-03
 """
 
@@ -23,8 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -40,7 +40,7 @@ ACCESS = (
     "password_change",
     "password_reset",
 )
-ACTOR = "migration 0004"
+ACTOR = "migration 0005"
 
 
 def _check(actions: tuple[str, ...]) -> str:
@@ -123,7 +123,7 @@ def downgrade() -> None:
     ).scalar()
     if found:
         raise RuntimeError(
-            f"the audit trail holds {found} access events: revision 0003 cannot hold them "
+            f"the audit trail holds {found} access events: revision 0004 cannot hold them "
             "(export them with `repigment audit export` first if you must go back)"
         )
     _chain_credentials("marker")
