@@ -197,3 +197,30 @@ def test_audit_list_and_export_filter_by_user_patient_and_day(
     ):
         r = _cli(api_server, "audit", "list", *args)
         assert r.exit_code == 2 and message in r.stderr, r.output
+
+
+def test_password_changes_and_throttled_attempts_are_recorded(
+    http: httpx.Client, clinic_factory: Any, api_server: Any
+) -> None:
+    c = clinic_factory()
+    name = c.users["analyst"]
+    auth = c.login(http, "analyst")
+    start = _head(api_server)
+    new = "a fresh long passphrase " + uuid.uuid4().hex[:6]
+    r = http.post(
+        "/api/v1/auth/password", json={"current_password": c.password, "new_password": new}, headers=auth
+    )
+    assert r.status_code == 200, r.text
+    (changed,) = [e for e in _events(api_server, start) if e["action"] == "password_change"]
+    assert (changed["actor"], changed["row"]) == (name, str(changed["user_id"]))
+    # Guess until the throttle refuses: each refusal is a failed log-in too, with its reason.
+    statuses = [
+        http.post("/api/v1/auth/token", json={"username": name, "password": f"guess {i}"}).status_code
+        for i in range(8)
+    ]
+    assert 429 in statuses
+    failed = [e["new"]["reason"] for e in _events(api_server, start) if e["action"] == "login_failed"]
+    assert failed.count("credentials") == statuses.count(401) and failed.count("throttled") == statuses.count(
+        429
+    )
+    assert _verify(api_server) == []
