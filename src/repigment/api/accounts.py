@@ -3,8 +3,9 @@ deactivate and reactivate, set a password (a temporary one that must be changed 
 the owner's own), and revoke sessions and tokens.
 
 Every step changes the account's row, so the audit trail records who did it and when: ``active``,
-``must_change_password``, ``password_changed_at`` and ``sessions_revoked_at`` (the hash itself is
-redacted there). Revoked tokens stop working at once: each request looks its token up (with the
+``must_change_password``, ``password_changed_at`` and ``sessions_revoked_at`` (the hash itself only as
+a digest there), each revoked token's ``revoked_at``, and a ``password_change`` or ``password_reset``
+access event. Revoked tokens stop working at once: each request looks its token up (with the
 account's ``active`` flag) in the database.
 """
 
