@@ -188,6 +188,9 @@ def squash_coarse(
 
 # --- fitting -------------------------------------------------------------------------------------------
 
+# Above this many distinct (N, E) points every count level is squashed before fitting (a named
+# parameter; below it the exact likelihood of every point is used).
+SQUASH_ABOVE_POINTS = 50_000
 THETA_UPPER = 100.0  # openEBGM's bounds: 0 < alpha, beta < 100, 0 < P < 1
 CONSISTENCY_TOLERANCE = (0.05, 0.05, 0.2, 0.2, 0.025)
 DEFAULT_STARTS: tuple[Theta, ...] = (
