@@ -105,7 +105,7 @@ def test_quarter_names() -> None:
 def test_history_on_disk_and_whats_new(extract: Path, tmp_path: Path) -> None:
     out = tmp_path / "history.parquet"
     seen: list[str] = []
-    r = build_history([extract], out, HistorySettings(strata=()), progress=lambda q, s: seen.append(q))
+    r = build_history([extract], out, HistorySettings(strata=()), progress=lambda i, n, q, s: seen.append(q))
     assert seen == r.quarters == r.scored and len(seen) == 7
     assert [p.source for p in r.priors] == ["fitted"] * 7
     table = open_history(out).to_table().to_pandas()

@@ -137,7 +137,7 @@ class HistoryResult:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-Progress = Callable[[str, QuarterSummary], None]
+Progress = Callable[[int, int, str, QuarterSummary], None]  # quarters done, of, quarter, its summary
 
 
 def build_history(
@@ -268,8 +268,9 @@ def _run(
                 priors.append(rec)
                 scored.append(snap.name)
                 if progress:
-                    progress(snap.name, summ)
+                    progress(plan_names.index(snap.name) + 1, len(plan), snap.name, summ)
 
+    plan_names = [qf.name for qf in plan]
     read_ahead()
     first_scored = not earlier
     while reads:
@@ -279,7 +280,7 @@ def _run(
         summaries.append(summ)
         if s.since is not None and qf.name < s.since:
             if progress:
-                progress(qf.name, summ)
+                progress(len(summaries), len(plan), qf.name, summ)
             continue
         snap = state.snapshot()
         if policy is PriorPolicy.FIXED:
