@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from repigment.signals.errors import SignalsError
+from repigment.signals.history import ScoreJob
 
 
 class DaskRunner:
@@ -40,7 +41,9 @@ class DaskRunner:
         self.ahead = max(2, 2 * workers)  # quarters read and scored ahead of the sequential counting step
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return self.client.submit(fn, *args, pure=False)
+        # A quarter's counts go to the cluster as data (scattered), not inside the task description.
+        sent = [self.client.scatter(a, direct=True) if isinstance(a, ScoreJob) else a for a in args]  # type: ignore[no-untyped-call]
+        return self.client.submit(fn, *sent, pure=False)
 
     def close(self) -> None:
         if self._own:
