@@ -196,6 +196,11 @@ def register(app: typer.Typer) -> None:
             + ", ".join(f"{n} {k}" for k, n in sources.items())
             + (f"; last theta {r.priors[-1].theta.as_text()}" if r.priors else "")
         )
+        t = r.timings
+        typer.echo(
+            f"time: reading quarters {t['read']:.1f} s, carrying counts {t['count']:.1f} s, "
+            f"fit and scoring {t['score']:.1f} s, writing {t['write']:.1f} s"
+        )
         for p in r.priors:
             if p.reason:
                 typer.echo(f"  {p.quarter}: {p.source} prior ({p.reason})", err=True)

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -134,7 +135,10 @@ class HistoryResult:
     priors: list[PriorRecord]
     rows: int
     settings: HistorySettings
-    meta: dict[str, Any] = field(default_factory=dict)
+    # Seconds spent here waiting for quarters to be read, carrying the counts forward (sequential),
+    # waiting for quarters to be fitted and scored, and writing parts. With a local runner the waits
+    # are the work itself; with a cluster they are what the workers did not hide.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 Progress = Callable[[int, int, str, QuarterSummary], None]  # quarters done, of, quarter, its summary
@@ -234,6 +238,7 @@ def _run(
     scored: list[str] = []
     rows = 0
     pending: deque[tuple[Future, list[tuple[Snapshot, QuarterSummary]], ScoreJob]] = deque()
+    timings = {"read": 0.0, "count": 0.0, "score": 0.0, "write": 0.0}
     group: list[tuple[Snapshot, QuarterSummary]] = []
 
     def last_theta() -> Theta | None:
@@ -248,7 +253,9 @@ def _run(
         nonlocal rows
         while pending and (block or len(pending) > runner.ahead):
             fut, items, _ = pending.popleft()
+            t0 = time.perf_counter()
             got = fut.result()
+            timings["score"] += time.perf_counter() - t0
             for (snap, summ), (table, rec, reason) in zip(items, got, strict=True):
                 if table is None:  # the fit failed: carry the last prior forward
                     theta = last_theta()
@@ -263,7 +270,9 @@ def _run(
                     assert table is not None and rec is not None
                     rec = replace(rec, reason=reason)
                 assert rec is not None
+                t0 = time.perf_counter()
                 _write_part(table, folder, snap.name, rec, s)
+                timings["write"] += time.perf_counter() - t0
                 rows += table.num_rows
                 priors.append(rec)
                 scored.append(snap.name)
@@ -276,13 +285,21 @@ def _run(
     while reads:
         qf, fut = reads.popleft()
         read_ahead()
-        summ = state.add_quarter(fut.result())
+        t0 = time.perf_counter()
+        rows_q = fut.result()
+        t1 = time.perf_counter()
+        summ = state.add_quarter(rows_q)
+        del rows_q
         summaries.append(summ)
+        timings["read"] += t1 - t0
+        timings["count"] += time.perf_counter() - t1
         if s.since is not None and qf.name < s.since:
             if progress:
                 progress(len(summaries), len(plan), qf.name, summ)
             continue
+        t0 = time.perf_counter()
         snap = state.snapshot()
+        timings["count"] += time.perf_counter() - t0
         if policy is PriorPolicy.FIXED:
             submit([(snap, summ)], fixed, "given")
         elif policy is PriorPolicy.QUARTERLY:
@@ -300,7 +317,7 @@ def _run(
     if group:
         submit(group, None, "fitted")
     drain(block=True)
-    return HistoryResult(folder, [qf.name for qf in plan], scored, summaries, priors, rows, s)
+    return HistoryResult(folder, [qf.name for qf in plan], scored, summaries, priors, rows, s, timings)
 
 
 def _write_part(table: pa.Table, folder: Path, name: str, rec: PriorRecord, s: HistorySettings) -> None:
