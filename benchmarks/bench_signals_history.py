@@ -151,7 +151,8 @@ def main() -> str:
             "## Signal history (`repigment signals-history`)",
             "",
             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-            f"load average (1 min) {load0:.1f} at the start and {load1:.1f} at the end: the machine is shared "
+            f"load average (1 min) {load0:.1f} at the start and {load1:.1f} at the end: the machine is "
+            "shared "
             "with other work, so times are upper bounds and the ratios (both sides in the same run) are the "
             "figures to compare. Each command once, in a child process, as a user runs it.",
             "",
@@ -162,14 +163,17 @@ def main() -> str:
             "",
             "| run | wall (s) | x one shot | peak RSS (GB) |",
             "|---|---:|---:|---:|",
-            f"| baseline: one shot, `repigment signals DIR --out scores.parquet` | {one_wall:.1f} | 1.0 | {one_rss:.2f} |",
+            f"| baseline: one shot, `repigment signals DIR --out scores.parquet` | {one_wall:.1f} | 1.0 "
+            f"| {one_rss:.2f} |",
             f"| full history, prior refitted every quarter ({n_q} fits, {rows:,} pair-quarter rows) | "
             f"{h_wall:.1f} | {h_wall / one_wall:.1f} | {h_rss:.2f} |",
-            f"| full history, prior refitted yearly | {hy_wall:.1f} | {hy_wall / one_wall:.1f} | {hy_rss:.2f} |",
+            f"| full history, prior refitted yearly | {hy_wall:.1f} | {hy_wall / one_wall:.1f} | "
+            f"{hy_rss:.2f} |",
             f"| adding the last quarter ({last}) to the history of the {n_q - 1} before (`--update`) | "
             f"{u_wall:.1f} | {u_wall / one_wall:.2f} | {u_rss:.2f} |",
             "",
-            f"The added quarter's rows equal those of the full history, bit for bit: {'yes' if same_update else 'NO'}.",
+            "The added quarter's rows equal those of the full history, bit for bit: "
+            f"{'yes' if same_update else 'NO'}.",
             "",
             "Where the full history's time went (the command's own report):",
             "",
@@ -207,7 +211,8 @@ def _cluster_part(tmp: Path) -> list[str]:
     parts = sorted((tmp / "sl.parquet").glob("part-*.parquet"))
     same = all(_same_part(p, tmp / "sc.parquet" / p.name) for p in parts)
     return [
-        f"### Local Dask cluster at a small size ({CLUSTER_CASES:,} cases, {len(parts)} quarters, no strata, yearly prior)",
+        f"### Local Dask cluster at a small size ({CLUSTER_CASES:,} cases, {len(parts)} quarters, "
+        "no strata, yearly prior)",
         "",
         "| run | wall (s) | x one machine |",
         "|---|---:|---:|",
@@ -216,7 +221,8 @@ def _cluster_part(tmp: Path) -> list[str]:
         f"{cl_wall:.1f} | {cl_wall / local_wall:.2f} |",
         "",
         f"Every part file equal to the single-machine one, bit for bit: {'yes' if same else 'NO'}. "
-        "On 2 shared cores the cluster cannot be faster: its workers compete with the DuckDB and NumPy threads "
+        "On 2 shared cores the cluster cannot be faster: its workers compete with the DuckDB and "
+        "NumPy threads "
         "of this process for the same cores, and each quarter's counts travel to a worker and its table back "
         "by pickle. Its overhead at this size is what the ratio shows.",
         "",
@@ -235,24 +241,30 @@ def _projection(t: dict[str, float], reports: int, n_q: int) -> list[str]:
         "### Projection: a pooled database of 200 M reports",
         "",
         f"From the full history above ({reports:,} reports, {n_q} quarters): reading quarters "
-        f"{t['read']:.1f} s ({reports / max(t['read'], 1e-9):,.0f} reports/s on this machine's cores), fit and "
+        f"{t['read']:.1f} s ({reports / max(t['read'], 1e-9):,.0f} reports/s on this machine's "
+        "cores), fit and "
         f"scoring {t['score']:.1f} s, carrying the counts forward {t['count']:.1f} s, writing "
-        f"{t['write']:.1f} s. Scaled linearly to {POOLED_REPORTS / 1e6:.0f} M reports (x{scale:.0f}; an upper "
+        f"{t['write']:.1f} s. Scaled linearly to {POOLED_REPORTS / 1e6:.0f} M reports "
+        f"(x{scale:.0f}; an upper "
         "bound for scoring, whose cells grow more slowly than reports): reading and scoring are tasks "
         f"({parallel / 3600:.1f} h of this machine's time in all), carrying and writing are sequential here "
-        f"({serial / 60:.0f} min). Workers read and score ahead while the counts are carried, so the run takes "
+        f"({serial / 60:.0f} min). Workers read and score ahead while the counts are carried, so "
+        "the run takes "
         "about the larger of the two:",
         "",
-        "| workers (each like this 2-core machine) | reading + scoring per worker | sequential part | projected run |",
+        "| workers (each like this 2-core machine) | reading + scoring per worker | sequential "
+        "part | projected run |",
         "|---:|---:|---:|---:|",
     ]
     for w in (1, 8, 32, 128):
         rows.append(
-            f"| {w} | {parallel / w / 60:.0f} min | {serial / 60:.0f} min | {max(parallel / w, serial) / 60:.0f} min |"
+            f"| {w} | {parallel / w / 60:.0f} min | {serial / 60:.0f} min | "
+            f"{max(parallel / w, serial) / 60:.0f} min |"
         )
     rows += [
         "",
-        "Not measured: a real multi-machine cluster (network, shared file system), and the 200 M size itself.",
+        "Not measured: a real multi-machine cluster (network, shared file system), and the 200 M "
+        "size itself.",
     ]
     return rows
 
