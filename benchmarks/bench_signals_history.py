@@ -57,12 +57,11 @@ def _child(args: list[str], log: Path) -> tuple[float, float, str]:
 
 def _timings(text: str) -> dict[str, float]:
     m = re.search(
-        r"time: reading quarters ([\d.]+) s, carrying counts ([\d.]+) s, fit and scoring ([\d.]+) s, "
-        r"writing ([\d.]+) s",
+        r"time: reading quarters ([\d.]+) s, carrying counts ([\d.]+) s, fit, scoring and writing ([\d.]+) s",
         text,
     )
     assert m, text[-2000:]
-    return dict(zip(("read", "count", "score", "write"), map(float, m.groups()), strict=True))
+    return dict(zip(("read", "count", "score"), map(float, m.groups()), strict=True))
 
 
 def _rows(text: str) -> int:
@@ -235,22 +234,20 @@ def _cluster_part(tmp: Path) -> list[str]:
 def _projection(t: dict[str, float], reports: int, n_q: int) -> list[str]:
     """200 M reports from the measured per-step times, scaled linearly in reports."""
     scale = POOLED_REPORTS / max(reports, 1)
-    parallel = (t["read"] + t["score"]) * scale  # reading and scoring quarters: tasks on the workers
-    serial = (t["count"] + t["write"]) * scale  # carrying counts forward and writing parts: here
+    parallel = (t["read"] + t["score"]) * scale  # reading, scoring and writing quarters: worker tasks
+    serial = t["count"] * scale  # carrying the counts forward: here, one quarter after the other
     rows = [
         "### Projection: a pooled database of 200 M reports",
         "",
         f"From the full history above ({reports:,} reports, {n_q} quarters): reading quarters "
-        f"{t['read']:.1f} s ({reports / max(t['read'], 1e-9):,.0f} reports/s on this machine's "
-        "cores), fit and "
-        f"scoring {t['score']:.1f} s, carrying the counts forward {t['count']:.1f} s, writing "
-        f"{t['write']:.1f} s. Scaled linearly to {POOLED_REPORTS / 1e6:.0f} M reports "
-        f"(x{scale:.0f}; an upper "
-        "bound for scoring, whose cells grow more slowly than reports): reading and scoring are tasks "
-        f"({parallel / 3600:.1f} h of this machine's time in all), carrying and writing are sequential here "
-        f"({serial / 60:.0f} min). Workers read and score ahead while the counts are carried, so "
-        "the run takes "
-        "about the larger of the two:",
+        f"{t['read']:.1f} s ({reports / max(t['read'], 1e-9):,.0f} reports/s on this machine's cores), "
+        f"fitting, scoring and writing them {t['score']:.1f} s, carrying the counts forward "
+        f"{t['count']:.1f} s. Scaled linearly to {POOLED_REPORTS / 1e6:.0f} M reports (x{scale:.0f}; an "
+        "upper bound for scoring, whose cells grow more slowly than reports): reading, scoring and writing "
+        f"are tasks ({parallel / 3600:.1f} h of this machine's time in all; workers write their parts to "
+        "the shared file system), carrying the counts is sequential here "
+        f"({serial / 60:.0f} min). Workers read and score ahead while the counts are carried, so the run "
+        "takes about the larger of the two:",
         "",
         "| workers (each like this 2-core machine) | reading + scoring per worker | sequential "
         "part | projected run |",

@@ -199,7 +199,7 @@ def register(app: typer.Typer) -> None:
         t = r.timings
         typer.echo(
             f"time: reading quarters {t['read']:.1f} s, carrying counts {t['count']:.1f} s, "
-            f"fit and scoring {t['score']:.1f} s, writing {t['write']:.1f} s"
+            f"fit, scoring and writing {t['score']:.1f} s"
         )
         for p in r.priors:
             if p.reason:

@@ -15,6 +15,8 @@ score computed from them (the same :func:`~repigment.signals.counts._assemble` a
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from repigment.signals import faers as fa
 from repigment.signals.counts import Counts, Semantics, _assemble, _Raw
@@ -698,38 +701,60 @@ def score_snapshot(
 
 @dataclass(frozen=True)
 class ScoreJob:
-    """Quarters scored together: the first fits the prior when ``theta`` is None, the rest reuse it."""
+    """Quarters scored together: the first fits the prior when ``theta`` is None, the rest reuse it.
+
+    Each quarter's rows are written where the job runs (on a cluster: a worker, to the shared file
+    system), so that only the prior and a row count come back.
+    """
 
     snapshots: tuple[Snapshot, ...]
     theta: Theta | None
     mode: str
     ema_min_count: int
     source: str = "given"  # where a given theta came from: given, reused or carried
+    folder: str = ""  # where the part files go
+    settings: str = ""  # the run's settings (JSON), recorded in every part file
 
 
-def run_score_job(job: ScoreJob) -> list[tuple[pa.Table | None, PriorRecord | None, str]]:
-    """Score a job's quarters; a failed fit leaves (None, None, reason) for the caller to resolve."""
-    out: list[tuple[pa.Table | None, PriorRecord | None, str]] = []
+@dataclass(frozen=True)
+class ScoredQuarter:
+    quarter: str
+    prior: PriorRecord | None  # None: the fit failed (``reason``), nothing written
+    rows: int
+    reason: str = ""
+
+
+def write_part(table: pa.Table, folder: Path, quarter: str, prior: PriorRecord, settings: str) -> None:
+    """``part-<quarter>.parquet`` written beside and renamed (never half a file), with prior and settings."""
+    meta = {
+        **(table.schema.metadata or {}),
+        b"repigment.prior": json.dumps(prior.as_dict()).encode(),
+        b"repigment.settings": settings.encode(),
+    }
+    path = folder / f"part-{quarter}.parquet"
+    tmp = folder / f".part-{quarter}.parquet.tmp"
+    pq.write_table(table.replace_schema_metadata(meta), tmp)
+    os.replace(tmp, path)
+
+
+def run_score_job(job: ScoreJob) -> list[ScoredQuarter]:
+    """Fit where needed, score and write a job's quarters; a failed fit is left to the caller."""
+    out: list[ScoredQuarter] = []
     theta = job.theta
     for i, snap in enumerate(job.snapshots):
         counts = snap.counts()
         if theta is None:
             fit = fit_quarter(counts)
             if fit.theta is None:
-                out.append((None, None, fit.reason))
-                out.extend((None, None, fit.reason) for _ in job.snapshots[i + 1 :])
+                out += [ScoredQuarter(s.name, None, 0, fit.reason) for s in job.snapshots[i:]]
                 return out
             theta = fit.theta
             rec = PriorRecord(snap.name, theta, "fitted", fit.nll, fit.converged, fit.reason)
         else:
             rec = PriorRecord(snap.name, theta, job.source if job.theta is not None else "reused")
-        out.append(
-            (
-                score_snapshot(snap, theta, mode=job.mode, ema_min_count=job.ema_min_count, counts=counts),
-                rec,
-                "",
-            )
-        )
+        table = score_snapshot(snap, theta, mode=job.mode, ema_min_count=job.ema_min_count, counts=counts)
+        write_part(table, Path(job.folder), snap.name, rec, job.settings)
+        out.append(ScoredQuarter(snap.name, rec, table.num_rows))
     return out
 
 

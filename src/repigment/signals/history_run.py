@@ -13,7 +13,6 @@ integer arrays and always runs in this process, so the cluster changes where wor
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -136,8 +135,8 @@ class HistoryResult:
     rows: int
     settings: HistorySettings
     # Seconds spent here waiting for quarters to be read, carrying the counts forward (sequential),
-    # waiting for quarters to be fitted and scored, and writing parts. With a local runner the waits
-    # are the work itself; with a cluster they are what the workers did not hide.
+    # and waiting for quarters to be fitted, scored and written. With a local runner the waits are the
+    # work itself; with a cluster they are what the workers did not hide.
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -238,7 +237,8 @@ def _run(
     scored: list[str] = []
     rows = 0
     pending: deque[tuple[Future, list[tuple[Snapshot, QuarterSummary]], ScoreJob]] = deque()
-    timings = {"read": 0.0, "count": 0.0, "score": 0.0, "write": 0.0}
+    timings = {"read": 0.0, "count": 0.0, "score": 0.0}
+    settings_json = json.dumps(asdict(s))
     group: list[tuple[Snapshot, QuarterSummary]] = []
 
     def last_theta() -> Theta | None:
@@ -246,7 +246,9 @@ def _run(
         return recs[-1].theta if recs else None
 
     def submit(items: list[tuple[Snapshot, QuarterSummary]], theta: Theta | None, source: str) -> None:
-        job = ScoreJob(tuple(sn for sn, _ in items), theta, s.mode, s.ema_min_count, source)
+        job = ScoreJob(
+            tuple(sn for sn, _ in items), theta, s.mode, s.ema_min_count, source, str(folder), settings_json
+        )
         pending.append((runner.submit(run_score_job, job), items, job))
 
     def drain(block: bool) -> None:
@@ -256,24 +258,24 @@ def _run(
             t0 = time.perf_counter()
             got = fut.result()
             timings["score"] += time.perf_counter() - t0
-            for (snap, summ), (table, rec, reason) in zip(items, got, strict=True):
-                if table is None:  # the fit failed: carry the last prior forward
+            for (snap, summ), done in zip(items, got, strict=True):
+                if done.prior is None:  # the fit failed: carry the last prior forward
                     theta = last_theta()
                     if theta is None:
                         raise SignalsError(
                             f"quarter {snap.name}",
-                            f"the MGPS prior cannot be fitted ({reason}); give --theta, or start scoring "
-                            "later with --since",
+                            f"the MGPS prior cannot be fitted ({done.reason}); give --theta, or start "
+                            "scoring later with --since",
                         )
-                    job = ScoreJob((snap,), theta, s.mode, s.ema_min_count, "carried")
-                    table, rec, _ = run_score_job(job)[0]
-                    assert table is not None and rec is not None
-                    rec = replace(rec, reason=reason)
+                    job = ScoreJob(
+                        (snap,), theta, s.mode, s.ema_min_count, "carried", str(folder), settings_json
+                    )
+                    again = run_score_job(job)[0]
+                    assert again.prior is not None
+                    done = replace(again, prior=replace(again.prior, reason=done.reason))
+                rec = done.prior
                 assert rec is not None
-                t0 = time.perf_counter()
-                _write_part(table, folder, snap.name, rec, s)
-                timings["write"] += time.perf_counter() - t0
-                rows += table.num_rows
+                rows += done.rows
                 priors.append(rec)
                 scored.append(snap.name)
                 if progress:
@@ -318,18 +320,6 @@ def _run(
         submit(group, None, "fitted")
     drain(block=True)
     return HistoryResult(folder, [qf.name for qf in plan], scored, summaries, priors, rows, s, timings)
-
-
-def _write_part(table: pa.Table, folder: Path, name: str, rec: PriorRecord, s: HistorySettings) -> None:
-    meta = {
-        **(table.schema.metadata or {}),
-        b"repigment.prior": json.dumps(rec.as_dict()).encode(),
-        b"repigment.settings": json.dumps(asdict(s)).encode(),
-    }
-    path = folder / f"part-{name}.parquet"
-    tmp = folder / f".part-{name}.parquet.tmp"
-    pq.write_table(table.replace_schema_metadata(meta), tmp)
-    os.replace(tmp, path)
 
 
 def open_history(path: str | Path) -> ds.Dataset:
