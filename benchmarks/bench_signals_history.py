@@ -221,9 +221,8 @@ def _cluster_part(tmp: Path) -> list[str]:
         "",
         f"Every part file equal to the single-machine one, bit for bit: {'yes' if same else 'NO'}. "
         "On 2 shared cores the cluster cannot be faster: its workers compete with the DuckDB and "
-        "NumPy threads "
-        "of this process for the same cores, and each quarter's counts travel to a worker and its table back "
-        "by pickle. Its overhead at this size is what the ratio shows.",
+        "NumPy threads of this process for the same cores, and each quarter's rows and counts travel "
+        "to a worker by pickle. Its overhead at this size is what the ratio shows.",
         "",
         "```",
         *[ln for ln in cl_log.splitlines() if ln.startswith("time:")],
