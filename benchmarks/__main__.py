@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ROOT / "docs" / "benchmarks"
-ORDER = ["scoring", "api", "web", "outcomes", "signals"]
+ORDER = ["scoring", "api", "web", "outcomes", "signals", "signals_history"]
 
 
 def all_names() -> list[str]:

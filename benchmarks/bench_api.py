@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import os
 import platform
+import secrets
 import shutil
 import subprocess
 import sys
@@ -263,6 +264,7 @@ def _serve(
     port = _free_port()
     exe = str(Path(sys.executable).with_name("repigment"))
     env = {**os.environ, "REPIGMENT_DATABASE_URL": url, "REPIGMENT_LOG_LEVEL": "info", **env_extra}
+    env.setdefault("REPIGMENT_PSEUDONYM_KEY", "bench-" + secrets.token_hex(32))
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [exe, "serve", "--port", str(port), "--no-access-log", "--workers", str(workers)],

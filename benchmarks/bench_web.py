@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import platform
+import secrets
 import statistics
 import tempfile
 import threading
@@ -127,6 +128,7 @@ def main() -> str:
 
     tmp = Path(tempfile.mkdtemp(prefix="repigment-bench-web-"))
     os.environ.setdefault("REPIGMENT_PHOTO_DIR", str(tmp / "photos"))
+    os.environ.setdefault("REPIGMENT_PSEUDONYM_KEY", "bench-" + secrets.token_hex(32))
     store = Store(f"sqlite:///{tmp / 'bench.sqlite3'}")
     load_demo(store)
     with store.read() as s:

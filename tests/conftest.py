@@ -37,6 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 REPIGMENT = str(Path(sys.executable).with_name("repigment"))
 BACKENDS = ("sqlite", "postgresql")
 PASSWORD = "correct horse battery"
+# A deployment's pseudonym key (the app refuses to start without one outside demo mode); set here so
+# that in-process apps and ``repigment serve`` subprocesses inherit it.
+os.environ.setdefault("REPIGMENT_PSEUDONYM_KEY", "test-pseudonym-key-" + uuid.uuid4().hex)
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------------

@@ -23,6 +23,10 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX: Final = "REPIGMENT_"
+# The pseudonym key: 32 characters at the least, a 128-bit secret written as hex (``secrets.token_hex(32)``
+# gives 64); keys that are public (the built-in default of earlier versions) are refused like a short one.
+MIN_KEY_LENGTH: Final = 32
+PUBLIC_KEYS: Final = frozenset({"repigment-cohort-pseudonym-v1"})
 # Values never repeated in an error message (a database URL may hold a password).
 _SECRET: Final = frozenset({"database_url", "pseudonym_key"})
 _SCHEMES: Final = (
@@ -94,8 +98,9 @@ class Settings(BaseSettings):
     )
     pseudonym_key: str | None = Field(
         default=None,
-        description="Secret key of the patient pseudonyms in cohort exports; unset means a fixed public "
-        "key (set one per clinic).",
+        description="Secret key of analysts' cohort pseudonyms, at least 32 characters, one per deployment, "
+        "kept (changing it changes every pseudonym); start-up refuses without it outside demo mode, where "
+        "one is made in `$REPIGMENT_DATA_DIR/demo-pseudonym-key`.",
     )
     icsr_country: str | None = Field(
         default=None,
@@ -139,6 +144,17 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(p, strict=False)
             except ValueError:
                 raise ValueError(f"{p!r} is not an IP address or network") from None
+        return v
+
+    @field_validator("pseudonym_key")
+    @classmethod
+    def _secret_key(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        if v in PUBLIC_KEYS:
+            raise ValueError("is a published key: set a secret of your own")
+        if len(v) < MIN_KEY_LENGTH:
+            raise ValueError(f"must be at least {MIN_KEY_LENGTH} characters (it has {len(v)})")
         return v
 
     @field_validator("icsr_country")

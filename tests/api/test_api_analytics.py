@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from repigment.api.cohort import analyse_clinic, clinic_long_data
+from repigment.api.cohort import analyse_clinic, clinic_long_data, pseudonym_key
 from repigment.store import Clinic, Store
 
 A = "/api/v1/analytics/endpoints"
@@ -59,7 +59,7 @@ def test_analyst_reads_own_clinic_single_arm(
         with store.read() as db:
             clinic = db.get(Clinic, a.clinic_id)
             assert clinic is not None
-            direct = analyse_clinic(clinic_long_data(db, clinic), "VNS4-5", 24)
+            direct = analyse_clinic(clinic_long_data(db, clinic, pseudonym_key()), "VNS4-5", 24)
     finally:
         store.dispose()
     assert res == json.loads(json.dumps(direct))

@@ -7,9 +7,9 @@ import hashlib
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from repigment.store import ApiToken, Store, User
+from repigment.store import Actor, ApiToken, Store, User
 
 
 def _store(api_server: Any) -> Store:
@@ -47,12 +47,9 @@ def test_expired_token_is_refused(http: httpx.Client, clinic_factory: Any, api_s
     assert http.get("/api/v1/me", headers=auth).status_code == 200
     store = _store(api_server)
     digest = hashlib.sha256(auth["Authorization"].split()[1].encode()).hexdigest()
-    with store.write(None) as s:
-        s.execute(
-            update(ApiToken)
-            .where(ApiToken.token_hash == digest)
-            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
-        )
+    with store.write(Actor("test-setup")) as s:  # through the ORM: tokens are audited rows
+        tok = s.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).one()
+        tok.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
         s.commit()
     store.dispose()
     assert http.get("/api/v1/me", headers=auth).status_code == 401

@@ -56,6 +56,7 @@ def test_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
         ("REPIGMENT_DEMO", "2", "valid boolean"),
         ("REPIGMENT_TRUSTED_PROXIES", "127.0.0.1, proxy.example", "'proxy.example' is not an IP address"),
         ("REPIGMENT_ICSR_COUNTRY", "SWE", "not an ISO 3166-1 alpha-2 country code"),
+        ("REPIGMENT_PSEUDONYM_KEY", "short-secret", "must be at least 32 characters (it has 12)"),
     ],
 )
 def test_bad_value_is_refused_with_its_name(
@@ -65,7 +66,7 @@ def test_bad_value_is_refused_with_its_name(
     with pytest.raises(ConfigError) as e:
         get_settings()
     assert str(e.value).startswith(f"{variable}: ") and says in str(e.value)
-    assert "secret" not in str(e.value)  # a database URL's password is never repeated
+    assert "secret" not in str(e.value)  # a database URL's password, a key: never repeated
 
 
 @pytest.mark.parametrize("command", ["serve", "demo"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import json
 from fractions import Fraction
 from typing import Any
 
@@ -218,13 +219,43 @@ def test_any_assessment_round_trips(patches: list[dict[str, object]], week: int 
     assert import_bundle(export_bundle(record)).record == record
 
 
-def test_deidentified_bundle_has_no_names_or_free_text() -> None:
-    bundle = export_bundle(full_record(), deidentified=True)
+def test_deidentified_bundle_has_no_names_free_text_dates_or_exact_age() -> None:
+    bundle = export_bundle(full_record(), deidentified=True, timestamp=None)
     (patient,) = _resources(bundle, "Patient")
-    assert "name" not in patient and "identifier" not in patient and patient["birthDate"] == "1991"
-    text = str(bundle)
-    for secret in ("Anna", "Berg", "MRN-0042", "Missed the hands", "Thin layer", "Admitted for two days"):
+    assert "name" not in patient and "identifier" not in patient and "birthDate" not in patient
+    # Born 1991-05-02, day zero (the first assessment) 2026-01-12: 34 completed years.
+    assert {
+        e["url"].rsplit("/", 1)[1]: next(v for k, v in e.items() if k.startswith("value"))
+        for e in patient["extension"]
+    } == {
+        "age-completed-years": 34,
+        "age-group": "18-64",
+    }
+    text = json.dumps(bundle)
+    secrets = ["Anna", "Berg", "MRN-0042", "Missed the hands", "Thin layer", "Admitted for two days"]
+    secrets += ["Application site acne", "Hospitalisation for cellulitis", "Europe/Stockholm", "1991", "2026"]
+    for secret in secrets:
         assert secret not in text
+    # Days since day zero: visits 0 and 168, diary on day 2 (local), events on days 75 and 80.
+    days = {
+        r["id"]: [
+            e["valueInteger"]
+            for e in r.get("extension", []) + r.get("effectivePeriod", {}).get("extension", [])
+            if e["url"].endswith("/study-day")
+        ]
+        for r in (e["resource"] for e in bundle["entry"])
+    }
+    assert days["f-vasi-11"] == [0] and days["t-bsa-12"] == [168] and days["vns-9"] == [168]
+    assert days["application-1b0c5a0e-3f59-4a7e-9a53-5e0c2f4d8a11"] == [2]
+    assert days["adverse-event-5"] == [75] and days["adverse-event-6"] == [80]
+    assert days["prescription-3"] == [0]
+    ages = [
+        c["valueQuantity"]["value"]
+        for o in _resources(bundle, "Observation")
+        for c in o["component"]
+        if c["code"]["coding"][0]["code"] == "age"
+    ]
+    assert set(ages) == {34, 35} and all(isinstance(a, int) for a in ages)  # completed years only
     assert len(_resources(bundle, "Observation")) == 8  # the clinical content stays
 
 

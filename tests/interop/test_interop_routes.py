@@ -13,11 +13,13 @@ import httpx
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from lxml import etree
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from repigment.cli import app as cli_app
 from repigment.interop.fhir import SID_ASSESSMENT
 from repigment.safety import check_message, parse_icsr
+from repigment.store import AuditEntry, Store
 
 # The shared fixtures (tests/conftest.py) give these: a seeded clinic and a running server.
 Seeded = Any
@@ -137,7 +139,7 @@ def test_fhir_export_and_access_rules(http: httpx.Client, clinic_factory: Callab
     r = http.get(url, headers=clinic.login(http, "analyst"))
     assert r.status_code == 200
     (anon,) = [e["resource"] for e in r.json()["entry"] if e["resource"]["resourceType"] == "Patient"]
-    assert "name" not in anon and anon["birthDate"] == "1985"
+    assert "name" not in anon and "birthDate" not in anon and "1985-02-03" not in r.text
     assert "Admitted" not in r.text and "Twice daily" not in r.text
     # Roles that cannot read the record, other clinics, no login.
     for role in ("safety_officer", "admin"):
@@ -247,6 +249,19 @@ def test_icsr_export_and_access_rules(
     r = http.get(url, params=params, headers=officer)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("application/hl7-v3+xml")
+    # Recorded in the audit trail: who exported which event of which patient.
+    store = Store(api_server.db_url, migrate=False)
+    with store.read() as s:
+        last = s.scalars(
+            select(AuditEntry).where(AuditEntry.action == "export").order_by(AuditEntry.seq.desc())
+        ).first()
+    store.dispose()
+    assert last is not None and (last.actor, last.table_name, last.row_id) == (
+        clinic.users["safety_officer"],
+        "adverse_event",
+        str(serious),
+    )
+    assert json.loads(last.new or "")["format"] == "icsr" and json.loads(last.new or "")["patient_id"] == pid
     assert check_message(etree.fromstring(r.content).getroottree()) == []
     case = parse_icsr(r.content).messages[0].case
     assert case.report_id == f"SE-REPIGMENT-C{clinic.clinic_id}-AE{serious}"

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from repigment.api.cohort import COLUMNS, analyse_clinic, clinic_by_name, clinic_long_data, pseudonym
+from repigment.api.cohort import (
+    COLUMNS,
+    analyse_clinic,
+    clinic_by_name,
+    clinic_long_data,
+    pseudonym,
+    pseudonym_key,
+)
 from repigment.api.routes.patients import build_visit
 from repigment.api.schemas import VisitIn
 from repigment.cli import build_app
@@ -71,7 +78,7 @@ def _cohort(store: Any) -> Any:
     with store.read() as db:
         clinic = clinic_by_name(db, CLINIC)
         assert clinic is not None
-        return clinic_long_data(db, clinic)
+        return clinic_long_data(db, clinic, pseudonym_key())
 
 
 def test_long_data_is_deidentified_and_complete(demo: Any) -> None:
@@ -82,7 +89,7 @@ def test_long_data_is_deidentified_and_complete(demo: Any) -> None:
         patients = db.query(Patient).all()
         names = {p.given_name for p in patients} | {p.family_name for p in patients}
         clinic_id = patients[0].clinic_id
-        ids = {pseudonym(clinic_id, p.id) for p in patients}
+        ids = {pseudonym(clinic_id, p.id, pseudonym_key()) for p in patients}
         n_vns = db.query(Visit).filter(Visit.vns.is_not(None)).count()
     text = df.to_csv()
     assert not any(n in text for n in names)

@@ -145,3 +145,33 @@ def test_theta_parsing() -> None:
     ):
         with pytest.raises(SignalsError, match=msg):
             Theta.parse(bad)
+
+
+FIT_SCRIPT = """
+import numpy as np
+from repigment.signals.mgps import fit_theta
+rng = np.random.default_rng(4)
+e = rng.lognormal(-1.5, 1.5, 30_000)
+n = np.maximum(rng.poisson(e * rng.gamma(0.5, 2.0, e.size)), 1)
+fit = fit_theta(n, e)
+print(fit.theta.as_text(), repr(fit.nll))
+"""
+
+
+def test_fit_does_not_depend_on_the_number_of_blas_threads() -> None:
+    # Regression: the likelihood's weighted sums went through BLAS, whose threads split them
+    # differently, so the prior differed in its last digits between 1 and 2 threads (a Dask worker
+    # runs BLAS on one thread; machines differ in cores).
+    import os
+    import subprocess
+    import sys
+
+    got = set()
+    for threads in ("1", "2"):
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads}
+        r = subprocess.run(
+            [sys.executable, "-c", FIT_SCRIPT], capture_output=True, text=True, env=env, timeout=300
+        )
+        assert r.returncode == 0, r.stderr
+        got.add(r.stdout)
+    assert len(got) == 1, got

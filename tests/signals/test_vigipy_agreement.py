@@ -12,6 +12,7 @@ from repigment.signals import Theta, count_long, score
 
 def test_ebgm_matches_vigipy(caers: Path, test_theta: Theta) -> None:
     import vigipy  # a locked test dependency: its absence is a failure, not a skip
+
     df = pd.read_csv(caers)
     agg = df.groupby(["var1", "var2"]).size().reset_index(name="count")
     cont = vigipy.convert(agg, product_label="var1", ae_label="var2", count_label="count")

@@ -14,7 +14,7 @@ from repigment.store import Actor, Base, Clinic, Patient, Store
 
 
 def test_migrated_to_head_and_models_match(store: Store) -> None:
-    assert store.current_revision() == store.head_revision() == "0004"
+    assert store.current_revision() == store.head_revision() == "0005"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
@@ -28,13 +28,13 @@ def test_downgrade_to_nothing_and_back(store: Store) -> None:
     assert store.current_revision() is None
     assert "patient" not in inspect(store.engine).get_table_names()
     store.upgrade()
-    assert store.current_revision() == "0004"
+    assert store.current_revision() == "0005"
 
 
 def test_first_start_creates_the_sqlite_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "sub" / "dir" / "new.sqlite3"
     s = Store(f"sqlite:///{path}")
-    assert path.exists() and s.current_revision() == "0004"
+    assert path.exists() and s.current_revision() == "0005"
     with s.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -80,7 +80,7 @@ def test_patient_reported_columns_migrate_down_and_up(store: Store) -> None:
     cols = {c["name"] for c in inspect(store.engine).get_columns("visit")}
     assert not {"vns", "vitiqol_items", "vitiqol_item16"} & cols and "f_vasi" in cols
     store.upgrade()
-    assert store.current_revision() == "0004"
+    assert store.current_revision() == "0005"
 
 
 def test_diary_index_migrates_down_and_up(store: Store) -> None:
@@ -99,7 +99,7 @@ def test_diary_index_migrates_down_and_up(store: Store) -> None:
     assert indexes()["ix_application_patient_id"] == ["patient_id"]
     assert "ix_application_patient_applied" not in indexes()
     store.upgrade()
-    assert store.current_revision() == "0004"
+    assert store.current_revision() == "0005"
     assert indexes()["ix_application_patient_applied"] == ["patient_id", "applied_at", "id"]
 
 
@@ -135,7 +135,7 @@ def test_account_columns_migrate_with_the_audit_trail_intact(store: Store) -> No
     with store.engine.connect() as conn:
         report = verify(conn)
     assert report.ok, report.problems
-    assert report.entries == 3  # the migration's entry for the account's new columns
+    assert report.entries == 4  # 0004's entry for the account's new columns, 0005's for its password digest
     with store.write(Actor("t")) as s:
         s.add(User(clinic_id=1, username="dr.a", password_hash="h", role="analyst"))
         with pytest.raises(IntegrityError):

@@ -59,10 +59,10 @@ def test_account_life_cycle_from_the_command_line(store: Store) -> None:
     import json
 
     from repigment.api import security
-    from repigment.store import ApiToken, AuditEntry, verify
+    from repigment.store import Actor, ApiToken, AuditEntry, verify
 
     assert _run(store, "--clinic", "North", "--role", "clinician", "--username", "Dr.North").exit_code == 0
-    with store.write(None) as s:
+    with store.write(Actor("test-setup")) as s:  # tokens are audited rows
         uid = s.scalars(select(User.id)).one()
         now = dt.datetime.now(dt.UTC)
         for i in range(2):

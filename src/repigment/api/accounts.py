@@ -3,8 +3,9 @@ deactivate and reactivate, set a password (a temporary one that must be changed 
 the owner's own), and revoke sessions and tokens.
 
 Every step changes the account's row, so the audit trail records who did it and when: ``active``,
-``must_change_password``, ``password_changed_at`` and ``sessions_revoked_at`` (the hash itself is
-redacted there). Revoked tokens stop working at once: each request looks its token up (with the
+``must_change_password``, ``password_changed_at`` and ``sessions_revoked_at`` (the hash itself only as
+a digest there), each revoked token's ``revoked_at``, and a ``password_change`` or ``password_reset``
+access event. Revoked tokens stop working at once: each request looks its token up (with the
 account's ``active`` flag) in the database.
 """
 
@@ -15,7 +16,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from repigment.store import ApiToken, User
+from repigment.store import ApiToken, User, record_access_event
 
 
 def revoke_tokens(s: Session, user: User, now: dt.datetime, keep_token_id: int | None = None) -> int:
@@ -60,4 +61,14 @@ def set_password(
     user.password_hash = password_hash
     user.must_change_password = temporary
     user.password_changed_at = now
+    actor = s.info.get("actor")
+    if actor is not None:  # without one the flush refuses the change anyway
+        record_access_event(
+            s,
+            actor,
+            "password_reset" if temporary else "password_change",
+            table_name="app_user",
+            row_id=user.id,
+            detail={"revoked_sessions": revoked},
+        )
     return revoked

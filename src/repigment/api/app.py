@@ -227,8 +227,12 @@ def close_process_state(app: FastAPI) -> None:
 def create_app(store: Store | None = None, *, demo: bool = False, web: bool | None = None) -> FastAPI:
     """The app on ``store`` (default: ``REPIGMENT_DATABASE_URL`` or the embedded SQLite file, migrated).
 
-    ``web=False`` (or ``REPIGMENT_API_ONLY=1``) serves the API without the web pages.
+    ``web=False`` (or ``REPIGMENT_API_ONLY=1``) serves the API without the web pages. Refuses to start
+    (``PseudonymKeyError``) without the deployment's pseudonym key outside demo mode.
     """
+    from repigment.api.cohort import pseudonym_key
+
+    key = pseudonym_key(demo)  # first: nothing is opened when it is missing
     if web is None:
         web = not get_settings().api_only
     the_store = store if store is not None else Store()
@@ -251,6 +255,7 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
     )
     app.state.store = the_store
     app.state.demo = demo
+    app.state.pseudonym_key = key
     # This process's writer lock (SQLite), diary batch writer and diary read connection.
     gate = WriteGate(the_store) if the_store.is_sqlite else None
     app.state.write_gate = gate

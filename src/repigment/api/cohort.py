@@ -15,14 +15,17 @@ One row per patient and visit: ``patient_id`` (a pseudonym), ``arm``, ``week``, 
   every course (all packaged rulesets are rulesets of the cream); the ruleset is kept as a stratum. An
   analysis of a clinic is therefore single-arm.
 - ``patient_id`` is ``HMAC-SHA256(key, "<clinic id>:<patient id>")``, first 16 hex digits: stable
-  across exports, no name, reference or birth date. The key is ``$REPIGMENT_PSEUDONYM_KEY`` (set it
-  to keep pseudonyms unlinkable to the store's internal ids); a built-in default otherwise.
+  across exports, no name, reference or birth date. The key is the deployment's secret
+  ``$REPIGMENT_PSEUDONYM_KEY`` (:func:`pseudonym_key`): patient ids are small integers, so with a known
+  key anyone could rebuild the mapping; there is no default key. Demo mode makes its own random key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -31,25 +34,63 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from repigment.body import age_on
-from repigment.config import get_settings
+from repigment.config import ConfigError, env_name, get_settings
+from repigment.deid import age_group
 from repigment.outcomes import DEFAULT_TREATMENT
-from repigment.store import Clinic, Course, Patient, Visit
+from repigment.store import Clinic, Course, Patient, Visit, data_dir
 
 CLINIC_ARM: Final = DEFAULT_TREATMENT
 STRATA: Final = ("sex", "age_group", "ruleset")
 COLUMNS: Final = ("patient_id", "arm", "week", "f_vasi", "t_vasi", "vns", *STRATA)
-_DEFAULT_KEY: Final = b"repigment-cohort-pseudonym-v1"
+ENV_KEY: Final = env_name("pseudonym_key")
+DEMO_KEY_FILE: Final = "demo-pseudonym-key"
 
 
-def pseudonym(clinic_id: int, patient_id: int, key: bytes | None = None) -> str:
+class PseudonymKeyError(RuntimeError):
+    """No usable pseudonym key: start-up refuses (the message says what to set)."""
+
+
+def pseudonym_key(demo: bool = False) -> bytes:
+    """The deployment's pseudonym key: ``$REPIGMENT_PSEUDONYM_KEY``; in demo mode, when unset, a random
+    key kept in the data folder (``demo-pseudonym-key``, made on first use). Refused when missing,
+    shorter than ``repigment.config.MIN_KEY_LENGTH`` characters or public (the settings check the value),
+    so that no two deployments share a key."""
+    try:
+        raw = get_settings().pseudonym_key
+    except ConfigError as e:
+        raise PseudonymKeyError(str(e)) from None
+    if raw:
+        return raw.encode()
+    if demo:
+        return _demo_key()
+    raise PseudonymKeyError(
+        f"{ENV_KEY} is not set. Analysts' cohort data carry pseudonyms made with this secret key, and "
+        "without it anyone could rebuild them from the patients' ids. Set it once per deployment and "
+        "keep it (changing it changes every pseudonym), for example to the output of: "
+        "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+    )
+
+
+def _demo_key() -> bytes:
+    path = data_dir() / DEMO_KEY_FILE
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    return key
+
+
+def pseudonym(clinic_id: int, patient_id: int, key: bytes) -> str:
     """A stable pseudonymous id for a patient of a clinic (see the module docstring)."""
-    k = key if key is not None else (get_settings().pseudonym_key or "").encode() or _DEFAULT_KEY
-    return hmac.new(k, f"{clinic_id}:{patient_id}".encode(), hashlib.sha256).hexdigest()[:16]
-
-
-def age_group(years: float) -> str:
-    """Age at the course start in the bands the label distinguishes (adolescents from 12, adults)."""
-    return "<18" if years < 18 else ("18-64" if years < 65 else "65+")
+    return hmac.new(key, f"{clinic_id}:{patient_id}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
 @dataclass
@@ -81,8 +122,9 @@ def clinic_by_name(db: Session, name: str) -> Clinic | None:
     return db.scalars(select(Clinic).where(Clinic.name == name)).first()
 
 
-def clinic_long_data(db: Session, clinic: Clinic) -> ClinicCohort:
-    """The clinic's visits as long data (one query for the courses, one for the visits)."""
+def clinic_long_data(db: Session, clinic: Clinic, pseudonym_secret: bytes) -> ClinicCohort:
+    """The clinic's visits as long data (one query for the courses, one for the visits);
+    ``pseudonym_secret`` is the pseudonym key (:func:`pseudonym_key`)."""
     first: dict[int, tuple[Course, Patient]] = {}
     for course, patient in db.execute(
         select(Course, Patient)
@@ -115,7 +157,7 @@ def clinic_long_data(db: Session, clinic: Clinic) -> ClinicCohort:
             cohort.dropped_duplicate_weeks += 1
         years = float(age_on(patient.birth_date, course.started_on)[1])
         rows[key] = {
-            "patient_id": pseudonym(clinic.id, patient.id),
+            "patient_id": pseudonym(clinic.id, patient.id, pseudonym_secret),
             "arm": CLINIC_ARM,
             "week": week,
             "f_vasi": v.f_vasi,

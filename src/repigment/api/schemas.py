@@ -289,12 +289,14 @@ class PatientOut(Out):
 
 
 class PatientDeidentifiedOut(Out):
-    """What analysts see: no names, reference or exact birth date (birth year only)."""
+    """What analysts see (``repigment.deid``): no names, reference, birth date or time zone; the age in
+    completed years on the patient's day zero (their first course's start) and its band."""
 
     id: int
     clinic_id: int
     deidentified: Literal[True] = True
-    birth_year: int
+    age_years: int = Field(description="Completed years on day zero (the first course's start)")
+    age_group: Literal["<18", "18-64", "65+"]
     sex: Sex
     diagnosis: str
     facial_involvement: bool
@@ -378,6 +380,33 @@ class CourseOut(Out):
     updated_at: dt.datetime
 
 
+class DeidFindingOut(BaseModel):
+    """A label finding as analysts see it: which rule, how severe (the message quotes dates and times)."""
+
+    rule: str
+    severity: str
+    source: str | None = None
+
+
+def _day0() -> Any:
+    return Field(description="Days since the patient's day zero (the first course's start)")
+
+
+class CourseDeidentifiedOut(Out):
+    """A course as analysts see it: days since day zero instead of dates, no stop reason."""
+
+    id: int
+    patient_id: int
+    deidentified: Literal[True] = True
+    ruleset: str
+    start_day: int | None = _day0()
+    status: str
+    stopped_day: int | None
+    plan: dict[str, Any]
+    verdict: Verdict
+    findings: list[DeidFindingOut]
+
+
 assert set(COURSE_STATUSES) == {"active", "paused", "stopped", "completed"}
 
 
@@ -419,6 +448,19 @@ class PrescriptionOut(Out):
     opened_on: dt.date | None
     instructions: str | None
     created_at: dt.datetime
+
+
+class PrescriptionDeidentifiedOut(Out):
+    """A prescription as analysts see it: days since day zero, no instructions."""
+
+    id: int
+    patient_id: int
+    course_id: int | None
+    deidentified: Literal[True] = True
+    prescribed_day: int | None = _day0()
+    grams: float
+    dispensed_day: int | None
+    opened_day: int | None
 
 
 # -- visits and assessments ----------------------------------------------------------------------
@@ -543,7 +585,7 @@ class VisitOut(Out):
     @classmethod
     def _patient_reported(cls, v: Any) -> Any:
         """Derive VNS success and the VitiQoL scores from the stored answers (never stored twice)."""
-        if isinstance(v, dict):
+        if isinstance(v, dict | BaseModel):  # already an output (the de-identified one, in a union)
             return v
         derived = ("vns_success", "vitiqol", "no_depigmentation", "flags")
         data = {k: getattr(v, k) for k in cls.model_fields if k not in derived}
@@ -564,6 +606,32 @@ class VisitOut(Out):
                 "behaviour": q.behaviour,
             }
         return data
+
+
+class VisitDeidentifiedOut(Out):
+    """A visit as analysts see it: its day since day zero, the age in completed years, no notes or
+    free-text patch labels."""
+
+    id: int
+    patient_id: int
+    course_id: int | None
+    deidentified: Literal[True] = True
+    day: int | None = _day0()
+    week: int | None
+    patches: list[dict[str, Any]]
+    variant: dict[str, Any]
+    age_years: int = Field(description="Completed years on the visit's day")
+    f_vasi: float
+    t_vasi: float
+    f_bsa_percent: float
+    t_bsa_percent: float
+    scores: dict[str, Any]
+    repigmentation_percent: float | None
+    vns: int | None
+    vns_success: bool | None = None
+    vitiqol: VitiQoLOut | None = None
+    ruleset: str | None
+    body_model: str
 
 
 # -- applications (diary) ------------------------------------------------------------------------
@@ -592,6 +660,22 @@ class ApplicationOut(Out):
     flagged: bool
     findings: list[FindingOut]
     created_at: dt.datetime
+
+
+class ApplicationDeidentifiedOut(Out):
+    """A diary entry as analysts see it: the patient's local day since day zero, no time, no note."""
+
+    id: str
+    patient_id: int
+    course_id: int | None
+    deidentified: Literal[True] = True
+    day: int | None = _day0()
+    hand_units: float
+    grams: float | None
+    sites: list[str]
+    verdict: Verdict
+    flagged: bool
+    findings: list[DeidFindingOut]
 
 
 # -- adverse events ------------------------------------------------------------------------------
@@ -659,6 +743,22 @@ class AdverseEventOut(Out):
     updated_at: dt.datetime
 
 
+class AdverseEventDeidentifiedOut(Out):
+    """An adverse event as analysts see it: no verbatim term or description (free text), the onset as
+    days since day zero."""
+
+    id: int
+    patient_id: int
+    course_id: int | None
+    deidentified: Literal[True] = True
+    onset_day: int | None = _day0()
+    serious: bool
+    seriousness_criteria: list[str]
+    outcome: str
+    causality: str
+    reporter_role: str
+
+
 # -- overrides -----------------------------------------------------------------------------------
 class OverrideIn(In):
     rule: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -676,6 +776,18 @@ class OverrideOut(Out):
     reason: str
     user_id: int
     created_at: dt.datetime
+
+
+class OverrideDeidentifiedOut(Out):
+    """An override as analysts see it: which rule, on which day since day zero; no reason."""
+
+    id: int
+    patient_id: int
+    course_id: int | None
+    application_id: str | None
+    deidentified: Literal[True] = True
+    rule: str
+    day: int | None = _day0()
 
 
 class DecisionOut(Out):

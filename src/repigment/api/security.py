@@ -122,6 +122,8 @@ MAX_LOCK: Final = dt.timedelta(minutes=15)
 # One username tried from one client address: the lock applies whatever password is tried, so guessing
 # cannot go faster; the owner, from another address, is not locked out by it.
 ACCOUNT_RULE: Final = ThrottleRule(free=5, forget_after=None)
+
+
 # One client address, whatever the usernames: bounds guessing across many accounts from one place.
 # Its number of free failures is REPIGMENT_LOGIN_CLIENT_FAILURES.
 def client_rule() -> ThrottleRule:

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "score": "score",
     "serve": "serve",
     "signals": "signals",
+    "signals-history": "signals_history",
     "signals-synth": "signals",
     "trial": "trial",
     "trial-simulate": "trial",

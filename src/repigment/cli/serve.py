@@ -113,10 +113,15 @@ def _supervise(host: str, port: int, workers: int, access_log: bool) -> None:
 
 
 def run_server(host: str, port: int, workers: int = 1, access_log: bool = True) -> None:
-    """Migrate the database once, then serve."""
+    """Check the settings, migrate the database once, then serve."""
+    from repigment.api.cohort import PseudonymKeyError, pseudonym_key
     from repigment.store import Store, StoreError
 
     settings()  # a bad setting stops the start, with its message
+    try:
+        pseudonym_key(demo=settings().demo)
+    except PseudonymKeyError as e:
+        fail(f"not starting: {e}")
     try:
         Store().dispose()
     except StoreError as e:

@@ -29,10 +29,9 @@ from repigment.signals import (
     score,
 )
 from repigment.signals import faers as faers_mod
+from repigment.signals.mgps import SQUASH_ABOVE_POINTS
 
-# --squash auto: above this many distinct (N, E) points every count level is squashed (a named
-# parameter; below it the exact likelihood of every point is used). --squash yes: openEBGM's autoSquash.
-SQUASH_ABOVE_POINTS = 50_000
+# --squash auto squashes above mgps.SQUASH_ABOVE_POINTS distinct points; --squash yes: openEBGM's autoSquash.
 FIRST_COLUMNS = ["drug", "event", "N", "E", "RR", "PRR", "EBGM", "QUANT_05", "QUANT_95"]
 
 

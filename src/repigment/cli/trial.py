@@ -123,12 +123,22 @@ def _trial_clinic(
     json_out: bool,
 ) -> None:
     """``repigment trial --clinic NAME``: the clinic's de-identified visits, single-arm analysis."""
-    from repigment.api.cohort import analyse_clinic, clinic_by_name, clinic_long_data
+    from repigment.api.cohort import (
+        PseudonymKeyError,
+        analyse_clinic,
+        clinic_by_name,
+        clinic_long_data,
+        pseudonym_key,
+    )
     from repigment.outcomes import MISSING_STRATEGIES, OutcomesError
     from repigment.store import Store, StoreError
 
     if missing not in MISSING_STRATEGIES:
         fail(f"--missing must be one of {', '.join(MISSING_STRATEGIES)}, got {missing!r}")
+    try:
+        key = pseudonym_key(demo=get_settings().demo)
+    except PseudonymKeyError as e:
+        fail(str(e))
     try:
         store = Store(migrate=False)
         store.check_ready()
@@ -139,7 +149,7 @@ def _trial_clinic(
             found = clinic_by_name(db, name)
             if found is None:
                 fail(f"--clinic: no clinic named {name!r}")
-            cohort = clinic_long_data(db, found)
+            cohort = clinic_long_data(db, found, key)
         res = analyse_clinic(cohort, endpoint, week, window, _strata(strata), missing, imputations, seed)
     except OutcomesError as e:
         fail(f"clinic {name!r}: {e}")

@@ -22,6 +22,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.codesystem import CodeSystem
 from pydantic import ValidationError
 
+from repigment import deid
 from repigment.body import VASI_REGIONS
 from repigment.interop.record import (
     AdverseEventData,
@@ -55,6 +56,12 @@ EXT_SITE: Final = f"{EXT}/application-site"
 EXT_CRITERION: Final = f"{EXT}/seriousness-criterion"
 EXT_DESCRIPTION: Final = f"{EXT}/description"
 EXT_PATCH: Final = f"{EXT}/vasi-patch"
+# De-identified bundles (repigment.deid): days since the patient's day zero instead of dates.
+EXT_STUDY_DAY: Final = f"{EXT}/study-day"
+EXT_DISPENSED_DAY: Final = f"{EXT}/dispensed-study-day"
+EXT_OPENED_DAY: Final = f"{EXT}/opened-study-day"
+EXT_AGE: Final = f"{EXT}/age-completed-years"
+EXT_AGE_GROUP: Final = f"{EXT}/age-group"
 
 SNOMED: Final = "http://snomed.info/sct"
 SNOMED_VITILIGO: Final = "56727007"
@@ -123,6 +130,36 @@ class FhirError(ValueError):
 # ------------------------------------------------------------------------------------------------ export
 
 
+@dataclass(frozen=True, slots=True)
+class _Dates:
+    """How dates are written: as they are, or (de-identified) as days since ``zero``."""
+
+    deidentified: bool = False
+    zero: dt.date | None = None
+    birth_date: dt.date | None = None
+    timezone: str = "UTC"
+
+    def day(self, url: str, on: dt.date | None) -> list[dict[str, Any]]:
+        n = deid.study_day(self.zero, on)
+        return [] if n is None else [{"url": url, "valueInteger": n}]
+
+    def local_day(self, at: dt.datetime) -> list[dict[str, Any]]:
+        n = deid.local_study_day(self.zero, at, self.timezone)
+        return [] if n is None else [{"url": EXT_STUDY_DAY, "valueInteger": n}]
+
+
+def _record_zero(record: PatientRecord) -> dt.date | None:
+    """Day zero from the record alone: its first assessment, else its earliest date of any kind."""
+    zero = deid.day_zero([], [a.assessed_on for a in record.assessments])
+    if zero is not None:
+        return zero
+    tz = record.patient.timezone
+    days = [rx.prescribed_on for rx in record.prescriptions]
+    days += [deid.local_date(a.applied_at, tz) for a in record.applications]
+    days += [ae.onset_on for ae in record.adverse_events] + [v.answered_on for v in record.vns]
+    return min(days) if days else None
+
+
 def _full_url(resource_type: str, rid: str) -> str:
     return f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, f'{resource_type}/{rid}')}"
 
@@ -150,16 +187,21 @@ def _quantity(value: float, unit: str | None = None) -> dict[str, Any]:
     return q
 
 
-def _patient(p: PatientData, deidentified: bool) -> dict[str, Any]:
+def _patient(p: PatientData, dates: _Dates) -> dict[str, Any]:
     res: dict[str, Any] = {
         "resourceType": "Patient",
         "id": _fhir_id("patient", p.id),
         "extension": [{"url": EXT_TIMEZONE, "valueCode": p.timezone}],
         "gender": p.sex,
     }
-    if deidentified:
-        # What analysts see of the record (docs/api.md): no names, reference or exact birth date.
-        res["birthDate"] = str(p.birth_date.year)
+    if dates.deidentified:
+        # What analysts see of the record (repigment.deid): no names, reference, birth date or time
+        # zone; the age in completed years on day zero and its band.
+        years = deid.completed_years(p.birth_date, dates.zero or dt.date.today())
+        res["extension"] = [
+            {"url": EXT_AGE, "valueInteger": years},
+            {"url": EXT_AGE_GROUP, "valueCode": deid.age_group(years)},
+        ]
         return res
     res["name"] = [{"family": p.family_name, "given": [p.given_name]}]
     res["birthDate"] = p.birth_date.isoformat()
@@ -195,7 +237,7 @@ def _condition(p: PatientData, subject: dict[str, str]) -> dict[str, Any]:
     return res
 
 
-def _prescription(rx: PrescriptionData, subject: dict[str, str]) -> dict[str, Any]:
+def _prescription(rx: PrescriptionData, subject: dict[str, str], dates: _Dates) -> dict[str, Any]:
     dosage: dict[str, Any] = {"route": _ROUTE}
     if rx.instructions is not None:
         dosage["text"] = rx.instructions
@@ -215,12 +257,16 @@ def _prescription(rx: PrescriptionData, subject: dict[str, str]) -> dict[str, An
         for url, day in ((EXT_DISPENSED, rx.dispensed_on), (EXT_OPENED, rx.opened_on))
         if day is not None
     ]
+    if dates.deidentified:
+        del res["authoredOn"]
+        ext = dates.day(EXT_STUDY_DAY, rx.prescribed_on)
+        ext += dates.day(EXT_DISPENSED_DAY, rx.dispensed_on) + dates.day(EXT_OPENED_DAY, rx.opened_on)
     if ext:
         res["extension"] = ext
     return res
 
 
-def _application(a: ApplicationData, subject: dict[str, str]) -> dict[str, Any]:
+def _application(a: ApplicationData, subject: dict[str, str], dates: _Dates) -> dict[str, Any]:
     if a.applied_at.tzinfo is None:
         raise FhirError(f"applications[{a.id}].applied_at", "must be timezone-aware")
     dosage: dict[str, Any] = {"route": _ROUTE}
@@ -239,6 +285,9 @@ def _application(a: ApplicationData, subject: dict[str, str]) -> dict[str, Any]:
     }
     if a.note is not None:
         res["note"] = [{"text": a.note}]
+    if dates.deidentified:  # the local day since day zero; effective[x] is required, so a Period
+        del res["effectiveDateTime"]
+        res["effectivePeriod"] = {"extension": dates.local_day(a.applied_at)}
     return res
 
 
@@ -246,7 +295,7 @@ def _score_component(code: str, **value: Any) -> dict[str, Any]:
     return {"code": _code(CS_SCORES, code), **value}
 
 
-def _observations(a: AssessmentData, subject: dict[str, str]) -> list[dict[str, Any]]:
+def _observations(a: AssessmentData, subject: dict[str, str], dates: _Dates) -> list[dict[str, Any]]:
     missing = [r for r in VASI_REGIONS if r not in a.regions]
     if missing:
         raise FhirError(f"assessments[{a.id}].regions", f"missing region(s) {missing}")
@@ -268,7 +317,15 @@ def _observations(a: AssessmentData, subject: dict[str, str]) -> list[dict[str, 
         components += [
             _score_component("face-includes-eyelids", valueBoolean=a.face_includes_eyelids),
             _score_component("t-vasi-includes-head-neck", valueBoolean=a.t_vasi_includes_head_neck),
-            _score_component("age", valueQuantity=_quantity(a.age_years, "a")),
+            _score_component(
+                "age",
+                valueQuantity=_quantity(
+                    deid.completed_years(dates.birth_date, a.assessed_on)
+                    if dates.deidentified and dates.birth_date is not None
+                    else a.age_years,
+                    "a",
+                ),
+            ),
             _score_component("body-model", valueString=a.body_model),
             _score_component("hand-unit-convention", valueString=a.hand_unit_convention),
         ]
@@ -285,6 +342,8 @@ def _observations(a: AssessmentData, subject: dict[str, str]) -> list[dict[str, 
             }
             for patch in (a.patches if code == "t-vasi" else ())
         ]
+        if dates.deidentified:
+            extension = dates.day(EXT_STUDY_DAY, a.assessed_on) + extension
         out.append(
             {
                 **({"extension": extension} if extension else {}),
@@ -300,10 +359,12 @@ def _observations(a: AssessmentData, subject: dict[str, str]) -> list[dict[str, 
                 "component": components,
             }
         )
+        if dates.deidentified:
+            del out[-1]["effectiveDateTime"]
     return out
 
 
-def _adverse_event(ae: AdverseEventData, subject: dict[str, str]) -> dict[str, Any]:
+def _adverse_event(ae: AdverseEventData, subject: dict[str, str], dates: _Dates) -> dict[str, Any]:
     if ae.outcome not in OUTCOMES:
         raise FhirError(
             f"adverse_events[{ae.id}].outcome", f"{ae.outcome!r} is not one of {sorted(OUTCOMES)}"
@@ -338,21 +399,32 @@ def _adverse_event(ae: AdverseEventData, subject: dict[str, str]) -> dict[str, A
             }
         ],
     }
+    if dates.deidentified:  # no verbatim term (free text), the onset as days since day zero
+        del res["date"]
+        event.pop("text")
+        if not event:
+            del res["event"]
+        ext = dates.day(EXT_STUDY_DAY, ae.onset_on) + ext
     if ext:
         res["extension"] = ext
     return res
 
 
-def _vns(v: VnsData, subject: dict[str, str]) -> dict[str, Any]:
+def _vns(v: VnsData, subject: dict[str, str], dates: _Dates) -> dict[str, Any]:
     if v.score not in VNS_LABELS:
         raise FhirError(f"vns[{v.id}].score", f"must be 1 to 5, got {v.score!r}")
+    when: dict[str, Any] = (
+        {"extension": dates.day(EXT_STUDY_DAY, v.answered_on)}
+        if dates.deidentified
+        else {"authored": v.answered_on.isoformat()}
+    )
     return {
         "resourceType": "QuestionnaireResponse",
         "id": _fhir_id("vns", v.id),
+        **when,
         "questionnaire": Q_VNS,
         "status": "completed",
         "subject": subject,
-        "authored": v.answered_on.isoformat(),
         "item": [
             {
                 "linkId": "vns",
@@ -405,23 +477,32 @@ def _without_free_text(record: PatientRecord) -> PatientRecord:
 
 
 def export_bundle(
-    record: PatientRecord, *, deidentified: bool = False, timestamp: dt.datetime | None = None
+    record: PatientRecord,
+    *,
+    deidentified: bool = False,
+    timestamp: dt.datetime | None = None,
+    day_zero: dt.date | None = None,
 ) -> dict[str, Any]:
     """The record as a validated FHIR R4 Bundle (type collection), in JSON form.
 
-    ``deidentified``: as analysts see the record: no names, identifier or free text, birth year only.
+    ``deidentified``: as analysts see the record (:mod:`repigment.deid`): no names, identifier, time
+    zone or free text; the age in completed years; every date as days since ``day_zero`` (the first
+    course's start; when not given, the record's first assessment) in ``study-day`` extensions.
     """
+    dates = _Dates()
     if deidentified:
         record = _without_free_text(record)
+        zero = day_zero if day_zero is not None else _record_zero(record)
+        dates = _Dates(True, zero, record.patient.birth_date, record.patient.timezone)
     p = record.patient
-    patient = _patient(p, deidentified)
+    patient = _patient(p, dates)
     subject = {"reference": _full_url("Patient", patient["id"])}
     resources = [patient, _condition(p, subject)]
-    resources += [_prescription(rx, subject) for rx in record.prescriptions]
-    resources += [_application(a, subject) for a in record.applications]
-    resources += [obs for a in record.assessments for obs in _observations(a, subject)]
-    resources += [_adverse_event(ae, subject) for ae in record.adverse_events]
-    resources += [_vns(v, subject) for v in record.vns]
+    resources += [_prescription(rx, subject, dates) for rx in record.prescriptions]
+    resources += [_application(a, subject, dates) for a in record.applications]
+    resources += [obs for a in record.assessments for obs in _observations(a, subject, dates)]
+    resources += [_adverse_event(ae, subject, dates) for ae in record.adverse_events]
+    resources += [_vns(v, subject, dates) for v in record.vns]
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": _fhir_id("record", p.id),

@@ -15,9 +15,12 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+import anyio
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from repigment.api import access_log
+from repigment.api import deidentified as deid_out
 from repigment.api.deps import (
     Db,
     PatientContext,
@@ -68,18 +71,34 @@ def _unprocessable(errors: list[dict[str, str]]) -> HTTPException:
     response_class=JSONResponse,
     tags=["interoperability"],
 )
-def patient_fhir(ctx: ReadRecord) -> Response:
+async def patient_fhir(request: Request, ctx: ReadRecord) -> Response:
     """The patient's record as a FHIR R4 Bundle: Patient, Condition, MedicationRequest,
-    MedicationAdministration, Observation (F-VASI, T-VASI, F-BSA, T-BSA), AdverseEvent."""
-    record = record_of(ctx.db, ctx.patient)
-    try:
-        bundle = export_bundle(
+    MedicationAdministration, Observation (F-VASI, T-VASI, F-BSA, T-BSA), AdverseEvent. Recorded in the
+    audit trail as an export."""
+    analyst = deidentify(ctx.user)
+
+    def build() -> dict[str, Any]:
+        record = record_of(ctx.db, ctx.patient)
+        return export_bundle(
             record,
-            deidentified=deidentify(ctx.user),
+            deidentified=analyst,
             timestamp=dt.datetime.now(dt.UTC).replace(microsecond=0),
+            day_zero=deid_out.view(ctx.db, ctx.patient).zero if analyst else None,
         )
+
+    try:
+        bundle = await anyio.to_thread.run_sync(build)
     except FhirError as e:
         raise _unprocessable([{"field": e.where, "message": e.reason}]) from e
+    await access_log.record_read(
+        request,
+        ctx.user,
+        action="export",
+        table_name="patient",
+        row_id=ctx.patient.id,
+        patient_id=ctx.patient.id,
+        extra={"format": "fhir"},
+    )
     return JSONResponse(bundle, media_type=FHIR_JSON)
 
 
@@ -93,7 +112,8 @@ def patient_fhir(ctx: ReadRecord) -> Response:
     response_class=Response,
     tags=["interoperability"],
 )
-def adverse_event_icsr(
+async def adverse_event_icsr(
+    request: Request,
     db: Db,
     user: Annotated[Principal, Depends(require_role(*ICSR_ROLES))],
     ae_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="Adverse event id")],
@@ -130,13 +150,26 @@ def adverse_event_icsr(
         country=country, meddra_code=meddra_code, meddra_version=meddra_version, receiver=receiver
     )
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    try:
+
+    def build() -> tuple[Any, bytes | str]:
         case = case_of(db, ae, options, now)
-        xml = write_case(case, sender=sender_id(patient.clinic_id), receiver=receiver, now=now)
+        return case, write_case(case, sender=sender_id(patient.clinic_id), receiver=receiver, now=now)
+
+    try:
+        case, xml = await anyio.to_thread.run_sync(build)
     except IcsrIncomplete as e:
         raise _unprocessable([{"field": "icsr", "message": p} for p in e.problems]) from e
     except InteropError as e:
         raise _unprocessable([{"field": e.where, "message": e.reason}]) from e
+    await access_log.record_read(
+        request,
+        user,
+        action="export",
+        table_name="adverse_event",
+        row_id=ae_id,
+        patient_id=patient.id,
+        extra={"format": "icsr", "report_id": case.report_id},
+    )
     return Response(
         xml,
         media_type=HL7_XML,

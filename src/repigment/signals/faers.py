@@ -64,6 +64,28 @@ REQUIRED = {
     },
 }
 
+# Each layout's columns under common names (one definition for one-shot and quarterly reading).
+DEMO_SELECT = {
+    Layout.AERS: 'isr AS primaryid, "case" AS caseid, fda_dt, '
+    "fda_dt AS init_dt, gndr_cod AS sex, age, age_cod, filename",
+    Layout.FAERS_2012: "primaryid, caseid, fda_dt, init_fda_dt AS init_dt, gndr_cod AS sex, age, "
+    "age_cod, filename",
+    Layout.FAERS: "primaryid, caseid, fda_dt, init_fda_dt AS init_dt, sex, age, age_cod, filename",
+}
+DRUG_SELECT = {
+    Layout.AERS: "isr AS id, role_cod, drugname AS name",
+    Layout.FAERS_2012: "primaryid AS id, role_cod, drugname AS name",
+    Layout.FAERS: "primaryid AS id, role_cod, COALESCE(NULLIF(trim(prod_ai), ''), drugname) AS name",
+}
+REAC_SELECT = {
+    Layout.AERS: "isr AS id, pt",
+    Layout.FAERS_2012: "primaryid AS id, pt",
+    Layout.FAERS: "primaryid AS id, pt",
+}
+# Latest version per case: latest fda_dt, then highest primaryid, packed into one sortable integer.
+VERSION_KEY = "COALESCE(TRY_CAST(fda_dt AS BIGINT), 0) * 100000000000 + primaryid"
+VERSION_ID_MOD = 100_000_000_000
+
 
 @dataclass
 class Quarter:
@@ -379,14 +401,7 @@ def _read(
     strata: tuple[str, ...],
     edges: tuple[float, ...],
 ) -> _Read:
-    demo_sel = {
-        Layout.AERS: 'isr AS primaryid, "case" AS caseid, fda_dt, '
-        "fda_dt AS init_dt, gndr_cod AS sex, age, age_cod, filename",
-        Layout.FAERS_2012: "primaryid, caseid, fda_dt, init_fda_dt AS init_dt, gndr_cod AS sex, age, "
-        "age_cod, filename",
-        Layout.FAERS: "primaryid, caseid, fda_dt, init_fda_dt AS init_dt, sex, age, age_cod, filename",
-    }
-    demo = _union(quarters, "DEMO", demo_sel)
+    demo = _union(quarters, "DEMO", DEMO_SELECT)
     # Latest version per case: latest fda_dt, then highest primaryid (packed into one sortable integer).
     # One aggregation straight from the files carries the kept version's fields along (a struct, so
     # NULL fields stay NULL) and counts the rows and the rows without a numeric id.
@@ -394,7 +409,7 @@ def _read(
                     arg_max({{'sex': sex, 'age': age, 'age_cod': age_cod,
                              'rdate': COALESCE(NULLIF(trim(init_dt), ''), fda_dt)}}, k) AS f,
                     count(*) AS n_rows, count_if(primaryid IS NULL OR caseid IS NULL) AS n_bad
-                  FROM (SELECT *, COALESCE(TRY_CAST(fda_dt AS BIGINT), 0) * 100000000000 + primaryid AS k
+                  FROM (SELECT *, {VERSION_KEY} AS k
                         FROM ({demo})) GROUP BY caseid""")
     if _scalar(db, "SELECT COALESCE(sum(n_bad), 0) FROM latest"):
         bad = db.execute(
@@ -427,24 +442,14 @@ def _read(
     n_cases = _scalar(db, "SELECT count(*) FROM latest")
     db.execute("DROP TABLE latest")
     role_in = ", ".join(f"'{r}'" for r in roles)
-    drug_sel = {
-        Layout.AERS: "isr AS id, role_cod, drugname AS name",
-        Layout.FAERS_2012: "primaryid AS id, role_cod, drugname AS name",
-        Layout.FAERS: "primaryid AS id, role_cod, COALESCE(NULLIF(trim(prod_ai), ''), drugname) AS name",
-    }
-    reac_sel = {
-        Layout.AERS: "isr AS id, pt",
-        Layout.FAERS_2012: "primaryid AS id, pt",
-        Layout.FAERS: "primaryid AS id, pt",
-    }
     # DuckDB parses, filters and normalises the DRUG and REAC rows and attaches the report index (a
     # hash join on the report id). De-duplication and counting then run on integer arrays in NumPy,
     # and the names are coded once per distinct name (Arrow).
     n_rep = _scalar(db, "SELECT count(*) FROM rep_ix")
     pairs: dict[str, tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], pa.Array]] = {}
     for kind, sel, cond in (
-        ("DRUG", drug_sel, f"u.role_cod IN ({role_in})"),
-        ("REAC", reac_sel, "true"),
+        ("DRUG", DRUG_SELECT, f"u.role_cod IN ({role_in})"),
+        ("REAC", REAC_SELECT, "true"),
     ):
         col = "name" if kind == "DRUG" else "pt"
         got = db.sql(f"""SELECT r.ix, upper(trim(u.{col})) AS name

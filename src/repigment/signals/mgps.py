@@ -59,6 +59,13 @@ class Theta(NamedTuple):
 # --- marginal likelihood -------------------------------------------------------------------------------
 
 
+def _wsum(w: FloatArray, x: FloatArray) -> float:
+    """Weighted sum in NumPy's pairwise order: np.dot would hand it to BLAS, whose threads split the
+    sum differently with the number of cores, so the fitted prior moved in its last digits between
+    machines (and between a process and a Dask worker, which runs BLAS on one thread)."""
+    return float(np.add.reduce(w * x))
+
+
 def _log_nb(n: FloatArray, e: FloatArray, alpha: float, beta: float) -> FloatArray:
     """log NB(n; size alpha, prob beta/(beta+E)), the marginal of one prior component."""
     lbe = np.log(beta + e)
@@ -101,7 +108,7 @@ def neg_log_lik(
     ll = np.logaddexp(math.log(p) + l1, math.log1p(-p) + l2)
     if weights is None:
         return -float(np.sum(ll))
-    return -float(np.dot(np.asarray(weights, dtype=np.float64), ll))
+    return -_wsum(np.asarray(weights, dtype=np.float64), ll)
 
 
 # --- data squashing ------------------------------------------------------------------------------------
@@ -188,6 +195,9 @@ def squash_coarse(
 
 # --- fitting -------------------------------------------------------------------------------------------
 
+# Above this many distinct (N, E) points every count level is squashed before fitting (a named
+# parameter; below it the exact likelihood of every point is used).
+SQUASH_ABOVE_POINTS = 50_000
 THETA_UPPER = 100.0  # openEBGM's bounds: 0 < alpha, beta < 100, 0 < P < 1
 CONSISTENCY_TOLERANCE = (0.05, 0.05, 0.2, 0.2, 0.025)
 DEFAULT_STARTS: tuple[Theta, ...] = (
@@ -298,16 +308,16 @@ def _nll_grad(
     ll = np.logaddexp(math.log(p) + l1, math.log1p(-p) + l2)
     r1 = np.exp(math.log(p) + l1 - ll)
     r2 = 1.0 - r1
-    value = -float(np.dot(w, ll))
+    value = -_wsum(w, ll)
     if n_star != 1:
         return value, np.full(5, math.nan)
     grad = -np.array(
         [
-            np.dot(w, r1 * da1),
-            np.dot(w, r1 * db1),
-            np.dot(w, r2 * da2),
-            np.dot(w, r2 * db2),
-            np.dot(w, r1 * (1 - p) - r2 * p),
+            _wsum(w, r1 * da1),
+            _wsum(w, r1 * db1),
+            _wsum(w, r2 * da2),
+            _wsum(w, r2 * db2),
+            _wsum(w, r1 * (1 - p) - r2 * p),
         ]
     )
     return value, grad

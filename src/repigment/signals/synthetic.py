@@ -32,6 +32,7 @@ class Planted:
     event: str
     probability: float  # chance the event is added to a report naming the drug as a suspect
     drug_rank: int
+    start: str | None = None  # first quarter (e.g. 2014Q3) whose reports carry it; None: every quarter
 
 
 PLANTED = (
@@ -117,6 +118,7 @@ def generate(
     zipped: bool = False,
     n_drugs: int | None = None,
     n_events: int | None = None,
+    planted: tuple[Planted, ...] = PLANTED,
 ) -> Truth:
     """Write FAERS/AERS ASCII quarters under ``outdir`` (one folder or zip per quarter)."""
     rng = np.random.default_rng(seed)
@@ -130,10 +132,10 @@ def generate(
     a_drug, a_event = (1.3, 1.2) if large else (1.1, 1.0)
     drug_names = np.array([f"DRUG{i:06d}" for i in range(nd)], dtype=object)
     event_names = np.array([f"EVENT {i:05d}" for i in range(ne)], dtype=object)
-    for p in PLANTED:
+    for p in planted:
         drug_names[p.drug_rank] = p.drug
     known = set(event_names.tolist())
-    extra_events = [p.event for p in PLANTED if p.event not in known]
+    extra_events = list(dict.fromkeys(p.event for p in planted if p.event not in known))
     extra_events += [SUPERSEDED_EVENT, DELETED_EVENT, CONCOMITANT_EVENT]
     event_names = np.concatenate([event_names, np.array(extra_events, dtype=object)])
     ev_code = {name: k for k, name in enumerate(event_names)}
@@ -177,7 +179,9 @@ def generate(
         own = rng.random(e_rep.size) < 0.15
         e_code[own] = profiles[ps_drug[e_rep[own]], rng.integers(0, profiles.shape[1], int(own.sum()))]
         add_rep, add_code = [np.flatnonzero(conc)], [np.full(int(conc.sum()), ev_code[CONCOMITANT_EVENT])]
-        for p in PLANTED:
+        for p in planted:
+            if p.start is not None and f"{year}Q{quarter}" < p.start:
+                continue
             hit = np.unique(d_rep[(d_code == p.drug_rank) & (role <= 1)])
             hit = hit[rng.random(hit.size) < p.probability]
             add_rep.append(hit)
@@ -234,7 +238,7 @@ def generate(
             _zip_folder(folder)
     db.close()
     labels = tuple(f"{y % 100:02d}Q{q}" for y, q in qs)
-    return Truth(reports - n_del, n_del, n_sup, PLANTED, labels)
+    return Truth(reports - n_del, n_del, n_sup, planted, labels)
 
 
 @dataclass

@@ -9,7 +9,7 @@ Adapters use it through a :class:`Store`::
         s.add(...); s.commit()
 """
 
-from repigment.store.audit import Actor, MissingActorError, VerifyReport, verify
+from repigment.store.audit import Actor, MissingActorError, VerifyReport, record_access_event, verify
 from repigment.store.db import AuditedSession, Store, StoreError, data_dir, database_url
 from repigment.store.models import (
     AE_CAUSALITIES,
@@ -63,5 +63,6 @@ __all__ = [
     "Visit",
     "data_dir",
     "database_url",
+    "record_access_event",
     "verify",
 ]

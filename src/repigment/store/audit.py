@@ -1,12 +1,15 @@
-"""Append-only, hash-chained audit trail of every create, update and delete.
+"""Append-only, hash-chained audit trail of every create, update and delete, and of access events.
 
 Each flush of an audited row writes one entry per changed row: who (user id and name), when (UTC), what
 (table, row id, action) and the full old and new row, read back from the database inside the same
-transaction so the recorded values are exactly what is stored. Entry *n* carries
-``hash = SHA-256(hash[n-1] || canonical JSON of entry n)``; ``audit_head`` holds the last sequence number
-and hash. ``verify`` recomputes the chain, the head, and replays the trail against the live rows, so
-editing or deleting an entry, truncating the trail, or editing a clinical row behind the application's
-back are all reported.
+transaction so the recorded values are exactly what is stored. Credentials are audited rows too (users
+and their tokens), with a digest in place of each secret (``SECRET_COLUMNS``). Access events
+(``record_access_event``: reads and exports of a record, log-ins, log-outs, photo events, password
+changes) are entries of the same chain with the record they concern and the details in ``new``. Entry
+*n* carries ``hash = SHA-256(hash[n-1] || canonical JSON of entry n)``; ``audit_head`` holds the last
+sequence number and hash. ``verify`` recomputes the chain, the head, and replays the changes against the
+live rows, so editing or deleting an entry, truncating the trail, or editing a clinical row, a password
+hash or a token behind the application's back are all reported.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, object_mapper
 
 from repigment.store.models import (
+    ACCESS_ACTIONS,
     AUDITED_TABLES,
-    REDACTED_COLUMNS,
+    CHANGE_ACTIONS,
+    SECRET_COLUMNS,
     AuditEntry,
     AuditHead,
     Base,
@@ -33,7 +38,7 @@ from repigment.store.models import (
 from repigment.store.prepared import Prepared
 
 GENESIS: Final = "0" * 64
-REDACTED: Final = "<redacted>"
+REDACTED: Final = "<redacted>"  # what revisions before 0005 recorded for a secret
 HEAD_ID: Final = 1
 
 Record = tuple[str, str, str, dict[str, Any] | None, dict[str, Any] | None]
@@ -80,14 +85,21 @@ def _table(name: str) -> Table:
     return Base.metadata.tables[name]
 
 
+def secret_digest(value: Any) -> str | None:
+    """What the trail keeps of a secret column: ``sha256:`` and the digest of the stored value."""
+    if value is None:
+        return None
+    return "sha256:" + hashlib.sha256(str(value).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def row_snapshot(table_name: str, row: Any) -> dict[str, Any]:
-    """A row as JSON-ready values (dates as ISO text), secrets replaced by a marker."""
-    redact = REDACTED_COLUMNS.get(table_name, frozenset())
+    """A row as JSON-ready values (dates as ISO text), secrets replaced by their digest."""
+    secret = SECRET_COLUMNS.get(table_name, frozenset())
     out: dict[str, Any] = {}
     for col in _table(table_name).columns:
         v = row._mapping[col.name]
-        if col.name in redact:
-            v = REDACTED
+        if col.name in secret:
+            v = secret_digest(v)
         elif isinstance(v, dt.datetime | dt.date):
             v = v.isoformat()
         out[col.name] = v
@@ -105,12 +117,12 @@ def object_snapshot(obj: Any) -> dict[str, Any]:
 
 def values_snapshot(table_name: str, values: dict[str, Any]) -> dict[str, Any]:
     """The values of a row about to be inserted, as ``row_snapshot`` will read them back."""
-    redact = REDACTED_COLUMNS.get(table_name, frozenset())
+    secret = SECRET_COLUMNS.get(table_name, frozenset())
     out: dict[str, Any] = {}
     for col in _table(table_name).columns:
         v = values.get(col.name)
-        if col.name in redact:
-            v = REDACTED
+        if col.name in secret:
+            v = secret_digest(v)
         elif v is None:
             pass
         elif isinstance(col.type, UTCDateTime):
@@ -257,6 +269,96 @@ def append_entries(conn: Connection, records: list[tuple[Actor, Record]]) -> Non
     _HEAD_UPDATE.run(conn, {"new_seq": seq, "new_hash": prev})
 
 
+def record_access_event(
+    conn: Connection | Session,
+    actor: Actor,
+    action: str,
+    *,
+    table_name: str,
+    row_id: Any = "",
+    patient_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one access event to the chain, in ``conn``'s transaction (the caller commits).
+
+    ``action``: one of ``ACCESS_ACTIONS``; ``table_name``/``row_id``: the record concerned (``patient``,
+    ``app_user``, ``adverse_event``, ``photo``…); ``patient_id``: the patient whose record it is, for
+    ``repigment audit list --patient``; ``detail``: what else an inspector needs (the route, the format,
+    a username that failed to log in, the client's address). Never pass secrets or record contents.
+    """
+    if action not in ACCESS_ACTIONS:
+        raise ValueError(f"unknown access event {action!r}; one of {', '.join(ACCESS_ACTIONS)}")
+    body: dict[str, Any] = dict(detail or {})
+    if patient_id is not None:
+        body["patient_id"] = patient_id
+    c = conn.connection() if isinstance(conn, Session) else conn
+    append(c, actor, [(action, table_name, str(row_id), None, body)])
+
+
+LISTED: Final = ("seq", "at", "actor", "user_id", "action", "table_name", "row_id", "patient_id", "detail")
+
+
+def _patient_of(table_name: str, row_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> Any:
+    if table_name == "patient" and row_id.isdigit():
+        return int(row_id)
+    for values in (new, old):
+        if values is not None and values.get("patient_id") is not None:
+            return values["patient_id"]
+    return None
+
+
+def listing(
+    conn: Connection,
+    *,
+    user: str | None = None,
+    patient_id: int | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    actions: Iterable[str] = (),
+) -> Iterator[dict[str, Any]]:
+    """The trail for an inspector, oldest first: who (``actor``, ``user_id``), when (``at``, UTC), what
+    (``action`` on ``table_name`` row ``row_id``), whose record (``patient_id``) and ``detail`` (an access
+    event's details; for an update, the names of the changed columns). Record contents are left out.
+
+    ``user``: a username or user id (a failed log-in matches the username it tried); ``since`` and
+    ``until``: UTC days, both included; ``actions``: only these."""
+    t = AuditEntry.__table__
+    stmt = select(t).order_by(t.c.seq)
+    if since is not None:
+        stmt = stmt.where(t.c.at >= dt.datetime.combine(since, dt.time(), dt.UTC).isoformat())
+    if until is not None:
+        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
+        stmt = stmt.where(t.c.at < end.isoformat())
+    wanted = tuple(actions)
+    if wanted:
+        stmt = stmt.where(t.c.action.in_(wanted))
+    for e in conn.execution_options(yield_per=2000).execute(stmt):
+        old = json.loads(e.old) if e.old else None
+        new = json.loads(e.new) if e.new else None
+        access = e.action not in CHANGE_ACTIONS
+        detail: dict[str, Any] | None = new if access else None
+        if e.action == "update" and old is not None and new is not None:
+            detail = {"changed": sorted(k for k in new if new.get(k) != old.get(k))}
+        if user is not None:
+            tried = detail.get("username") if access and detail else None
+            if user not in (e.actor, str(e.user_id), tried):
+                continue
+        pid = _patient_of(e.table_name, e.row_id, old, new)
+        if patient_id is not None and pid != patient_id:
+            continue
+        yield {
+            "seq": e.seq,
+            "at": e.at,
+            "actor": e.actor,
+            "user_id": e.user_id,
+            "action": e.action,
+            "table_name": e.table_name,
+            "row_id": e.row_id,
+            "patient_id": pid,
+            "detail": detail,
+        }
+
+
 @dataclass
 class VerifyReport:
     entries: int = 0
@@ -301,7 +403,8 @@ def verify(conn: Connection, max_problems: int = 100) -> VerifyReport:
         if entry_hash(e.prev_hash, _entry_fields(e._asdict())) != e.hash:
             problem(f"entry {e.seq}: content does not match its hash (edited)")
         prev, expected = e.hash, e.seq + 1
-        state[(e.table_name, e.row_id)] = (e.action, e.new)
+        if e.action in CHANGE_ACTIONS:  # access events change no row
+            state[(e.table_name, e.row_id)] = (e.action, e.new)
     head_t = AuditHead.__table__
     head = conn.execute(select(head_t).where(head_t.c.id == HEAD_ID)).one_or_none()
     if head is None:

@@ -284,18 +284,33 @@ class Override(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+# What the audit trail records: changes to audited rows, and access events (who read or exported which
+# record, log-ins and log-outs, photo events, password changes; repigment.store.audit.record_access_event).
+CHANGE_ACTIONS: Final = ("create", "update", "delete")
+ACCESS_ACTIONS: Final = (
+    "read",  # a page view or API read of an identifiable record
+    "export",  # FHIR, ICSR, a data download
+    "login",
+    "login_failed",
+    "logout",
+    "photo_upload",
+    "photo_view",
+    "password_change",
+    "password_reset",
+)
+AUDIT_ACTIONS: Final = CHANGE_ACTIONS + ACCESS_ACTIONS
+
+
 class AuditEntry(Base):
     """Append-only (triggers refuse UPDATE and DELETE); ``hash`` chains each entry to the previous."""
 
     __tablename__ = "audit_entry"
-    __table_args__ = (
-        CheckConstraint("action IN ('create', 'update', 'delete')", name="ck_audit_entry_action"),
-    )
+    __table_args__ = (CheckConstraint(_in("action", AUDIT_ACTIONS), name="ck_audit_entry_action"),)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[str] = mapped_column(String(40))
     user_id: Mapped[int | None] = mapped_column(Integer, default=None)
     actor: Mapped[str] = mapped_column(String(120))
-    action: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(20))
     table_name: Mapped[str] = mapped_column(String(60))
     row_id: Mapped[str] = mapped_column(String(64))
     old: Mapped[str | None] = mapped_column(Text, default=None)
@@ -316,6 +331,7 @@ class AuditHead(Base):
 AUDITED_TABLES: Final = (
     "clinic",
     "app_user",
+    "api_token",
     "patient",
     "course",
     "prescription",
@@ -324,15 +340,20 @@ AUDITED_TABLES: Final = (
     "adverse_event",
     "override",
 )
-# Secrets never copied into the audit trail; their presence is recorded as a digest-free marker.
-REDACTED_COLUMNS: Final = {"app_user": frozenset({"password_hash"})}
+# Secrets never copied into the audit trail: a SHA-256 digest of the stored value stands in for each, so
+# that swapping one user's password hash for another's, or a token's digest, is still detected by
+# ``verify`` (a digest of an argon2 hash or of a token's digest gives neither back).
+SECRET_COLUMNS: Final = {"app_user": frozenset({"password_hash"}), "api_token": frozenset({"token_hash"})}
 
 __all__ = [
     "AE_CAUSALITIES",
+    "ACCESS_ACTIONS",
     "AE_OUTCOMES",
     "AUDITED_TABLES",
+    "AUDIT_ACTIONS",
+    "CHANGE_ACTIONS",
     "COURSE_STATUSES",
-    "REDACTED_COLUMNS",
+    "SECRET_COLUMNS",
     "ROLES",
     "SERIOUSNESS_CRITERIA",
     "SEXES",

@@ -202,4 +202,3 @@ def locale_name(lang: str) -> str:
         return str(Locale.parse(lang).get_display_name(lang)).capitalize()
     except UnknownLocaleError:  # pragma: no cover - LOCALES are known
         return lang
-

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Final
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from repigment.api.cohort import STRATA, analyse_clinic, clinic_long_data
 from repigment.api.deps import Db, Principal, require_role
@@ -30,6 +30,7 @@ _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
 
 @router.get("/analytics/endpoints", responses=_ERRORS, tags=["analytics"])
 async def clinic_endpoint(
+    request: Request,
     user: Analyst,
     db: Db,
     endpoint: Annotated[str, Query(max_length=20, description="F-VASI25/50/75/90, T-VASI50/75 or VNS4-5")] = (
@@ -53,7 +54,7 @@ async def clinic_endpoint(
         raise _unprocessable("query.missing", f"must be one of {', '.join(MISSING_STRATEGIES)}")
     clinic = db.get(Clinic, user.clinic_id)
     assert clinic is not None  # the account's clinic
-    cohort = clinic_long_data(db, clinic)
+    cohort = clinic_long_data(db, clinic, request.app.state.pseudonym_key)
 
     def run() -> dict[str, Any]:
         return analyse_clinic(cohort, endpoint, week, window, cols, missing, imputations, seed)

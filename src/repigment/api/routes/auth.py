@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from repigment.api import accounts, security
+from repigment.api import access_log, accounts, security
 from repigment.api.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -28,7 +28,7 @@ from repigment.api.deps import (
     write_gate,
 )
 from repigment.api.schemas import LoginIn, MeOut, PasswordChangeIn, RevokedOut, SessionOut, TokenOut
-from repigment.store import ApiToken, Clinic, LoginThrottle, Store, User
+from repigment.store import Actor, ApiToken, Clinic, LoginThrottle, Store, User, record_access_event
 
 router = APIRouter(tags=["authentication"])
 T = TypeVar("T")
@@ -99,22 +99,50 @@ def _forgive(s: Session, keys: tuple[str, ...]) -> None:
             security.forgive(r, rule)
 
 
-def _record_sync(store: Store, keys: tuple[str, ...], user_id: int, kind: str, now: dt.datetime) -> str:
-    """A successful log-in: take back the failure counted in advance and create the token."""
-    with store.write(actor=None) as s:
+def _record_sync(
+    store: Store, keys: tuple[str, ...], user: User, kind: str, now: dt.datetime, detail: dict[str, Any]
+) -> str:
+    """A successful log-in: take back the failure counted in advance, create the token (an audited row)
+    and record the ``login`` event."""
+    actor = Actor(user.username, user.id)
+    with store.write(actor) as s:
         _forgive(s, keys)
         token = security.new_token()
-        s.add(
-            ApiToken(
-                user_id=user_id,
-                token_hash=security.token_digest(token),
-                kind=kind,
-                created_at=now,
-                expires_at=now + security.token_ttl(),
-            )
+        row = ApiToken(
+            user_id=user.id,
+            token_hash=security.token_digest(token),
+            kind=kind,
+            created_at=now,
+            expires_at=now + security.token_ttl(),
+        )
+        s.add(row)
+        s.flush()
+        record_access_event(
+            s,
+            actor,
+            "login",
+            table_name="app_user",
+            row_id=user.id,
+            detail={**detail, "kind": kind, "token_id": row.id},
         )
         s.commit()
         return token
+
+
+def _failed_sync(store: Store, username: str, detail: dict[str, Any]) -> None:
+    """A failed log-in (wrong password, unknown or inactive account, or throttled): a ``login_failed``
+    event, kept whatever happens to the throttle's counters."""
+    with store.write(None) as s:
+        known = s.scalars(select(User.id).where(func.lower(User.username) == username.lower())).first()
+        record_access_event(
+            s,
+            Actor("anonymous"),
+            "login_failed",
+            table_name="app_user",
+            row_id=known if known is not None else "",
+            detail={**detail, "username": username},
+        )
+        s.commit()
 
 
 async def _gated(request: Request, fn: Callable[..., T], *args: Any) -> T:
@@ -141,13 +169,16 @@ async def login(request: Request, body: LoginIn, kind: str) -> LoggedIn:
     store = get_store(request)
     now = dt.datetime.now(dt.UTC)
     keys = security.throttle_keys(body.username, client_address(request))
+    detail = access_log.details(request, {"kind": kind})
     locked = await _gated(request, _reserve_sync, store, keys, now)
     if locked:
+        await _gated(request, _failed_sync, store, body.username, {**detail, "reason": "throttled"})
         raise _throttled(locked)
     user = await anyio.to_thread.run_sync(_authenticate_sync, store, body.username, body.password)
     if user is None:
+        await _gated(request, _failed_sync, store, body.username, {**detail, "reason": "credentials"})
         raise HTTPException(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
-    token = await _gated(request, _record_sync, store, keys, user.id, kind, now)
+    token = await _gated(request, _record_sync, store, keys, user, kind, now, access_log.details(request))
     return LoggedIn(token, now + security.token_ttl(), user.must_change_password)
 
 
@@ -199,13 +230,29 @@ async def session_login(request: Request, response: Response, body: LoginIn) -> 
 @router.post("/auth/logout", status_code=204, responses={401: {"description": "Not logged in"}})
 async def logout(request: Request, user: CurrentUser, db: Db) -> Response:
     """Revoke the token or session used for this request."""
-    tok = db.get(ApiToken, user.token_id)
-    if tok is not None and tok.revoked_at is None:
-        tok.revoked_at = dt.datetime.now(dt.UTC)
-        await anyio.to_thread.run_sync(db.commit)
+    revoke(db, request, user)
+    await anyio.to_thread.run_sync(db.commit)
     out = Response(status_code=204)
     clear_session_cookies(request, out)
     return out
+
+
+def revoke(db: Session, request: Request, user: Principal) -> None:
+    """Revoke the caller's token (an audited change of its row) and record the ``logout`` event."""
+    tok = db.get(ApiToken, user.token_id)
+    if tok is not None and tok.revoked_at is None:
+        tok.revoked_at = dt.datetime.now(dt.UTC)
+    db.flush()
+    access_log.record_in(
+        db,
+        request,
+        user,
+        "logout",
+        table_name="app_user",
+        row_id=user.user_id,
+        patient_id=None,
+        extra={"token_id": user.token_id},
+    )
 
 
 def clear_session_cookies(request: Request, response: Response) -> None:

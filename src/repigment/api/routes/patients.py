@@ -19,7 +19,8 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from repigment.api import clinical
+from repigment.api import access_log, clinical
+from repigment.api import deidentified as deid_out
 from repigment.api.deps import (
     Db,
     PatientContext,
@@ -36,26 +37,32 @@ from repigment.api.deps import (
 )
 from repigment.api.diary import DiaryWriter, EntryConflict, Job, Reader, precheck
 from repigment.api.schemas import (
+    AdverseEventDeidentifiedOut,
     AdverseEventIn,
     AdverseEventOut,
     AdverseEventPatch,
+    ApplicationDeidentifiedOut,
     ApplicationIn,
     ApplicationOut,
+    CourseDeidentifiedOut,
     CourseIn,
     CourseOut,
     CoursePatch,
     DecisionIn,
     DecisionOut,
+    OverrideDeidentifiedOut,
     OverrideIn,
     OverrideOut,
     PatientDeidentifiedOut,
     PatientIn,
     PatientOut,
     PatientPatch,
+    PrescriptionDeidentifiedOut,
     PrescriptionIn,
     PrescriptionOut,
     PrescriptionPatch,
     Time,
+    VisitDeidentifiedOut,
     VisitIn,
     VisitOut,
     _check_order,
@@ -87,10 +94,24 @@ READ_AE: Final = ("clinician", "patient", "analyst", "safety_officer")
 WRITE_AE: Final = ("clinician", "patient")
 LIST_PATIENTS: Final = ("clinician", "patient", "analyst")
 
-ReadRecord = Annotated[PatientContext, Depends(patient_access(*READ_RECORD))]
+
+def audited_read(*roles: str) -> Any:
+    """``patient_access``, then the read recorded in the audit trail (``repigment.api.access_log``)."""
+    access = patient_access(*roles)
+
+    async def dep(request: Request, ctx: PatientContext = Depends(access)) -> PatientContext:  # noqa: B008
+        await access_log.record_read(
+            request, ctx.user, table_name="patient", row_id=ctx.patient.id, patient_id=ctx.patient.id
+        )
+        return ctx
+
+    return dep
+
+
+ReadRecord = Annotated[PatientContext, Depends(audited_read(*READ_RECORD))]
 WriteRecord = Annotated[PatientContext, Depends(patient_access(*WRITE_RECORD))]
 WriteDiary = Annotated[PatientContext, Depends(patient_access(*WRITE_DIARY))]
-ReadAE = Annotated[PatientContext, Depends(patient_access(*READ_AE))]
+ReadAE = Annotated[PatientContext, Depends(audited_read(*READ_AE))]
 WriteAE = Annotated[PatientContext, Depends(patient_access(*WRITE_AE))]
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many items")]
@@ -151,22 +172,9 @@ def _clinical(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 # -- patients ------------------------------------------------------------------------------------
-def patient_out(p: Patient, user: Principal) -> PatientOut | PatientDeidentifiedOut:
-    if deidentify(user):
-        return PatientDeidentifiedOut(
-            id=p.id,
-            clinic_id=p.clinic_id,
-            birth_year=p.birth_date.year,
-            sex=p.sex,
-            diagnosis=p.diagnosis,
-            facial_involvement=p.facial_involvement,
-            pregnant=p.pregnant,
-            breastfeeding=p.breastfeeding,
-            childbearing_potential=p.childbearing_potential,
-            hypersensitivity=p.hypersensitivity,
-            end_stage_renal_disease=p.end_stage_renal_disease,
-        )
-    return PatientOut.model_validate(p)
+def patient_out(p: Patient, view: deid_out.View | None) -> PatientOut | PatientDeidentifiedOut:
+    """The patient in full, or de-identified through ``view`` (analysts)."""
+    return deid_out.patient(p, view) if view is not None else PatientOut.model_validate(p)
 
 
 @router.get(
@@ -185,7 +193,9 @@ async def list_patients(
     stmt = select(Patient).where(Patient.clinic_id == user.clinic_id).order_by(Patient.id)
     if user.role == "patient":
         stmt = stmt.where(Patient.user_id == user.user_id)
-    return [patient_out(p, user) for p in _page(db, stmt, limit, offset)]
+    found = _page(db, stmt, limit, offset)
+    views = deid_out.views(db, found) if deidentify(user) else {}
+    return [patient_out(p, views.get(p.id)) for p in found]
 
 
 @router.post("/patients", status_code=201, response_model=PatientOut, responses=ERRORS, tags=["patients"])
@@ -214,7 +224,7 @@ async def create_patient(
     tags=["patients"],
 )
 async def get_patient(ctx: ReadRecord) -> PatientOut | PatientDeidentifiedOut:
-    return patient_out(ctx.patient, ctx.user)
+    return patient_out(ctx.patient, _view(ctx))
 
 
 _NOT_NULL_PATIENT: Final = frozenset(PatientPatch.model_fields) - {"external_ref"}
@@ -241,19 +251,27 @@ async def update_patient(body: PatientPatch, ctx: WriteRecord) -> PatientOut:
 
 
 # -- courses -------------------------------------------------------------------------------------
+def _view(ctx: PatientContext) -> deid_out.View | None:
+    """The patient's de-identification view when the caller is an analyst, else None."""
+    return deid_out.view(ctx.db, ctx.patient) if deidentify(ctx.user) else None
+
+
 @router.get(
-    "/patients/{patient_id}/courses", response_model=list[CourseOut], responses=ERRORS, tags=["courses"]
+    "/patients/{patient_id}/courses",
+    response_model=list[CourseOut | CourseDeidentifiedOut],
+    responses=ERRORS,
+    tags=["courses"],
 )
-async def list_courses(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) -> list[CourseOut]:
+async def list_courses(
+    ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0
+) -> list[CourseOut | CourseDeidentifiedOut]:
     stmt = select(Course).where(Course.patient_id == ctx.patient.id).order_by(Course.id)
-    return [_course_out(c, ctx.user) for c in _page(ctx.db, stmt, limit, offset)]
+    view = _view(ctx)
+    return [_course_out(c, view) for c in _page(ctx.db, stmt, limit, offset)]
 
 
-def _course_out(c: Course, user: Principal) -> CourseOut:
-    out = CourseOut.model_validate(c)
-    if deidentify(user):
-        out.stop_reason = None
-    return out
+def _course_out(c: Course, view: deid_out.View | None) -> CourseOut | CourseDeidentifiedOut:
+    return deid_out.course(c, view) if view is not None else CourseOut.model_validate(c)
 
 
 @router.post(
@@ -285,10 +303,13 @@ async def create_course(body: CourseIn, ctx: WriteRecord, response: Response) ->
 
 
 @router.get(
-    "/patients/{patient_id}/courses/{course_id}", response_model=CourseOut, responses=ERRORS, tags=["courses"]
+    "/patients/{patient_id}/courses/{course_id}",
+    response_model=CourseOut | CourseDeidentifiedOut,
+    responses=ERRORS,
+    tags=["courses"],
 )
-async def get_course(ctx: ReadRecord, course_id: ItemId) -> CourseOut:
-    return _course_out(_owned(ctx.db, Course, course_id, ctx.patient, "course"), ctx.user)
+async def get_course(ctx: ReadRecord, course_id: ItemId) -> CourseOut | CourseDeidentifiedOut:
+    return _course_out(_owned(ctx.db, Course, course_id, ctx.patient, "course"), _view(ctx))
 
 
 @router.patch(
@@ -354,24 +375,24 @@ async def record_decision(body: DecisionIn, ctx: WriteRecord, course_id: ItemId)
 
 
 # -- prescriptions -------------------------------------------------------------------------------
-def _prescription_out(p: Prescription, user: Principal) -> PrescriptionOut:
-    out = PrescriptionOut.model_validate(p)
-    if deidentify(user):
-        out.instructions = None
-    return out
+def _prescription_out(
+    p: Prescription, view: deid_out.View | None
+) -> PrescriptionOut | PrescriptionDeidentifiedOut:
+    return deid_out.prescription(p, view) if view is not None else PrescriptionOut.model_validate(p)
 
 
 @router.get(
     "/patients/{patient_id}/prescriptions",
-    response_model=list[PrescriptionOut],
+    response_model=list[PrescriptionOut | PrescriptionDeidentifiedOut],
     responses=ERRORS,
     tags=["prescriptions"],
 )
 async def list_prescriptions(
     ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0
-) -> list[PrescriptionOut]:
+) -> list[PrescriptionOut | PrescriptionDeidentifiedOut]:
     stmt = select(Prescription).where(Prescription.patient_id == ctx.patient.id).order_by(Prescription.id)
-    return [_prescription_out(p, ctx.user) for p in _page(ctx.db, stmt, limit, offset)]
+    view = _view(ctx)
+    return [_prescription_out(p, view) for p in _page(ctx.db, stmt, limit, offset)]
 
 
 @router.post(
@@ -394,13 +415,15 @@ async def create_prescription(body: PrescriptionIn, ctx: WriteRecord, response: 
 
 @router.get(
     "/patients/{patient_id}/prescriptions/{prescription_id}",
-    response_model=PrescriptionOut,
+    response_model=PrescriptionOut | PrescriptionDeidentifiedOut,
     responses=ERRORS,
     tags=["prescriptions"],
 )
-async def get_prescription(ctx: ReadRecord, prescription_id: ItemId) -> PrescriptionOut:
+async def get_prescription(
+    ctx: ReadRecord, prescription_id: ItemId
+) -> PrescriptionOut | PrescriptionDeidentifiedOut:
     return _prescription_out(
-        _owned(ctx.db, Prescription, prescription_id, ctx.patient, "prescription"), ctx.user
+        _owned(ctx.db, Prescription, prescription_id, ctx.patient, "prescription"), _view(ctx)
     )
 
 
@@ -428,17 +451,22 @@ async def update_prescription(
 
 
 # -- visits --------------------------------------------------------------------------------------
-def _visit_out(v: Visit, user: Principal) -> VisitOut:
-    out = VisitOut.model_validate(v)
-    if deidentify(user):
-        out.notes = None
-    return out
+def _visit_out(v: Visit, view: deid_out.View | None) -> VisitOut | VisitDeidentifiedOut:
+    return deid_out.visit(v, view) if view is not None else VisitOut.model_validate(v)
 
 
-@router.get("/patients/{patient_id}/visits", response_model=list[VisitOut], responses=ERRORS, tags=["visits"])
-async def list_visits(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) -> list[VisitOut]:
+@router.get(
+    "/patients/{patient_id}/visits",
+    response_model=list[VisitOut | VisitDeidentifiedOut],
+    responses=ERRORS,
+    tags=["visits"],
+)
+async def list_visits(
+    ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0
+) -> list[VisitOut | VisitDeidentifiedOut]:
     stmt = select(Visit).where(Visit.patient_id == ctx.patient.id).order_by(Visit.visited_on, Visit.id)
-    return [_visit_out(v, ctx.user) for v in _page(ctx.db, stmt, limit, offset)]
+    view = _view(ctx)
+    return [_visit_out(v, view) for v in _page(ctx.db, stmt, limit, offset)]
 
 
 @router.post(
@@ -527,17 +555,19 @@ def build_visit(db: Session, patient: Patient, body: VisitIn, user_id: int | Non
 
 
 @router.get(
-    "/patients/{patient_id}/visits/{visit_id}", response_model=VisitOut, responses=ERRORS, tags=["visits"]
+    "/patients/{patient_id}/visits/{visit_id}",
+    response_model=VisitOut | VisitDeidentifiedOut,
+    responses=ERRORS,
+    tags=["visits"],
 )
-async def get_visit(ctx: ReadRecord, visit_id: ItemId) -> VisitOut:
-    return _visit_out(_owned(ctx.db, Visit, visit_id, ctx.patient, "visit"), ctx.user)
+async def get_visit(ctx: ReadRecord, visit_id: ItemId) -> VisitOut | VisitDeidentifiedOut:
+    return _visit_out(_owned(ctx.db, Visit, visit_id, ctx.patient, "visit"), _view(ctx))
 
 
 # -- applications (diary) ------------------------------------------------------------------------
-def application_out(a: Application | Mapping[str, Any], user: Principal | None = None) -> ApplicationOut:
-    v: Mapping[str, Any] = (
-        a if isinstance(a, Mapping) else {c.key: getattr(a, c.key) for c in _APPLICATION_COLUMNS}
-    )
+def application_out(a: Application | Mapping[str, Any]) -> ApplicationOut:
+    """A diary entry in full (for the clinic and the patient; analysts: ``_application_deid``)."""
+    v = _application_values(a)
     return ApplicationOut(
         id=v["id"],
         patient_id=v["patient_id"],
@@ -546,7 +576,7 @@ def application_out(a: Application | Mapping[str, Any], user: Principal | None =
         hand_units=v["hand_units"],
         grams=v["grams"],
         sites=v["sites"],
-        note=None if user is not None and deidentify(user) else v["note"],
+        note=v["note"],
         verdict=v["verdict"],
         flagged=v["flagged"],
         findings=v["findings"],
@@ -557,9 +587,21 @@ def application_out(a: Application | Mapping[str, Any], user: Principal | None =
 _APPLICATION_COLUMNS: Final = tuple(Application.__table__.columns)
 
 
+def _application_values(a: Application | Mapping[str, Any]) -> Mapping[str, Any]:
+    return a if isinstance(a, Mapping) else {c.key: getattr(a, c.key) for c in _APPLICATION_COLUMNS}
+
+
+def _application_for(
+    a: Application, view: deid_out.View | None
+) -> ApplicationOut | ApplicationDeidentifiedOut:
+    if view is not None:
+        return deid_out.application(_application_values(a), view)
+    return application_out(a)
+
+
 @router.get(
     "/patients/{patient_id}/applications",
-    response_model=list[ApplicationOut],
+    response_model=list[ApplicationOut | ApplicationDeidentifiedOut],
     responses=ERRORS,
     tags=["diary"],
 )
@@ -570,7 +612,15 @@ async def list_applications(
     since: Annotated[Time | None, Query(description="Only entries at or after this time")] = None,
     until: Annotated[Time | None, Query(description="Only entries before this time")] = None,
     flagged: Annotated[bool | None, Query(description="Only flagged (or only unflagged) entries")] = None,
-) -> list[ApplicationOut]:
+) -> list[ApplicationOut | ApplicationDeidentifiedOut]:
+    view = _view(ctx)
+    if view is not None:
+        # Times asked about would give the entries' times back, one question at a time.
+        for name, value in (("since", since), ("until", until)):
+            if value is not None:
+                raise unprocessable(
+                    f"query.{name}", "analysts see days since the course start, not times: leave it out"
+                )
     stmt = select(Application).where(Application.patient_id == ctx.patient.id)
     if since is not None:
         stmt = stmt.where(Application.applied_at >= since)
@@ -579,7 +629,7 @@ async def list_applications(
     if flagged is not None:
         stmt = stmt.where(Application.flagged == flagged)
     stmt = stmt.order_by(Application.applied_at, Application.id)
-    return [application_out(a, ctx.user) for a in _page(ctx.db, stmt, limit, offset)]
+    return [_application_for(a, view) for a in _page(ctx.db, stmt, limit, offset)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -661,35 +711,35 @@ async def create_application(
 
 @router.get(
     "/patients/{patient_id}/applications/{application_id}",
-    response_model=ApplicationOut,
+    response_model=ApplicationOut | ApplicationDeidentifiedOut,
     responses=ERRORS,
     tags=["diary"],
 )
 async def get_application(
     ctx: ReadRecord, application_id: Annotated[str, Path(min_length=1, max_length=36)]
-) -> ApplicationOut:
-    return application_out(
-        _owned(ctx.db, Application, application_id.lower(), ctx.patient, "diary entry"), ctx.user
+) -> ApplicationOut | ApplicationDeidentifiedOut:
+    return _application_for(
+        _owned(ctx.db, Application, application_id.lower(), ctx.patient, "diary entry"), _view(ctx)
     )
 
 
 # -- adverse events ------------------------------------------------------------------------------
-def _ae_out(e: AdverseEvent, user: Principal) -> AdverseEventOut:
-    out = AdverseEventOut.model_validate(e)
-    if deidentify(user):
-        out.description = None
-    return out
+def _ae_out(e: AdverseEvent, view: deid_out.View | None) -> AdverseEventOut | AdverseEventDeidentifiedOut:
+    return deid_out.adverse_event(e, view) if view is not None else AdverseEventOut.model_validate(e)
 
 
 @router.get(
     "/patients/{patient_id}/adverse-events",
-    response_model=list[AdverseEventOut],
+    response_model=list[AdverseEventOut | AdverseEventDeidentifiedOut],
     responses=ERRORS,
     tags=["adverse events"],
 )
-async def list_adverse_events(ctx: ReadAE, limit: Limit = 100, offset: Offset = 0) -> list[AdverseEventOut]:
+async def list_adverse_events(
+    ctx: ReadAE, limit: Limit = 100, offset: Offset = 0
+) -> list[AdverseEventOut | AdverseEventDeidentifiedOut]:
     stmt = select(AdverseEvent).where(AdverseEvent.patient_id == ctx.patient.id).order_by(AdverseEvent.id)
-    return [_ae_out(e, ctx.user) for e in _page(ctx.db, stmt, limit, offset)]
+    view = _view(ctx)
+    return [_ae_out(e, view) for e in _page(ctx.db, stmt, limit, offset)]
 
 
 @router.post(
@@ -721,12 +771,12 @@ async def create_adverse_event(body: AdverseEventIn, ctx: WriteAE, response: Res
 
 @router.get(
     "/patients/{patient_id}/adverse-events/{event_id}",
-    response_model=AdverseEventOut,
+    response_model=AdverseEventOut | AdverseEventDeidentifiedOut,
     responses=ERRORS,
     tags=["adverse events"],
 )
-async def get_adverse_event(ctx: ReadAE, event_id: ItemId) -> AdverseEventOut:
-    return _ae_out(_owned(ctx.db, AdverseEvent, event_id, ctx.patient, "adverse event"), ctx.user)
+async def get_adverse_event(ctx: ReadAE, event_id: ItemId) -> AdverseEventOut | AdverseEventDeidentifiedOut:
+    return _ae_out(_owned(ctx.db, AdverseEvent, event_id, ctx.patient, "adverse event"), _view(ctx))
 
 
 @router.patch(
@@ -757,7 +807,10 @@ async def update_adverse_event(
 
 
 @router.get(
-    "/adverse-events", response_model=list[AdverseEventOut], responses=ERRORS, tags=["adverse events"]
+    "/adverse-events",
+    response_model=list[AdverseEventOut | AdverseEventDeidentifiedOut],
+    responses=ERRORS,
+    tags=["adverse events"],
 )
 async def clinic_adverse_events(
     db: Db,
@@ -765,7 +818,7 @@ async def clinic_adverse_events(
     limit: Limit = 100,
     offset: Offset = 0,
     serious: Annotated[bool | None, Query(description="Only serious (or only non-serious) events")] = None,
-) -> list[AdverseEventOut]:
+) -> list[AdverseEventOut | AdverseEventDeidentifiedOut]:
     """All adverse events of the caller's clinic, newest first (for safety review)."""
     stmt = (
         select(AdverseEvent)
@@ -775,20 +828,30 @@ async def clinic_adverse_events(
     if serious is not None:
         stmt = stmt.where(AdverseEvent.serious == serious)
     stmt = stmt.order_by(AdverseEvent.id.desc())
-    return [_ae_out(e, user) for e in _page(db, stmt, limit, offset)]
+    events = _page(db, stmt, limit, offset)
+    if not deidentify(user):
+        return [_ae_out(e, None) for e in events]
+    patients = db.scalars(select(Patient).where(Patient.id.in_({e.patient_id for e in events}))).all()
+    views = deid_out.views(db, patients)
+    return [_ae_out(e, views[e.patient_id]) for e in events]
 
 
 # -- overrides -----------------------------------------------------------------------------------
 @router.get(
-    "/patients/{patient_id}/overrides", response_model=list[OverrideOut], responses=ERRORS, tags=["overrides"]
+    "/patients/{patient_id}/overrides",
+    response_model=list[OverrideOut | OverrideDeidentifiedOut],
+    responses=ERRORS,
+    tags=["overrides"],
 )
-async def list_overrides(ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0) -> list[OverrideOut]:
+async def list_overrides(
+    ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0
+) -> list[OverrideOut | OverrideDeidentifiedOut]:
     stmt = select(Override).where(Override.patient_id == ctx.patient.id).order_by(Override.id)
-    out = [OverrideOut.model_validate(o) for o in _page(ctx.db, stmt, limit, offset)]
-    if deidentify(ctx.user):
-        for o in out:
-            o.reason = ""
-    return out
+    view = _view(ctx)
+    found = _page(ctx.db, stmt, limit, offset)
+    if view is None:
+        return [OverrideOut.model_validate(o) for o in found]
+    return [deid_out.override(o, view) for o in found]
 
 
 @router.post(

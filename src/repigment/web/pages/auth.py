@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hmac
 import secrets
 from typing import Final
@@ -17,7 +16,6 @@ from repigment.api import deps, security
 from repigment.api.deps import Db, ReadDb
 from repigment.api.routes import auth as api_auth
 from repigment.api.schemas import LoginIn
-from repigment.store import ApiToken
 from repigment.web import access
 from repigment.web.pages.common import page, see_other
 from repigment.web.render import translator
@@ -132,10 +130,8 @@ async def login_submit(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request, db: Db) -> Response:
     user = await access.page_user(request, db)
-    tok = db.get(ApiToken, user.token_id)
-    if tok is not None and tok.revoked_at is None:
-        tok.revoked_at = dt.datetime.now(dt.UTC)
-        db.commit()
+    api_auth.revoke(db, request, user)
+    db.commit()
     resp = see_other("/login")
     api_auth.clear_session_cookies(request, resp)
     return resp

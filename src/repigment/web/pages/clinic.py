@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from repigment.api import clinical
+from repigment.api import access_log, clinical
 from repigment.api.deps import Db
 from repigment.api.routes import patients as api
 from repigment.api.schemas import AdverseEventIn, OverrideIn, VisitIn
@@ -202,6 +202,9 @@ def _dose(request: Request, rec: records.Record) -> dict[str, Any]:
 async def patient_page(request: Request, db: Db, patient_id: str) -> Response:
     user = await clinician(request, db)
     ctx = context(db, user, parse_id(patient_id))
+    await access_log.record_read(
+        request, user, table_name="patient", row_id=ctx.patient.id, patient_id=ctx.patient.id
+    )
     return _patient_page(request, db, user, ctx.patient)
 
 
@@ -479,6 +482,9 @@ async def visit_page(request: Request, db: Db, patient_id: str, visit_id: str) -
     visit = db.get(Visit, parse_id(visit_id, "visit"))
     if visit is None or visit.patient_id != ctx.patient.id:
         raise access.PageError(404, "visit")
+    await access_log.record_read(
+        request, user, table_name="visit", row_id=visit.id, patient_id=ctx.patient.id
+    )
     return _visit_page(request, db, user, ctx.patient, visit)
 
 

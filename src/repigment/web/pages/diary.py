@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from repigment.api import access_log
 from repigment.api.deps import Db, PatientContext, ReadDb
 from repigment.api.routes import patients as api
 from repigment.api.schemas import (
@@ -249,7 +250,6 @@ async def side_effect_submit(request: Request, db: Db, patient_id: str) -> Respo
 # -- own data --------------------------------------------------------------------------------------------
 def export(db: Any, ctx: PatientContext) -> dict[str, Any]:
     pid = ctx.patient.id
-    user = ctx.user
 
     def rows(model: Any, order: Any) -> list[Any]:
         return list(db.scalars(select(model).where(model.patient_id == pid).order_by(order)))
@@ -264,8 +264,7 @@ def export(db: Any, ctx: PatientContext) -> dict[str, Any]:
         ],
         "visits": [VisitOut.model_validate(v).model_dump(mode="json") for v in rows(Visit, Visit.visited_on)],
         "applications": [
-            api.application_out(a, user).model_dump(mode="json")
-            for a in rows(Application, Application.applied_at)
+            api.application_out(a).model_dump(mode="json") for a in rows(Application, Application.applied_at)
         ],
         "adverse_events": [
             AdverseEventOut.model_validate(e).model_dump(mode="json")
@@ -278,6 +277,7 @@ def export(db: Any, ctx: PatientContext) -> dict[str, Any]:
 async def export_json(request: Request, db: Db, patient_id: str) -> Response:
     ctx = await own_record(request, db, patient_id)
     body = json.dumps(export(db, ctx), ensure_ascii=False, indent=1)
+    await _record_download(request, ctx, "json")
     return secure(
         Response(
             body,
@@ -298,6 +298,7 @@ async def export_csv(request: Request, db: Db, patient_id: str, table: str = "ap
     if table not in CSV_TABLES:
         raise access.PageError(404, "patient")
     data = export(db, ctx)[table]
+    await _record_download(request, ctx, f"csv:{table}")
     buf = io.StringIO()
     columns: list[str] = list(data[0]) if data else []
     writer = csv.writer(buf)
@@ -310,6 +311,18 @@ async def export_csv(request: Request, db: Db, patient_id: str, table: str = "ap
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{_export_name(ctx, table)}.csv"'},
         )
+    )
+
+
+async def _record_download(request: Request, ctx: PatientContext, fmt: str) -> None:
+    await access_log.record_read(
+        request,
+        ctx.user,
+        action="export",
+        table_name="patient",
+        row_id=ctx.patient.id,
+        patient_id=ctx.patient.id,
+        extra={"format": fmt},
     )
 
 

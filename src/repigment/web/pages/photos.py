@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from repigment.api import access_log
 from repigment.api.deps import Db
 from repigment.config import get_settings
 from repigment.store import Visit
@@ -32,6 +33,7 @@ from repigment.web.pages.common import parse_id, see_other
 from repigment.web.render import translator
 
 router = APIRouter(include_in_schema=False)
+
 
 # A photo may be up to 10 MiB (REPIGMENT_PHOTO_MAX_BYTES). The app refuses request bodies over 1 MiB
 # (repigment.api.app.MAX_BODY_BYTES) except on the upload route, which is allowed body_limits(): twice the
@@ -196,11 +198,23 @@ async def upload(request: Request, db: Db, patient_id: str, visit_id: str) -> Re
         raw = await upload_file.read(max_bytes() + 1)
     if not errors:
         try:  # decoded off the event loop, a bounded number at a time
-            await anyio.to_thread.run_sync(
+            meta = await anyio.to_thread.run_sync(
                 save_photo, patient.id, visit, kind, raw, user.user_id, limiter=_decoders
             )
         except PhotoError as e:
             errors["photo"] = _(e.reason)
+        else:
+            access_log.record_in(
+                db,
+                request,
+                user,
+                "photo_upload",
+                table_name="photo",
+                row_id=meta["sha256"],
+                patient_id=patient.id,
+                extra={"visit_id": visit.id, "kind": kind, "bytes": meta["bytes"]},
+            )
+            await anyio.to_thread.run_sync(db.commit)
     if errors:
         return _visit_page(
             request,
@@ -228,6 +242,16 @@ async def serve(request: Request, db: Db, patient_id: str, sha: str) -> Response
     data = (folder / meta["file"]).read_bytes()
     if hashlib.sha256(data).hexdigest() != sha:  # damaged on disk: never serve a changed clinical photo
         raise access.PageError(404, "photo")
+    if not access_log.is_own(user, patient.id):
+        await access_log.record(
+            request,
+            user.actor,
+            "photo_view",
+            table_name="photo",
+            row_id=sha,
+            patient_id=patient.id,
+            extra={"role": user.role, "visit_id": meta.get("visit_id")},
+        )
     return Response(
         data,
         media_type=meta["content_type"],
