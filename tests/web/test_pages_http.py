@@ -32,10 +32,15 @@ def _login(c: httpx.Client, data: dict[str, str], **kw: Any) -> httpx.Response:
     return c.post("/login", data={**data, "login_csrf": _login_token(c)}, **kw)
 
 
-def _client(base_url: str, username: str, password: str) -> httpx.Client:
+def _client(base_url: str, username: str, password: str, lang: str | None = None) -> httpx.Client:
+    """A logged-in page client; ``lang`` chooses the page language as the switch in the header does."""
     c = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
     r = _login(c, {"username": username, "password": password, "next": "/"})
     assert r.status_code == 303, r.text
+    if lang is not None:
+        from repigment.web.i18n import LOCALE_COOKIE
+
+        c.cookies.set(LOCALE_COOKIE, lang)
     return c
 
 

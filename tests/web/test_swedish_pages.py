@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import lxml.html
 import pytest
-from test_pages_http import _login, _login_token
+from test_pages_http import _client, _csrf, _login, _login_token
 from webharness import on_sqlite
 
 from repigment.label import RULESETS
@@ -82,30 +82,18 @@ def english_on(html: str) -> list[tuple[str, str]]:
     return found
 
 
-def _client(base_url: str, username: str, password: str) -> httpx.Client:
-    c = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
-    r = _login(c, {"username": username, "password": password, "next": "/"})
-    assert r.status_code == 303, r.text
-    c.cookies.set(i18n.LOCALE_COOKIE, "sv")
-    return c
-
-
 @pytest.fixture()
 def clin(base_url: str, clinic: Any) -> Iterator[httpx.Client]:
-    c = _client(base_url, clinic.clinician, clinic.password)
+    c = _client(base_url, clinic.clinician, clinic.password, "sv")
     yield c
     c.close()
 
 
 @pytest.fixture()
 def pat(base_url: str, clinic: Any) -> Iterator[httpx.Client]:
-    c = _client(base_url, clinic.patient_user, clinic.password)
+    c = _client(base_url, clinic.patient_user, clinic.password, "sv")
     yield c
     c.close()
-
-
-def _csrf(c: httpx.Client) -> str:
-    return str(c.cookies.get("repigment_csrf"))
 
 
 def _log(pat: httpx.Client, patient: int, when: dt.datetime) -> str:
@@ -277,7 +265,7 @@ def test_every_page_in_swedish_has_no_english_message(
     get(pat, f"/patients/{bo}", 404)
     post(pat, f"/patients/{ada}/applications", {"hand_units": "x", "grams": "x", "when": "x"})
     post(pat, f"/patients/{ada}/side-effect", {"term": ""})
-    bo_client = _client(base_url, clinic.other_patient_user, clinic.password)  # week 53
+    bo_client = _client(base_url, clinic.other_patient_user, clinic.password, "sv")  # week 53
     try:
         get(bo_client, f"/patients/{bo}")
         get(bo_client, f"/patients/{bo}/progress")

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from repigment.body import age_on
 from repigment.config import ConfigError, env_name, get_settings
+from repigment.course import week_of
 from repigment.deid import age_group
 from repigment.outcomes import DEFAULT_TREATMENT
 from repigment.store import Clinic, Course, Patient, Visit, data_dir
@@ -147,11 +148,11 @@ def clinic_long_data(db: Session, clinic: Clinic, pseudonym_secret: bytes) -> Cl
         course, patient = first[v.patient_id]
         if v.course_id not in (None, course.id):
             continue
-        days = (v.visited_on - course.started_on).days
-        if days < 0:
+        completed_weeks = week_of(course.started_on, v.visited_on)  # from the date; a stored week is not read
+        if completed_weeks < 0:
             cohort.dropped_before_start += 1
             continue
-        week = float(days // 7)  # computed from the date, as place_visit does (a stored week is not read)
+        week = float(completed_weeks)
         key = (v.patient_id, week)
         if key in rows:
             cohort.dropped_duplicate_weeks += 1

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from repigment.api import security
+from repigment.deid import AgeGroup
 from repigment.dosing import SEXES
 from repigment.label.request import DIAGNOSES, SITES
 from repigment.scoring import ScoringError, vitiqol, vns_success
@@ -296,7 +297,7 @@ class PatientDeidentifiedOut(Out):
     clinic_id: int
     deidentified: Literal[True] = True
     age_years: int = Field(description="Completed years on day zero (the first course's start)")
-    age_group: Literal["<18", "18-64", "65+"]
+    age_group: AgeGroup
     sex: Sex
     diagnosis: str
     facial_involvement: bool

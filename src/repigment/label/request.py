@@ -23,6 +23,7 @@ from repigment.body import (
     region_capacities,
 )
 from repigment.body.age import age_on
+from repigment.course import WEEK_TOLERANCE, week_of
 from repigment.dosing import SEXES, DosingError
 from repigment.dosing.ftu import to_decimal
 from repigment.label.errors import LabelInputError
@@ -534,7 +535,6 @@ def parse_dispensed(raw: Any, on: dt.date) -> tuple[Dispensed, ...]:
     return tuple(sorted(out, key=lambda x: (x.on, x.index)))
 
 
-COURSE_WEEK_TOLERANCE: Final = 2  # a visit's stated week may differ from its date's week by this much
 
 
 def parse_course(raw: Any, on: dt.date) -> CourseInput:
@@ -555,13 +555,13 @@ def parse_course(raw: Any, on: dt.date) -> CourseInput:
         day = date(a["on"], f"{where}.on")
         if not (started <= day <= on):
             raise LabelInputError(f"{where}.on", f"{day} must be between started_on ({started}) and {on}")
-        week_from_date = (day - started).days // 7
+        week_from_date = week_of(started, day)
         week = week_from_date
         if "week" in a:
             w = a["week"]
             if isinstance(w, bool) or not isinstance(w, int) or w < 0:
                 raise LabelInputError(f"{where}.week", f"must be a whole number ≥ 0, got {w!r}")
-            if abs(w - week_from_date) > COURSE_WEEK_TOLERANCE:
+            if abs(w - week_from_date) > WEEK_TOLERANCE:
                 raise LabelInputError(
                     f"{where}.week",
                     f"{w} does not match its date ({day} is week {week_from_date} of the course)",
