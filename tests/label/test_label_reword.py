@@ -63,6 +63,18 @@ def test_stored_english_findings_are_worded_in_swedish_exactly_as_the_engine_wou
         assert message_in(sv.as_json(), "en") == en.message
 
 
+@pytest.mark.parametrize("hand_units", [10.0000123, 10.0049999])
+def test_a_stored_value_over_a_limit_is_worded_again_rounded_up(hand_units: float) -> None:
+    """Worded from its JSON, 10.0000123 % must read 10.01 % as the engine said, never "10.00 %" beside
+    "at most 10 %" (the rounding direction is stored with the value)."""
+    request = copy.deepcopy(ISSUE_EXAMPLE)
+    request["plan"]["areas"] = [{"region": "trunk", "hand_units": hand_units}]
+    for lang in ("en", "sv"):
+        (finding,) = [f for f in evaluate(request, lang).findings if f.rule == "EU-4.2-max-bsa"]
+        assert ("10.01%" if lang == "en" else "10,01\u00a0%") in finding.message
+        assert message_in(finding.as_json(), lang) == finding.message
+
+
 def test_swedish_messages_use_the_swedish_minus_sign_and_a_non_breaking_space_before_percent() -> None:
     texts = [f.message for f in _findings(BUSY, "sv")]
     assert "Repigmenteringen av de behandlade områdena var 20\xa0% vecka 52" in " ".join(texts)

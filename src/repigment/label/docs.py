@@ -125,7 +125,8 @@ Output: `{"ruleset", "verdict", "findings": [{"rule", "severity", "message", "so
 A finding is stored with everything its message needs, so it can be worded again in any language:
 `message_key` names which of the rule's messages it is, `details` holds the values, and
 `message_types` names the details whose JSON form is not the value shown (`hours`: elapsed hours,
-`datetime`, `limits:any|all`: the quantity limits). `repigment.label.message_in(finding, lang)` gives
+`datetime`, `limits:any|all`: the quantity limits, `over`/`under`: a value beyond a maximum or below a
+minimum, rounded up or down when worded). `repigment.label.message_in(finding, lang)` gives
 the message in `lang` exactly as `evaluate(request, lang)` words it (findings stored before message keys:
 the key is told from the details when only one message fits, else the stored text is kept). Swedish
 messages: decimal comma, the minus sign U+2212, a non-breaking space before %.

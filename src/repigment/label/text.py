@@ -160,6 +160,10 @@ def value_types(values: Mapping[str, Any]) -> dict[str, str]:
     for name, v in values.items():
         if isinstance(v, Hours):
             types[name] = "hours"
+        elif isinstance(v, Over):
+            types[name] = "over"
+        elif isinstance(v, Under):
+            types[name] = "under"
         elif isinstance(v, dt.datetime):
             types[name] = "datetime"
         elif isinstance(v, LimitPhrase):
@@ -171,6 +175,10 @@ def from_json(value: Any, kind: str | None) -> Any:
     """A JSON detail back as the value its message shows (the inverse of ``to_json`` for messages)."""
     if kind == "hours":
         return Hours(_decimal(value))
+    if kind == "over":  # rounded up again when worded, as the engine did
+        return Over(_decimal(value))
+    if kind == "under":
+        return Under(_decimal(value))
     if kind == "datetime":
         return dt.datetime.fromisoformat(value)
     if kind is not None and kind.startswith("limits:"):
