@@ -228,7 +228,7 @@ def _free_port() -> int:
 
 
 def _seed(url: str) -> tuple[list[int], str, str]:
-    from repigment.api.security import hash_password
+    from repigment.services.security import hash_password
     from repigment.store import Actor, Clinic, Patient, Store, User
 
     store = Store(url)

@@ -276,7 +276,7 @@ _HASH: dict[str, str] = {}
 
 
 def seed_clinic(store: Any, label: str = "clinic") -> Seeded:
-    from repigment.api.security import hash_password
+    from repigment.services.security import hash_password
     from repigment.store import ROLES, Actor, Clinic, Patient, User
 
     if PASSWORD not in _HASH:

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from repigment.api.cohort import analyse_clinic, clinic_long_data, pseudonym_key
+from repigment.services.cohort import analyse_clinic, clinic_long_data, pseudonym_key
 from repigment.store import Clinic, Store
 
 A = "/api/v1/analytics/endpoints"

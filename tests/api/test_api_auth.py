@@ -136,7 +136,7 @@ def test_forwarded_headers_count_only_from_trusted_proxies(
     """Regression: ``X-Forwarded-Proto: https`` was believed from 127.0.0.1 whatever the deployment. Now
     only from ``REPIGMENT_TRUSTED_PROXIES``; over HTTPS the cookies take the ``__Host-`` prefix (Secure,
     Path=/, no Domain) and HSTS is sent; the forwarded client address is the one log-ins are throttled by."""
-    from repigment.api import security
+    from repigment.services import security
     from repigment.store import LoginThrottle
 
     c = clinic_factory()

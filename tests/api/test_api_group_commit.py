@@ -17,8 +17,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from repigment.api import clinical
 from repigment.label import evaluate_application
+from repigment.services import checks
 from repigment.store import Application, AuditEntry, Patient, Store, verify
 
 ENTRIES = 40  # per patient
@@ -117,7 +117,7 @@ def _assert_checked_against_earlier_commits(conn: Any) -> None:
     committed: list[Any] = []
     for rid in order:
         a, p = rows[rid], patients[rows[rid].patient_id]
-        local_day, window = clinical._window(a.applied_at, ZoneInfo(p.timezone))
+        local_day, window = checks._window(a.applied_at, ZoneInfo(p.timezone))
         earlier = sorted(
             (
                 e
@@ -126,15 +126,15 @@ def _assert_checked_against_earlier_commits(conn: Any) -> None:
             ),
             key=lambda e: (e.applied_at, e.id),
         )
-        course = clinical.course_for(conn, p.id, a.course_id, local_day)
+        course = checks.course_for(conn, p.id, a.course_id, local_day)
         result = evaluate_application(
-            [clinical._entry(e.applied_at, e.hand_units, e.grams, e.sites) for e in earlier],
-            clinical._entry(a.applied_at, a.hand_units, a.grams, a.sites),
-            clinical.patient_facts(p),
-            ruleset=course.ruleset if course else clinical.DEFAULT_RULESET,
+            [checks._entry(e.applied_at, e.hand_units, e.grams, e.sites) for e in earlier],
+            checks._entry(a.applied_at, a.hand_units, a.grams, a.sites),
+            checks.patient_facts(p),
+            ruleset=course.ruleset if course else checks.DEFAULT_RULESET,
             timezone=p.timezone,
             plan=course.plan if course else None,
-            dispensed=clinical._dispensed(conn, p.id, local_day),
+            dispensed=checks._dispensed(conn, p.id, local_day),
         )
-        assert (a.verdict, a.findings) == (result.verdict, clinical._findings(result)), a.id
+        assert (a.verdict, a.findings) == (result.verdict, checks._findings(result)), a.id
         committed.append(a)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from repigment.api import security
+from repigment.services import security
 from repigment.store import LoginThrottle, Store
 
 _addresses = (f"127.{(os.getpid() >> 8) % 200 + 20}.{os.getpid() % 250}.{i}" for i in itertools.count(2))

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from repigment.api.app import create_app
-from repigment.api.cohort import ENV_KEY, PseudonymKeyError, pseudonym, pseudonym_key
+from repigment.services.cohort import ENV_KEY, PseudonymKeyError, pseudonym, pseudonym_key
 
 REPIGMENT = str(Path(sys.executable).with_name("repigment"))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from repigment.api.clinical import age_years
 from repigment.interop.record import (
     AdverseEventData,
     ApplicationData,
@@ -18,6 +17,7 @@ from repigment.interop.record import (
     VnsData,
 )
 from repigment.scoring import score_assessment
+from repigment.services.checks import age_years
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -26,7 +26,7 @@ BORN = dt.date(1991, 5, 2)
 
 
 def assessment(aid: str, day: dt.date, patches: list[dict[str, object]], week: int | None) -> AssessmentData:
-    # the age the store scores a visit at (repigment.api.clinical.age_years)
+    # the age the store scores a visit at (repigment.services.checks.age_years)
     result = score_assessment({"age_years": age_years(BORN, day), "patches": patches})
     j = result.as_json()
     return AssessmentData(

@@ -10,7 +10,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from repigment.api.cohort import (
+from repigment.api.routes.patients import build_visit
+from repigment.cli import build_app
+from repigment.outcomes import OutcomesError
+from repigment.scoring import is_responder
+from repigment.services.cohort import (
     COLUMNS,
     analyse_clinic,
     clinic_by_name,
@@ -18,11 +22,7 @@ from repigment.api.cohort import (
     pseudonym,
     pseudonym_key,
 )
-from repigment.api.routes.patients import build_visit
-from repigment.api.schemas import VisitIn
-from repigment.cli import build_app
-from repigment.outcomes import OutcomesError
-from repigment.scoring import is_responder
+from repigment.services.schemas import VisitIn
 from repigment.store import Actor, Clinic, Course, Patient, Visit
 
 runner = CliRunner()

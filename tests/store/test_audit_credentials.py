@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from repigment.api import security
+from repigment.services import security
 from repigment.store import (
     Actor,
     ApiToken,

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import bindparam, insert, select
 
-from repigment.api import clinical, deps, diary
+from repigment.api import deps
+from repigment.services import checks, diary
 from repigment.store import Actor, Application, Clinic, Course, Patient, Prescription, Store, verify
 from repigment.store.audit import _HEAD_FOR_UPDATE
 from repigment.store.prepared import Prepared
@@ -79,14 +80,14 @@ def _typed(rows: list[Any]) -> list[list[tuple[type, Any]]]:
 @pytest.mark.parametrize(
     ("stmt", "params"),
     [
-        (clinical._HISTORY.stmt, {"since": T0 - dt.timedelta(days=1), "until": T0 + dt.timedelta(days=3)}),
+        (checks._HISTORY.stmt, {"since": T0 - dt.timedelta(days=1), "until": T0 + dt.timedelta(days=3)}),
         (
-            clinical._HISTORY_IDS.stmt,
+            checks._HISTORY_IDS.stmt,
             {"since": T0 + dt.timedelta(hours=20), "until": T0 + dt.timedelta(days=9)},
         ),
-        (clinical._HISTORY_COUNT.stmt, {"since": T0, "until": T0 + dt.timedelta(days=2)}),
-        (clinical._LATEST_COURSE.stmt, {"on": dt.date(2026, 4, 1)}),
-        (clinical._DISPENSED.stmt, {"on": dt.date(2026, 4, 1), "since": dt.date(2025, 10, 1)}),
+        (checks._HISTORY_COUNT.stmt, {"since": T0, "until": T0 + dt.timedelta(days=2)}),
+        (checks._LATEST_COURSE.stmt, {"on": dt.date(2026, 4, 1)}),
+        (checks._DISPENSED.stmt, {"on": dt.date(2026, 4, 1), "since": dt.date(2025, 10, 1)}),
         (diary._BY_ID.stmt, {"id": str(uuid.UUID(int=4))}),
         (select(Patient.__table__).where(Patient.__table__.c.id == bindparam("pid")), {}),
         (_HEAD_FOR_UPDATE.stmt, {}),
@@ -109,7 +110,7 @@ def test_rows_and_types_match_sqlalchemy(store: Store, stmt: Any, params: dict[s
 
 
 def test_token_lookup_matches(store: Store) -> None:
-    from repigment.api import security
+    from repigment.services import security
     from repigment.store import ApiToken, User
 
     ids = _seed(store)
@@ -159,7 +160,7 @@ def test_inserts_read_back_as_sqlalchemy_inserts(store: Store) -> None:
 
 def test_diary_writes_keep_the_audit_chain(store: Store) -> None:
     """Entries written in one batch, with a retry and a conflicting reuse of an id, and the trail verifies."""
-    from repigment.api.schemas import ApplicationIn
+    from repigment.services.schemas import ApplicationIn
 
     ids = _seed(store)
     with store.engine.connect() as conn:

@@ -58,7 +58,7 @@ def test_account_life_cycle_from_the_command_line(store: Store) -> None:
     import datetime as dt
     import json
 
-    from repigment.api import security
+    from repigment.services import security
     from repigment.store import Actor, ApiToken, AuditEntry, verify
 
     assert _run(store, "--clinic", "North", "--role", "clinician", "--username", "Dr.North").exit_code == 0
@@ -111,6 +111,7 @@ def test_account_life_cycle_from_the_command_line(store: Store) -> None:
 
 
 def test_the_demo_passwords_meet_the_policy() -> None:
-    from repigment.api import demo, security
+    from repigment.api import demo
+    from repigment.services import security
 
     assert [security.password_problem(x.password, x.username) for x in demo.LOGINS] == [None] * 6

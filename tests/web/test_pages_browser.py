@@ -12,7 +12,7 @@ import pytest
 from webharness import DESKTOP, PHONE, assert_accessible, login, on_sqlite, paint, screenshot
 from webseed import drawing_scores
 
-from repigment.api import clinical
+from repigment.services import checks
 from repigment.store import Patient, Store, Visit
 
 pytestmark = [pytest.mark.browser, on_sqlite]
@@ -66,7 +66,7 @@ def test_clinician_paints_saves_visit_and_sees_core_scores(
             v = db.get(Visit, visit_id)
             p = db.get(Patient, ada)
             assert v is not None and p is not None
-            age = clinical.age_years(p.birth_date, v.visited_on)
+            age = checks.age_years(p.birth_date, v.visited_on)
             stored = {k: getattr(v, k) for k in preview}
             assert v.repigmentation_percent == 35
     finally:

@@ -569,7 +569,7 @@ def test_a_temporary_password_leads_to_the_change_form_and_nowhere_else(
 
     from sqlalchemy import select
 
-    from repigment.api import accounts, security
+    from repigment.services import accounts, security
     from repigment.store import Actor, User
 
     temporary = "handed over at the desk"

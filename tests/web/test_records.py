@@ -1,4 +1,4 @@
-"""Reading a record for the pages (repigment.web.records), on objects in memory."""
+"""Reading a record for the pages (repigment.services.records), on objects in memory."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 
 def test_typed_repigmentation_that_the_scores_contradict_is_flagged() -> None:
     """The issue's visit: 60 % typed, F-VASI 0.60 → 2.90: −383.3 % by the scores; flagged."""
+    from repigment.services import records
     from repigment.store import Course, Patient, Visit
-    from repigment.web import records
 
     course = Course(
         id=1, patient_id=1, ruleset="opzelura-eu-2023", started_on=dt.date(2026, 1, 5), status="active"
@@ -66,8 +66,8 @@ def test_typed_percentages_are_shown_as_entered() -> None:
 
 def test_progress_computes_no_change_across_instrument_variants() -> None:
     """Issue 14: a baseline without eyelids and a visit with them (face 1.0 + eyelids 0.1) read as +10 %."""
+    from repigment.services import records
     from repigment.store import Course, Patient, Visit
-    from repigment.web import records
 
     course = Course(
         id=1, patient_id=1, ruleset="opzelura-eu-2023", started_on=dt.date(2026, 1, 5), status="active"

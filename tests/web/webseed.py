@@ -7,8 +7,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from repigment.api import clinical
-from repigment.api.security import hash_password
+from repigment.services import checks
+from repigment.services.security import hash_password
 from repigment.store import Actor, AdverseEvent, Clinic, Course, Patient, Prescription, User, Visit
 from repigment.web import bodymap_page
 
@@ -34,7 +34,7 @@ def _visit(
 
     from repigment.body import drawn_hand_units
 
-    age = clinical.age_years(patient.birth_date, on)
+    age = checks.age_years(patient.birth_date, on)
     patches = []
     for area, (share, level) in fills.items():
         from repigment.body import CHART_AREAS_BY_NAME
@@ -49,7 +49,7 @@ def _visit(
             }
         )
     variant = {"face_includes_eyelids": False, "t_vasi_includes_head_neck": True}
-    result = clinical.score_visit(patient, on, patches, variant)
+    result = checks.score_visit(patient, on, patches, variant)
     return Visit(
         patient_id=patient.id,
         course_id=course.id,
@@ -139,10 +139,10 @@ def seed(store: Any, today: dt.date | None = None) -> Clinic_:
             ),
         ):
             started = today - dt.timedelta(weeks=weeks)
-            verdict, findings = clinical.check_plan(s, p, clinical.DEFAULT_RULESET, started, plan, started)
+            verdict, findings = checks.check_plan(s, p, checks.DEFAULT_RULESET, started, plan, started)
             c = Course(
                 patient_id=p.id,
-                ruleset=clinical.DEFAULT_RULESET,
+                ruleset=checks.DEFAULT_RULESET,
                 started_on=started,
                 plan=plan,
                 verdict=verdict,

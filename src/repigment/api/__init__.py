@@ -2,7 +2,7 @@
 
 ``create_app(store)`` builds the app; ``repigment.api.deps`` holds the dependencies the web pages and
 the interop routes share (current user, role checks, patient access); see docs/api.md. The app is
-imported lazily so that the command line and ``repigment.api.security`` stay quick to load.
+imported lazily so that the command line and ``repigment.services.security`` stay quick to load.
 """
 
 from typing import Any

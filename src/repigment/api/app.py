@@ -21,14 +21,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import repigment
 from repigment.api import API_PREFIX
-from repigment.api.deps import WriteGate
-from repigment.api.diary import DiaryWriter, Reader
 from repigment.api.docs_page import mount_docs
 from repigment.api.fastpath import DiaryFastPath
 from repigment.api.routes import admin, analytics, auth, patients
 from repigment.config import get_settings
+from repigment.services.diary import DiaryWriter, Reader
 from repigment.services.errors import Conflict, InputError, NotFound, ServiceError
 from repigment.store import Store
+from repigment.store.writer_lock import WriteGate
 
 log = logging.getLogger("repigment.api")
 MAX_BODY_BYTES: Final = 1 << 20
@@ -230,7 +230,7 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
     ``web=False`` (or ``REPIGMENT_API_ONLY=1``) serves the API without the web pages. Refuses to start
     (``PseudonymKeyError``) without the deployment's pseudonym key outside demo mode.
     """
-    from repigment.api.cohort import pseudonym_key
+    from repigment.services.cohort import pseudonym_key
 
     key = pseudonym_key(demo)  # first: nothing is opened when it is missing
     if web is None:

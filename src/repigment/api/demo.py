@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from repigment.api import clinical, security
-from repigment.api.diary import write_entry
 from repigment.api.routes.patients import build_visit
-from repigment.api.schemas import ApplicationIn, VisitIn
+from repigment.services import checks, security
+from repigment.services.diary import write_entry
+from repigment.services.schemas import ApplicationIn, VisitIn
 from repigment.store import (
     Actor,
     AdverseEvent,
@@ -163,10 +163,10 @@ def load_demo(store: Store, today: dt.date | None = None, seed: int = 20230419) 
                 "schedule": list(spec.schedule),
                 "prescriber_experienced": True,
             }
-            verdict, findings = clinical.check_plan(s, p, clinical.DEFAULT_RULESET, start, plan, start)
+            verdict, findings = checks.check_plan(s, p, checks.DEFAULT_RULESET, start, plan, start)
             course = Course(
                 patient_id=p.id,
-                ruleset=clinical.DEFAULT_RULESET,
+                ruleset=checks.DEFAULT_RULESET,
                 started_on=start,
                 plan=plan,
                 verdict=verdict,

@@ -4,7 +4,7 @@
   first takes the ``WriteGate``: one writer at a time in this process (an asyncio lock, so waiting
   writers hold no worker thread) and across the processes serving the same file (a lock file). Writers
   commit explicitly before returning, so nothing is acknowledged before it is durable. Diary writes
-  take their own path (``repigment.api.diary``): queued, checked and group-committed in batches.
+  take their own path (``repigment.services.diary``): queued, checked and group-committed in batches.
 - ``current_user`` (``Principal``): from ``Authorization: Bearer`` or the session cookie; cookie
   requests with unsafe methods must carry the CSRF token (header ``X-CSRF-Token`` or form field
   ``csrf_token``). 401 when absent, expired or revoked.
@@ -13,22 +13,21 @@
   (other clinic: 404) and, for the patient role, ownership (another patient: 404).
 """
 
-import contextlib
 import datetime as dt
-import fcntl
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Final, TypeVar
 
-import anyio
 from fastapi import Depends, HTTPException, Path, Request
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from repigment.api import API_PREFIX, security
-from repigment.store import Actor, ApiToken, Patient, Store, User
+from repigment.api import API_PREFIX
+from repigment.services import security
+from repigment.services.acting import Principal
+from repigment.store import ApiToken, Patient, Store, User
 from repigment.store.prepared import Prepared
+from repigment.store.writer_lock import WriteGate
 
 SESSION_COOKIE: Final = "repigment_session"
 CSRF_COOKIE: Final = "repigment_csrf"
@@ -60,57 +59,6 @@ def session_token(request: Request) -> str | None:
 def get_store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
-
-
-class WriteGate:
-    """SQLite's single writer, arranged before SQLite's own lock is tried: an asyncio lock for the
-    writers of this process and an exclusive ``flock`` on ``<database>.writer-lock`` for those of every
-    process serving the file (``repigment serve --workers N``). Waiting on the lock file happens in a
-    worker thread, so the event loop goes on; the kernel wakes the next writer the moment it is free,
-    where SQLite's own busy handler would poll with sleeps."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.lock = anyio.Lock()
-        self.fd: int | None = None  # the lock file, opened by the first writer
-
-    async def acquire(self) -> None:
-        await self.lock.acquire()
-        if self.fd is None:
-            try:
-                self.fd = os.open(f"{self.store.sqlite_path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
-            except BaseException:
-                self.lock.release()
-                raise
-        fd = self.fd
-        held = {"file": False}
-
-        def take() -> None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            held["file"] = True
-
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                held["file"] = True
-            except BlockingIOError:
-                await anyio.to_thread.run_sync(take)
-        except BaseException:
-            if held["file"]:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            self.lock.release()
-            raise
-
-    def release(self) -> None:
-        assert self.fd is not None  # held since ``acquire``
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        self.lock.release()
-
-    def close(self) -> None:
-        if self.fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self.fd)
-            self.fd = None
 
 
 def write_gate(request: Request) -> WriteGate | None:
@@ -153,24 +101,6 @@ async def get_read_db(request: Request) -> AsyncIterator[Session]:
 
 Db = Annotated[Session, Depends(get_db, scope="function")]
 ReadDb = Annotated[Session, Depends(get_read_db, scope="function")]
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The authenticated caller: user, role, clinic, and how they authenticated."""
-
-    user_id: int
-    username: str
-    role: str
-    clinic_id: int
-    token_id: int
-    via_cookie: bool
-    patient_id: int | None = None
-    must_change_password: bool = False
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(name=self.username, user_id=self.user_id)
 
 
 def _unauthorised(detail: str) -> HTTPException:

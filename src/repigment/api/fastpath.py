@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from repigment.api import API_PREFIX
 from repigment.api.deps import MAX_ID
 from repigment.api.routes import patients
-from repigment.api.schemas import ApplicationIn
+from repigment.services.schemas import ApplicationIn
 
 _PATH: Final = re.compile(re.escape(API_PREFIX) + r"/patients/([1-9][0-9]{0,9})/applications")
 

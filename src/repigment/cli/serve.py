@@ -114,7 +114,7 @@ def _supervise(host: str, port: int, workers: int, access_log: bool) -> None:
 
 def run_server(host: str, port: int, workers: int = 1, access_log: bool = True) -> None:
     """Check the settings, migrate the database once, then serve."""
-    from repigment.api.cohort import PseudonymKeyError, pseudonym_key
+    from repigment.services.cohort import PseudonymKeyError, pseudonym_key
     from repigment.store import Store, StoreError
 
     settings()  # a bad setting stops the start, with its message

@@ -123,14 +123,14 @@ def _trial_clinic(
     json_out: bool,
 ) -> None:
     """``repigment trial --clinic NAME``: the clinic's de-identified visits, single-arm analysis."""
-    from repigment.api.cohort import (
+    from repigment.outcomes import MISSING_STRATEGIES, OutcomesError
+    from repigment.services.cohort import (
         PseudonymKeyError,
         analyse_clinic,
         clinic_by_name,
         clinic_long_data,
         pseudonym_key,
     )
-    from repigment.outcomes import MISSING_STRATEGIES, OutcomesError
     from repigment.store import Store, StoreError
 
     if missing not in MISSING_STRATEGIES:

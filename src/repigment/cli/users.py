@@ -1,6 +1,6 @@
 """``repigment users``: accounts and their life cycle (create, list, deactivate, reactivate, reset or set a
 password, revoke sessions), with passwords from standard input or a prompt. Every change is audited
-under the actor ``cli:<login name>``; the steps are ``repigment.api.accounts``, as in the API."""
+under the actor ``cli:<login name>``; the steps are ``repigment.services.accounts``, as in the API."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def create_user(
     """Create the account (and the clinic if new); raises ValueError with a message for bad input."""
     from sqlalchemy import func, select
 
-    from repigment.api import security
+    from repigment.services import security
     from repigment.store import ROLES as STORE_ROLES
     from repigment.store import Clinic, Patient, User
 
@@ -61,7 +61,7 @@ def create_user(
         raise ValueError(f"--role must be one of {', '.join(ROLES)}, got {role!r}")
     if not _USERNAME.match(username):
         raise ValueError("--username may contain only letters, digits and _ . @ - (at most 100)")
-    from repigment.api.schemas import has_visible
+    from repigment.services.schemas import has_visible
 
     if not has_visible(clinic) or len(clinic) > 200:
         raise ValueError("--clinic must be a name of 1 to 200 characters, some of them visible")
@@ -172,7 +172,7 @@ def change_account(store: Store, username: str, action: str, password: str | Non
     ``revoke-sessions``. ValueError with a message for bad input."""
     import datetime as dt
 
-    from repigment.api import accounts, security
+    from repigment.services import accounts, security
 
     now = dt.datetime.now(dt.UTC)
     digest = temporary = None

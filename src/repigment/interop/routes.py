@@ -20,7 +20,6 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from repigment.api import access_log
-from repigment.api import deidentified as deid_out
 from repigment.api.deps import (
     Db,
     PatientContext,
@@ -41,6 +40,7 @@ from repigment.interop.clinic import (
 )
 from repigment.interop.fhir import FhirError, export_bundle
 from repigment.safety import IcsrIncomplete, write_case
+from repigment.services import deidentified as deid_out
 from repigment.store import AdverseEvent, Patient
 
 router = APIRouter()

@@ -535,8 +535,6 @@ def parse_dispensed(raw: Any, on: dt.date) -> tuple[Dispensed, ...]:
     return tuple(sorted(out, key=lambda x: (x.on, x.index)))
 
 
-
-
 def parse_course(raw: Any, on: dt.date) -> CourseInput:
     c = obj(raw, "course", ("started_on",), ("stopped_on", "assessments"))
     started = date(c["started_on"], "course.started_on")

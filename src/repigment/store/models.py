@@ -128,7 +128,7 @@ class ApiToken(Base):
 
 class LoginThrottle(Base):
     """Failed log-ins per throttle key, for exponential lock-out: one row per (username, client address)
-    and one per client address (``repigment.api.security.throttle_keys``)."""
+    and one per client address (``repigment.services.security.throttle_keys``)."""
 
     __tablename__ = "login_throttle"
     key: Mapped[str] = mapped_column(String(200), primary_key=True)

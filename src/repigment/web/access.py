@@ -14,7 +14,7 @@ from fastapi import HTTPException, Request
 from sqlalchemy.orm import Session
 
 from repigment.api import deps
-from repigment.api.deps import Principal
+from repigment.services.acting import Principal
 from repigment.store import Patient, User
 
 
@@ -83,7 +83,7 @@ def csrf_token(request: Request) -> str:
     token = deps.session_token(request)
     if not token:
         return ""
-    from repigment.api import security
+    from repigment.services import security
 
     return security.csrf_for(token)
 

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from repigment.api import accounts, security
 from repigment.api.deps import Db, Principal, not_found, require_role
-from repigment.api.schemas import HealthOut, PasswordResetOut, RevokedOut, UserIn, UserOut
+from repigment.services import accounts, security
+from repigment.services.schemas import HealthOut, PasswordResetOut, RevokedOut, UserIn, UserOut
 from repigment.store import Patient, User
 
 router = APIRouter()

@@ -2,7 +2,7 @@
 
 ``GET /analytics/endpoints?endpoint=F-VASI75&week=24`` analyses the caller's own clinic only (the
 clinic comes from the account, never from the request), from de-identified long data built by
-:mod:`repigment.api.cohort`. Everyone in a clinic is on the cream, so the analysis is single-arm: per-arm
+:mod:`repigment.services.cohort`. Everyone in a clinic is on the cream, so the analysis is single-arm: per-arm
 rate with Wilson and Clopper–Pearson intervals, between-arm statistics null with a note.
 """
 
@@ -13,9 +13,9 @@ from typing import Annotated, Any, Final
 import anyio.to_thread
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from repigment.api.cohort import STRATA, analyse_clinic, clinic_long_data
 from repigment.api.deps import Db, Principal, require_role
 from repigment.outcomes import MISSING_STRATEGIES, OutcomesError
+from repigment.services.cohort import STRATA, analyse_clinic, clinic_long_data
 from repigment.store import Clinic
 
 router = APIRouter()

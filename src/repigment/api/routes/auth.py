@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from repigment.api import access_log, accounts, security
+from repigment.api import access_log
 from repigment.api.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -27,7 +27,8 @@ from repigment.api.deps import (
     get_store,
     write_gate,
 )
-from repigment.api.schemas import LoginIn, MeOut, PasswordChangeIn, RevokedOut, SessionOut, TokenOut
+from repigment.services import accounts, security
+from repigment.services.schemas import LoginIn, MeOut, PasswordChangeIn, RevokedOut, SessionOut, TokenOut
 from repigment.store import Actor, ApiToken, Clinic, LoginThrottle, Store, User, record_access_event
 
 router = APIRouter(tags=["authentication"])

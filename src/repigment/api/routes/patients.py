@@ -19,8 +19,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from repigment.api import access_log, clinical
-from repigment.api import deidentified as deid_out
+from repigment.api import access_log
 from repigment.api.deps import (
     Db,
     PatientContext,
@@ -35,8 +34,14 @@ from repigment.api.deps import (
     patient_access,
     require_role,
 )
-from repigment.api.diary import DiaryWriter, EntryConflict, Job, Reader, precheck
-from repigment.api.schemas import (
+from repigment.course import CourseError, check_assessed, place_visit
+from repigment.label import LabelInputError
+from repigment.label.request import PATIENT_FLAGS, check_patient_facts
+from repigment.services import checks
+from repigment.services import course as course_service
+from repigment.services import deidentified as deid_out
+from repigment.services.diary import DiaryWriter, EntryConflict, Job, Reader, precheck
+from repigment.services.schemas import (
     AdverseEventDeidentifiedOut,
     AdverseEventIn,
     AdverseEventOut,
@@ -68,10 +73,6 @@ from repigment.api.schemas import (
     _check_order,
     _check_seriousness,
 )
-from repigment.course import CourseError, check_assessed, place_visit
-from repigment.label import LabelInputError
-from repigment.label.request import PATIENT_FLAGS, check_patient_facts
-from repigment.services import course as course_service
 from repigment.store import (
     AdverseEvent,
     Application,
@@ -167,7 +168,7 @@ async def _commit(db: Session) -> None:
 def _clinical(fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
-    except clinical.ClinicalInputError as e:
+    except checks.ClinicalInputError as e:
         raise unprocessable(e.field, e.reason) from e
 
 
@@ -285,7 +286,7 @@ async def create_course(body: CourseIn, ctx: WriteRecord, response: Response) ->
     """Start a treatment course; its plan is checked against the ruleset and the findings returned."""
     plan = body.plan.model_dump(exclude_none=True)
     verdict, findings = _clinical(
-        clinical.check_plan, ctx.db, ctx.patient, body.ruleset, body.started_on, plan, body.started_on
+        checks.check_plan, ctx.db, ctx.patient, body.ruleset, body.started_on, plan, body.started_on
     )
     c = Course(
         patient_id=ctx.patient.id,
@@ -337,7 +338,7 @@ async def update_course(body: CoursePatch, ctx: WriteRecord, course_id: ItemId) 
         plan = body.plan.model_dump(exclude_none=True)
         on = max(c.started_on, min(dt.date.today(), stopped_on or dt.date.max))
         c.verdict, c.findings = _clinical(
-            clinical.check_plan, ctx.db, ctx.patient, c.ruleset, c.started_on, plan, on
+            checks.check_plan, ctx.db, ctx.patient, c.ruleset, c.started_on, plan, on
         )
         c.plan = plan
     c.status, c.stopped_on, c.stop_reason = status, stopped_on, stop_reason
@@ -405,7 +406,7 @@ async def list_prescriptions(
 async def create_prescription(body: PrescriptionIn, ctx: WriteRecord, response: Response) -> PrescriptionOut:
     """Prescribe (and optionally record the dispensing and first opening of) a quantity of cream."""
     if body.course_id is not None:
-        _clinical(clinical.course_for, ctx.db, ctx.patient.id, body.course_id, body.prescribed_on)
+        _clinical(checks.course_for, ctx.db, ctx.patient.id, body.course_id, body.prescribed_on)
     p = Prescription(patient_id=ctx.patient.id, created_by=ctx.user.user_id, **body.model_dump())
     ctx.db.add(p)
     await _commit(ctx.db)
@@ -498,8 +499,8 @@ def build_visit(db: Session, patient: Patient, body: VisitIn, user_id: int | Non
     except CourseError as e:
         raise unprocessable("body." + e.field, e.reason) from e
     variant = body.variant.model_dump()
-    result = _clinical(clinical.score_visit, patient, body.visited_on, patches, variant)
-    course = _clinical(clinical.course_for, db, patient.id, body.course_id, body.visited_on)
+    result = _clinical(checks.score_visit, patient, body.visited_on, patches, variant)
+    course = _clinical(checks.course_for, db, patient.id, body.course_id, body.visited_on)
     follow_up = body.course_id is not None or body.repigmentation_percent is not None
     started = course.started_on if course is not None else None
     others: list[dt.date] = []
@@ -550,7 +551,7 @@ def build_visit(db: Session, patient: Patient, body: VisitIn, user_id: int | Non
         earlier = db.scalars(
             select(Visit).where(Visit.course_id == course.id, Visit.visited_on <= body.visited_on)
         ).all()
-        _clinical(clinical.check_course_assessment, course, patient, [*earlier, v], body.visited_on)
+        _clinical(checks.check_course_assessment, course, patient, [*earlier, v], body.visited_on)
     return v
 
 
@@ -677,7 +678,7 @@ async def write_diary_entry(
         with diary_reader(request).snapshot() as conn:
             check = precheck(conn, patient, body)  # here, so that worker processes share this work
         stored = await diary_writer(request).write(Job(patient, body, user.user_id, user.actor, check))
-    except clinical.ClinicalInputError as e:
+    except checks.ClinicalInputError as e:
         raise unprocessable(e.field, e.reason) from e
     except EntryConflict as e:
         raise HTTPException(409, str(e)) from e
@@ -756,7 +757,7 @@ async def create_adverse_event(body: AdverseEventIn, ctx: WriteAE, response: Res
     if body.onset_on < ctx.patient.birth_date:
         raise unprocessable("body.onset_on", "is before the patient's birth date")
     if body.course_id is not None:
-        _clinical(clinical.course_for, ctx.db, ctx.patient.id, body.course_id, body.onset_on)
+        _clinical(checks.course_for, ctx.db, ctx.patient.id, body.course_id, body.onset_on)
     e = AdverseEvent(
         patient_id=ctx.patient.id,
         reporter_id=ctx.user.user_id,
@@ -864,7 +865,7 @@ async def list_overrides(
 async def create_override(body: OverrideIn, ctx: WriteRecord) -> OverrideOut:
     """Record a clinician's decision to proceed despite a label finding: which rule, and why."""
     if body.course_id is not None:
-        _clinical(clinical.course_for, ctx.db, ctx.patient.id, body.course_id, dt.date.max)
+        _clinical(checks.course_for, ctx.db, ctx.patient.id, body.course_id, dt.date.max)
     if body.application_id is not None:
         a = ctx.db.get(Application, body.application_id)
         if a is None or a.patient_id != ctx.patient.id:

@@ -12,10 +12,11 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from repigment.api import deps, security
+from repigment.api import deps
 from repigment.api.deps import Db, ReadDb
 from repigment.api.routes import auth as api_auth
-from repigment.api.schemas import LoginIn
+from repigment.services import security
+from repigment.services.schemas import LoginIn
 from repigment.web import access
 from repigment.web.pages.common import page, see_other
 from repigment.web.render import translator

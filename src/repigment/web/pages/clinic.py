@@ -14,18 +14,19 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from repigment.api import access_log, clinical
+from repigment.api import access_log
 from repigment.api.deps import Db
 from repigment.api.routes import patients as api
-from repigment.api.schemas import AdverseEventIn, OverrideIn, VisitIn
 from repigment.course import place_visit
 from repigment.dosing import DosingError, dose_plan
 from repigment.label import evaluate_dose
 from repigment.scoring import ScoringError
+from repigment.services import checks, records
 from repigment.services import course as course_service
 from repigment.services.errors import InputError, ServiceError
+from repigment.services.schemas import AdverseEventIn, OverrideIn, VisitIn
 from repigment.store import Application, Patient, Visit
-from repigment.web import access, bodymap, bodymap_page, charts, i18n, records
+from repigment.web import access, bodymap, bodymap_page, charts, i18n
 from repigment.web.i18n import N_
 from repigment.web.labels import AE_TERMS
 from repigment.web.pages.common import (
@@ -191,7 +192,7 @@ def _dose(request: Request, rec: records.Record) -> dict[str, Any]:
                 result.applications_per_day,
                 result.grams_per_application,
                 rec.today,
-                ruleset=course.ruleset if course else clinical.DEFAULT_RULESET,
+                ruleset=course.ruleset if course else checks.DEFAULT_RULESET,
                 lang=lang(request),
             )
             findings = [f.as_json() for f in checked.findings]

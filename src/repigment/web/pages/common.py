@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from repigment.api.deps import PatientContext, Principal
+from repigment.api.deps import PatientContext
+from repigment.services.acting import Principal
 from repigment.web import access, i18n
 from repigment.web.i18n import N_
 from repigment.web.render import render, request_locale, secure, translator

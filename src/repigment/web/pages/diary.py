@@ -19,7 +19,9 @@ from sqlalchemy import select
 from repigment.api import access_log
 from repigment.api.deps import Db, PatientContext, ReadDb
 from repigment.api.routes import patients as api
-from repigment.api.schemas import (
+from repigment.body import VASI_REGIONS
+from repigment.services import records
+from repigment.services.schemas import (
     MAX_DATE,
     MIN_DATE,
     AdverseEventIn,
@@ -30,9 +32,8 @@ from repigment.api.schemas import (
     PrescriptionOut,
     VisitOut,
 )
-from repigment.body import VASI_REGIONS
 from repigment.store import AdverseEvent, Application, Course, Prescription, Visit
-from repigment.web import access, i18n, records
+from repigment.web import access, i18n
 from repigment.web.i18n import N_
 from repigment.web.labels import REGIONS
 from repigment.web.pages.clinic import _charts, ae_form_context, ae_from_form
@@ -139,7 +140,7 @@ async def diary(request: Request, db: Db, patient_id: str) -> Response:
 
 @router.post("/patients/{patient_id}/applications")
 async def log_application(request: Request, db: ReadDb, patient_id: str) -> Response:
-    """The entry is written in the diary's batches (``repigment.api.diary``); this page only reads."""
+    """The entry is written in the diary's batches (``repigment.services.diary``); this page only reads."""
     ctx = await own_record(request, db, patient_id)
     _ = translator(request)
     raw = await request.form()

@@ -1,7 +1,7 @@
 """Accounts and log-in throttling.
 
 - ``login_throttle`` is keyed by a throttle key instead of a username: one row per (username, client
-  address) and one per client address (``repigment.api.security``), so that failures from one address
+  address) and one per client address (``repigment.services.security``), so that failures from one address
   cannot lock the account's owner out from another. Its rows are bookkeeping and are not carried over.
 - ``app_user.must_change_password`` (a temporary password set by an administrator),
   ``password_changed_at`` and ``sessions_revoked_at`` (the account's life cycle, audited with the row).

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from repigment import deid
-from repigment.api.schemas import (
+from repigment.services.schemas import (
     AdverseEventDeidentifiedOut,
     ApplicationDeidentifiedOut,
     CourseDeidentifiedOut,

@@ -23,11 +23,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from repigment.api import security
 from repigment.deid import AgeGroup
 from repigment.dosing import SEXES
 from repigment.label.request import DIAGNOSES, SITES
 from repigment.scoring import ScoringError, vitiqol, vns_success
+from repigment.services import security
 from repigment.store import AE_CAUSALITIES, AE_OUTCOMES, COURSE_STATUSES, SERIOUSNESS_CRITERIA
 
 MIN_DATE = dt.date(1900, 1, 1)

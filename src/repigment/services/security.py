@@ -42,7 +42,7 @@ _DUMMY_HASH: Final = _hasher.hash("not a password: keeps unknown usernames as sl
 
 @functools.cache
 def common_passwords() -> frozenset[str]:
-    text = resources.files("repigment.api").joinpath("data/common-passwords.txt").read_text("utf-8")
+    text = resources.files("repigment.services").joinpath("data/common-passwords.txt").read_text("utf-8")
     return frozenset(line.strip() for line in text.splitlines() if line.strip())
 
 

@@ -15,7 +15,6 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from repigment.api import clinical
 from repigment.course import (
     Assessment,
     CourseError,
@@ -27,6 +26,7 @@ from repigment.course import (
 from repigment.course import Course as CourseState
 from repigment.label import LabelInputError, evaluate
 from repigment.scoring import vns_success
+from repigment.services import checks
 from repigment.services.course import DECISION_RULE_PREFIX
 from repigment.store import AdverseEvent, Application, Course, Override, Patient, Prescription, Visit
 
@@ -108,7 +108,7 @@ def load(db: Session, patient: Patient, today: dt.date | None = None, diary_days
 
 
 def age_on(patient: Patient, on: dt.date) -> float:
-    return clinical.age_years(patient.birth_date, on)
+    return checks.age_years(patient.birth_date, on)
 
 
 def visit_week(course: Course | None, visit: Visit) -> int | None:
@@ -193,7 +193,7 @@ def course_findings(rec: Record, lang: str) -> list[dict[str, Any]]:
         "ruleset": course.ruleset,
         "on": on.isoformat(),
         "timezone": p.timezone,
-        "patient": clinical.patient_facts(p),
+        "patient": checks.patient_facts(p),
         "plan": course.plan,
         "course": {"started_on": course.started_on.isoformat(), "assessments": assessments},
     }

@@ -31,13 +31,13 @@ from typing import Any, Final, cast
 import anyio
 from sqlalchemy import Connection, Table, bindparam, insert, select
 
-from repigment.api import clinical
-from repigment.api.deps import WriteGate
-from repigment.api.schemas import ApplicationIn
+from repigment.services import checks
+from repigment.services.schemas import ApplicationIn
 from repigment.store import Actor, Application, Store
 from repigment.store.audit import Record, append_entries, lock_head, values_snapshot
 from repigment.store.models import utcnow
 from repigment.store.prepared import Prepared
+from repigment.store.writer_lock import WriteGate
 
 _TABLE: Final = cast(Table, Application.__table__)
 _BY_ID: Final = Prepared(select(_TABLE).where(_TABLE.c.id == bindparam("id")))
@@ -65,7 +65,7 @@ class Job:
     body: ApplicationIn
     recorded_by: int | None
     actor: Actor
-    check: clinical.DiaryCheck | None = None  # made before the batch (``precheck``)
+    check: checks.DiaryCheck | None = None  # made before the batch (``precheck``)
 
 
 def same_entry(row: Mapping[str, Any], body: ApplicationIn, patient_id: int) -> bool:
@@ -80,7 +80,7 @@ def same_entry(row: Mapping[str, Any], body: ApplicationIn, patient_id: int) -> 
     )
 
 
-def precheck(conn: Connection, patient: Any, body: ApplicationIn) -> clinical.DiaryCheck | None:
+def precheck(conn: Connection, patient: Any, body: ApplicationIn) -> checks.DiaryCheck | None:
     """The entry's label check on the stored record, before its write (None: the id is stored already).
     ``conn``: outside any write transaction, in one read transaction.
 
@@ -92,8 +92,8 @@ def precheck(conn: Connection, patient: Any, body: ApplicationIn) -> clinical.Di
 
 def _check(
     conn: Connection, patient: Any, body: ApplicationIn, *, remember: bool = False
-) -> clinical.DiaryCheck:
-    return clinical.check_application(
+) -> checks.DiaryCheck:
+    return checks.check_application(
         conn, patient, body.course_id, body.at, body.hand_units, body.grams, body.sites, remember=remember
     )
 
@@ -103,7 +103,7 @@ def store_entry(
     patient: Any,
     body: ApplicationIn,
     recorded_by: int | None,
-    check: clinical.DiaryCheck | None = None,
+    check: checks.DiaryCheck | None = None,
 ) -> tuple[dict[str, Any], Record | None]:
     """Check and insert one entry in ``conn``'s transaction; its audit record (None for a retry).
 
@@ -116,7 +116,7 @@ def store_entry(
         if not same_entry(row, body, patient.id):
             raise EntryConflict(body.id)
         return row, None
-    if check is None or not clinical.check_is_current(conn, check, patient, body.course_id, body.at):
+    if check is None or not checks.check_is_current(conn, check, patient, body.course_id, body.at):
         check = _check(conn, patient, body)
     course = check.course
     row = {
@@ -234,7 +234,7 @@ class DiaryWriter:
                 for job in jobs:
                     try:
                         row, record = store_entry(conn, job.patient, job.body, job.recorded_by, job.check)
-                    except (clinical.ClinicalInputError, EntryConflict) as e:
+                    except (checks.ClinicalInputError, EntryConflict) as e:
                         outcomes.append(e)
                         continue
                     outcomes.append(Stored(row, record is not None))
