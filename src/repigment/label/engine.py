@@ -16,9 +16,11 @@ from typing import Any, Final, Literal
 
 from repigment.label.checks import CHECK_FUNCTIONS, Hit
 from repigment.label.errors import LabelInputError
-from repigment.label.request import Patient, Plan, Request, parse_request, time_zone
+from repigment.label.parse import parse_request
+from repigment.label.request import Patient, Plan, Request
 from repigment.label.ruleset import LANGUAGES, RULESETS, Rule, Ruleset, Severity
 from repigment.label.text import legacy_types, message, message_key, reword, to_json, value_types
+from repigment.label.validation import time_zone
 
 Verdict = Literal["ok", "warn", "block"]
 _RANK: Final[Mapping[str, int]] = {"info": 0, "warn": 1, "block": 2}
