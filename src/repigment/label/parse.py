@@ -30,12 +30,12 @@ from repigment.label.request import (
     PATIENT_FLAGS,
     SITES,
     SYSTEMIC_CATEGORIES,
-    Application,
+    AppliedDose,
     CourseAssessment,
     CourseInput,
     Dispensed,
-    Patient,
-    Plan,
+    PatientFacts,
+    PlannedUse,
     Request,
     check_patient_facts,
 )
@@ -54,7 +54,7 @@ from repigment.scoring.vasi import parse_variant
 SITES_EXPECTED: Final = "a VASI region, a chart area or one of " + str(list(OTHER_SITES))
 
 
-def parse_patient(raw: Any, on: dt.date) -> tuple[Patient, int, Fraction]:
+def parse_patient(raw: Any, on: dt.date) -> tuple[PatientFacts, int, Fraction]:
     flags = PATIENT_FLAGS
     p = obj(
         raw,
@@ -90,7 +90,7 @@ def parse_patient(raw: Any, on: dt.date) -> tuple[Patient, int, Fraction]:
         if "excipient_reactions" in p
         else ()
     )
-    patient = Patient(
+    patient = PatientFacts(
         birth_date=birth,
         sex=p["sex"],
         diagnosis=p["diagnosis"],
@@ -148,7 +148,7 @@ def parse_areas(raw: Any, field: str, age: Fraction) -> Fraction:
     return total
 
 
-def parse_plan(raw: Any, age: Fraction) -> Plan:
+def parse_plan(raw: Any, age: Fraction) -> PlannedUse:
     p = obj(
         raw,
         "plan",
@@ -180,7 +180,7 @@ def parse_plan(raw: Any, age: Fraction) -> Plan:
         if "grams_per_application" in p
         else None
     )
-    return Plan(
+    return PlannedUse(
         bsa_percent=bsa,
         areas_given="areas" in p,
         sites=strings(p["sites"], "plan.sites", SITES, expected=SITES_EXPECTED) if "sites" in p else (),
@@ -202,7 +202,7 @@ def parse_plan(raw: Any, age: Fraction) -> Plan:
 
 def parse_applications(
     raw: Any, zone: ZoneInfo | None, on: dt.date, age: Fraction
-) -> tuple[Application, ...]:
+) -> tuple[AppliedDose, ...]:
     if not isinstance(raw, list):
         raise LabelInputError("applications", "must be a list")
     if raw and zone is None:
@@ -210,7 +210,7 @@ def parse_applications(
             "timezone", "is required when applications are given (IANA name, e.g. Europe/Stockholm)"
         )
     out = []
-    make = Application._make
+    make = AppliedDose._make
     for i, item in enumerate(raw):
         key = _entry_key(item, zone)
         if key is not None:
@@ -236,7 +236,7 @@ def parse_applications(
             bsa = parse_areas(a["areas"], f"{where}.areas", age)
         grams = number(a["grams"], f"{where}.grams", Decimal(0)) if "grams" in a else None
         sites = strings(a["sites"], f"{where}.sites", SITES, expected=SITES_EXPECTED) if "sites" in a else ()
-        app = Application(i, at, at.astimezone(dt.UTC), bsa, grams, sites, at.date())
+        app = AppliedDose(i, at, at.astimezone(dt.UTC), bsa, grams, sites, at.date())
         if key is not None:
             if len(_PARSED) >= _PARSED_MAX:
                 _PARSED.clear()

@@ -65,7 +65,9 @@ def check_patient_facts(sex: str, flags: Mapping[str, bool]) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Patient:
+class PatientFacts:
+    """What the request states about the patient: the facts the label's eligibility rules look at."""
+
     birth_date: dt.date
     sex: str
     diagnosis: str
@@ -86,7 +88,9 @@ class Patient:
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class PlannedUse:
+    """The treatment as planned: areas, sites, applications a day and their times, cream per application."""
+
     bsa_percent: Fraction
     areas_given: bool
     sites: tuple[str, ...]
@@ -97,7 +101,7 @@ class Plan:
     prescriber_experienced: bool | None
 
 
-class Application(NamedTuple):
+class AppliedDose(NamedTuple):
     """A parsed diary entry (a named tuple: built for every entry of a diary at every check)."""
 
     index: int  # type: ignore[assignment]  # the input position (shadows tuple.index, unused here)
@@ -138,11 +142,11 @@ class Request:
     ruleset: str
     on: dt.date
     zone: ZoneInfo | None
-    patient: Patient
+    patient: PatientFacts
     age_years: int
     age_exact: Fraction
-    plan: Plan | None
-    applications: tuple[Application, ...]  # sorted by instant; ``index`` is the input position
+    plan: PlannedUse | None
+    applications: tuple[AppliedDose, ...]  # sorted by instant; ``index`` is the input position
     dispensed: tuple[Dispensed, ...]
     course: CourseInput | None
     assessment: VasiResult | None
