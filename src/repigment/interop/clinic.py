@@ -31,8 +31,8 @@ from repigment.interop.record import (
 from repigment.safety import (
     Causality,
     IcsrCase,
+    IcsrPatient,
     Null,
-    Patient,
     PrimarySource,
     Reaction,
     Sender,
@@ -453,7 +453,7 @@ def case_of(db: Session, ae: AdverseEvent, options: IcsrOptions, now: dt.datetim
             organisation=clinic.name if clinic is not None else None,
             country=country,
         ),
-        patient=Patient(
+        patient=IcsrPatient(
             initials=_initials(patient) or Null("UNK"),
             sex=sex if sex is not None else Null("UNK"),
             birth_date=hl7_ts(patient.birth_date),
