@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 from repigment.course import (
     Assessment,
     CourseError,
+    CourseState,
     RepigmentationCheck,
     check_repigmentation,
     milestones,
     week_of,
 )
-from repigment.course import Course as CourseState
 from repigment.label import LabelInputError, evaluate
 from repigment.scoring import vns_success
 from repigment.services import checks
