@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import uuid
 from typing import Any
 
 import httpx
@@ -229,3 +230,25 @@ def test_reads_are_in_the_audit_trail(http: httpx.Client, clinic_factory: Any, a
     assert got == [
         (c.users["clinician"], f"/api/v1/patients/{pid}/{p}") for p in ("state", "timeline", "progress")
     ]
+
+
+def test_the_last_application_is_the_latest_entry_however_old(
+    http: httpx.Client, clinic_factory: Any
+) -> None:
+    """The state's last application (and the contraception date after it) is the diary's latest entry, not
+    the latest of the two weeks the attention flags look at."""
+    c = clinic_factory()
+    pid = c.patients[0]
+    doc = c.login(http, "clinician")
+    seeded = _seed(http, doc, pid)
+    at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=20)
+    body = {"id": str(uuid.uuid4()), "at": at.isoformat(), "hand_units": 1, "sites": ["face"]}
+    r = http.post(
+        f"/api/v1/patients/{pid}/applications",
+        json={**body, "course_id": seeded["course"]["id"]},
+        headers=doc,
+    )
+    assert r.status_code in (200, 201), r.text
+    s = _get(http, f"/{pid}/state", doc).json()["state"]
+    assert s["last_application_on"] == at.date().isoformat()
+    assert s["contraception_until"] is not None and s["contraception_until"] > s["last_application_on"]

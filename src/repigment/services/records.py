@@ -565,3 +565,34 @@ def patient_progress(
         mixed_variants=prog["mixed_variants"],
     )
     return Read(out, read.access)
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """One row of the clinic's patient list: what needs attention first."""
+
+    patient: Patient
+    flags: list[Flag]
+    course: Course | None
+    state: CourseState | None
+    latest: Visit | None
+
+
+LIST_ROLES: Final = ("clinician",)
+
+
+def clinic_overview(db: Session, actor: Principal, *, today: dt.date | None = None) -> list[Overview]:
+    """The patients of the acting clinician's clinic, those with the most attention flags first (the
+    flags of ``attention``, over the diary entries of the last ``RECENT_FLAG_DAYS``)."""
+    check_role(actor, LIST_ROLES)
+    today = today or dt.date.today()
+    rows = []
+    for p in db.scalars(
+        select(Patient)
+        .where(Patient.clinic_id == actor.clinic_id)
+        .order_by(Patient.family_name, Patient.given_name, Patient.id)
+    ):
+        rec = load(db, p, today, diary_days=RECENT_FLAG_DAYS)
+        rows.append(Overview(p, attention(rec), rec.course, course_state(rec), rec.latest))
+    rows.sort(key=lambda r: (-len(r.flags), r.patient.family_name))
+    return rows

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import anyio
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from repigment.api.routes import patients as api
 from repigment.course import place_visit
@@ -97,24 +96,7 @@ async def clinician(request: Request, db: Any) -> Any:
 async def patient_list(request: Request, db: Db) -> Response:
     user = await clinician(request, db)
     today = dt.date.today()
-    rows: list[dict[str, Any]] = []
-    for p in db.scalars(
-        select(Patient)
-        .where(Patient.clinic_id == user.clinic_id)
-        .order_by(Patient.family_name, Patient.given_name, Patient.id)
-    ):
-        rec = records.load(db, p, today, diary_days=records.RECENT_FLAG_DAYS)
-        state = records.course_state(rec)
-        rows.append(
-            {
-                "patient": p,
-                "flags": records.attention(rec),
-                "course": rec.course,
-                "state": state,
-                "latest": rec.latest,
-            }
-        )
-    rows.sort(key=lambda r: (-len(r["flags"]), r["patient"].family_name))
+    rows = records.clinic_overview(db, user, today=today)
     return page(
         request,
         db,
