@@ -12,7 +12,7 @@ import anyio
 from fastapi import APIRouter, Query, Request
 
 from repigment.api import access_log
-from repigment.api.deps import CurrentUser, PatientId, ReadDb
+from repigment.api.deps import CurrentUser, Db, PatientId
 from repigment.services import records
 from repigment.services.schemas_records import PatientStateOut, ProgressOut, TimelineOut
 
@@ -38,7 +38,7 @@ async def _read(request: Request, use_case: Callable[..., records.Read[T]], *arg
 
 @router.get("/patients/{patient_id}/state", response_model=PatientStateOut, responses=ERRORS)
 async def patient_state(
-    request: Request, patient_id: PatientId, db: ReadDb, user: CurrentUser, lang: Lang = "en"
+    request: Request, patient_id: PatientId, db: Db, user: CurrentUser, lang: Lang = "en"
 ) -> PatientStateOut:
     """The current course (the latest active one, else the latest): its week, the week-24 review and
     week-52 decision with their status (SmPC 4.2), what needs the clinic's attention (the patient list's
@@ -47,17 +47,13 @@ async def patient_state(
 
 
 @router.get("/patients/{patient_id}/timeline", response_model=TimelineOut, responses=ERRORS)
-async def patient_timeline(
-    request: Request, patient_id: PatientId, db: ReadDb, user: CurrentUser
-) -> TimelineOut:
+async def patient_timeline(request: Request, patient_id: PatientId, db: Db, user: CurrentUser) -> TimelineOut:
     """Everything that happened in the record, oldest first: course starts and stops, visits (with the
     week of treatment), milestones, decisions, overrides, adverse events."""
     return await _read(request, records.patient_timeline, db, user, patient_id)
 
 
 @router.get("/patients/{patient_id}/progress", response_model=ProgressOut, responses=ERRORS)
-async def patient_progress(
-    request: Request, patient_id: PatientId, db: ReadDb, user: CurrentUser
-) -> ProgressOut:
+async def patient_progress(request: Request, patient_id: PatientId, db: Db, user: CurrentUser) -> ProgressOut:
     """F-VASI and T-VASI by week of the current course, and their change since its baseline visit."""
     return await _read(request, records.patient_progress, db, user, patient_id)
