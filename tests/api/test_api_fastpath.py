@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from repigment.api.app import close_process_state, create_app
+from repigment.app import close_process_state, create_app
 
 SECURITY = ("x-content-type-options", "x-frame-options", "referrer-policy", "cache-control")
 

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import bindparam, insert, select
 
-from repigment.api import deps
-from repigment.services import checks, diary
+from repigment.services import auth, checks, diary
 from repigment.store import Actor, Application, Clinic, Course, Patient, Prescription, Store, verify
 from repigment.store.audit import _HEAD_FOR_UPDATE
 from repigment.store.prepared import Prepared
@@ -125,8 +124,8 @@ def test_token_lookup_matches(store: Store) -> None:
         s.commit()
     params = {"digest": security.token_digest("tok")}
     with store.engine.connect() as conn:
-        expected = [tuple(r) for r in conn.execute(deps._TOKEN_LOOKUP.stmt, params)]
-        assert len(expected) == 1 and _typed(deps._TOKEN_LOOKUP.all(conn, params)) == _typed(expected)
+        expected = [tuple(r) for r in conn.execute(auth._TOKEN_LOOKUP.stmt, params)]
+        assert len(expected) == 1 and _typed(auth._TOKEN_LOOKUP.all(conn, params)) == _typed(expected)
 
 
 def test_inserts_read_back_as_sqlalchemy_inserts(store: Store) -> None:

@@ -30,3 +30,19 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     """The write conflicts with the stored record (a referenced item changed or is gone)."""
+
+
+class Forbidden(ServiceError):
+    """The acting user's role may not do this (whatever the target)."""
+
+
+class Unauthenticated(ServiceError):
+    """No valid log-in: no token, or one that is unknown, expired or revoked, or wrong credentials."""
+
+
+class Throttled(ServiceError):
+    """Too many failed log-ins: try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -16,8 +16,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from repigment.api import access_log
-from repigment.api.deps import Db, PatientContext, ReadDb
+from repigment.api.deps import PatientContext
 from repigment.api.routes import patients as api
 from repigment.body import VASI_REGIONS
 from repigment.services import records
@@ -34,6 +33,7 @@ from repigment.services.schemas import (
 )
 from repigment.store import AdverseEvent, Application, Course, Prescription, Visit
 from repigment.web import access, i18n
+from repigment.web.access import Db, ReadDb
 from repigment.web.i18n import N_
 from repigment.web.labels import REGIONS
 from repigment.web.pages.clinic import _charts, ae_form_context, ae_from_form
@@ -192,15 +192,17 @@ async def log_application(request: Request, db: ReadDb, patient_id: str) -> Resp
 
 @router.get("/patients/{patient_id}/progress")
 async def progress(request: Request, db: Db, patient_id: str) -> Response:
-    ctx = await own_record(request, db, patient_id)
-    rec = records.load(db, ctx.patient)
+    user = await access.page_user(request, db, PATIENT_ROLES)
+    rec = await access.page_read(
+        request, records.patient_record, db, user, parse_id(patient_id), roles=PATIENT_ROLES
+    )
     prog = records.progress(rec)
     return page(
         request,
         db,
-        ctx.user,
+        user,
         "patient/progress.html",
-        p=ctx.patient,
+        p=rec.patient,
         progress=prog,
         charts=_charts(prog),
         state=records.course_state(rec),
@@ -316,7 +318,7 @@ async def export_csv(request: Request, db: Db, patient_id: str, table: str = "ap
 
 
 async def _record_download(request: Request, ctx: PatientContext, fmt: str) -> None:
-    await access_log.record_read(
+    await access.record_read(
         request,
         ctx.user,
         action="export",
