@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from repigment.api.routes.patients import build_visit
+from repigment.api.routes.visits import build_visit
 from repigment.cli import build_app
 from repigment.outcomes import OutcomesError
 from repigment.scoring import is_responder

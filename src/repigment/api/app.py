@@ -23,7 +23,18 @@ import repigment
 from repigment.api import API_PREFIX
 from repigment.api.docs_page import mount_docs
 from repigment.api.fastpath import DiaryFastPath
-from repigment.api.routes import admin, analytics, auth, patients
+from repigment.api.routes import (
+    admin,
+    adverse_events,
+    analytics,
+    applications,
+    auth,
+    courses,
+    overrides,
+    patients,
+    prescriptions,
+    visits,
+)
 from repigment.config import get_settings
 from repigment.services.diary import DiaryWriter, Reader
 from repigment.services.errors import Conflict, InputError, NotFound, ServiceError
@@ -276,7 +287,8 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
     app.add_middleware(GuardMiddleware, large_bodies=large_bodies)
     app.include_router(admin.router, prefix=API_PREFIX)
     app.include_router(auth.router, prefix=API_PREFIX)
-    app.include_router(patients.router, prefix=API_PREFIX)
+    for resource in (patients, courses, prescriptions, visits, applications, adverse_events, overrides):
+        app.include_router(resource.router, prefix=API_PREFIX)
     app.include_router(analytics.router, prefix=API_PREFIX)
     from repigment.interop.routes import router as interop_router
 

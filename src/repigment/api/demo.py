@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from repigment.api.routes.patients import build_visit
+from repigment.api.routes.visits import build_visit
 from repigment.services import checks, security
 from repigment.services.diary import write_entry
 from repigment.services.schemas import ApplicationIn, VisitIn

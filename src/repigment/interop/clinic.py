@@ -234,7 +234,7 @@ def import_record(db: Session, clinic_id: int, record: PatientRecord, user_id: i
     Validation is the REST API's: its input schemas, visit scoring and the label check of diary entries.
     The caller commits.
     """
-    from repigment.api.routes.patients import build_visit
+    from repigment.api.routes.visits import build_visit
     from repigment.services import schemas
     from repigment.services.checks import ClinicalInputError
     from repigment.services.diary import write_entry

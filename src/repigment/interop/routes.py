@@ -29,7 +29,7 @@ from repigment.api.deps import (
     patient_access,
     require_role,
 )
-from repigment.api.routes.patients import READ_RECORD
+from repigment.api.routes.shared import READ_RECORD
 from repigment.interop.clinic import (
     DEFAULT_RECEIVER,
     IcsrOptions,

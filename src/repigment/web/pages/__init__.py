@@ -18,7 +18,7 @@ from repigment.web.render import render, secure, translator
 def available() -> bool:
     try:
         import repigment.api.deps  # noqa: F401
-        import repigment.api.routes.patients  # noqa: F401
+        import repigment.api.routes.visits  # noqa: F401
     except ImportError:  # pragma: no cover - the API ships with the web pages
         return False
     return True

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from repigment.api import access_log
 from repigment.api.deps import Db
-from repigment.api.routes import patients as api
+from repigment.api.routes import adverse_events, overrides, visits
 from repigment.course import place_visit
 from repigment.dosing import DosingError, dose_plan
 from repigment.label import evaluate_dose
@@ -341,7 +341,7 @@ async def acknowledge_entry(request: Request, db: Db, patient_id: str, applicati
         try:
             for rule in sorted({str(f.get("rule")) for f in app.findings}) or ["diary-entry"]:
                 body = OverrideIn(rule=rule, reason=reason, course_id=app.course_id, application_id=app.id)
-                await call_api(api.create_override, body, ctx)
+                await call_api(overrides.create_override, body, ctx)
         except ValidationError as e:
             errors.update(validation_errors(e, request))
         except HTTPException as e:
@@ -461,7 +461,7 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
                     "“Assessed: no depigmentation”."
                 )
                 return _visit_form(request, db, user, ctx.patient, form, errors, drawing, status_code=422)
-            visit = await call_api(api.create_visit, checked, ctx, Response())
+            visit = await call_api(visits.create_visit, checked, ctx, Response())
         except ValidationError as e:
             errors.update(validation_errors(e, request, {"patches": "drawing", "variant": "drawing"}))
             if "vns" in errors:  # the core's reason is in English; the page speaks the user's language
@@ -615,7 +615,9 @@ async def ae_create(request: Request, db: Db, patient_id: str) -> Response:
         if rec.course is not None:
             body["course_id"] = rec.course.id
         try:
-            await call_api(api.create_adverse_event, AdverseEventIn.model_validate(body), ctx, Response())
+            await call_api(
+                adverse_events.create_adverse_event, AdverseEventIn.model_validate(body), ctx, Response()
+            )
         except ValidationError as e:
             errors.update(validation_errors(e, request, {"seriousness_criteria": "criteria"}))
         except HTTPException as e:

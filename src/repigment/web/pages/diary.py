@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from repigment.api import access_log
 from repigment.api.deps import Db, PatientContext, ReadDb
-from repigment.api.routes import patients as api
+from repigment.api.routes import adverse_events, applications
 from repigment.body import VASI_REGIONS
 from repigment.services import records
 from repigment.services.schemas import (
@@ -178,7 +178,7 @@ async def log_application(request: Request, db: ReadDb, patient_id: str) -> Resp
             errors["grams"] = _("Enter the amount in grams, for example 1.5.")
     if not errors:
         try:
-            out = await api.write_diary_entry(
+            out = await applications.write_diary_entry(
                 request, ctx.user, ctx.patient, ApplicationIn.model_validate(body), Response()
             )
         except ValidationError as e:
@@ -229,7 +229,9 @@ async def side_effect_submit(request: Request, db: Db, patient_id: str) -> Respo
     form, body, errors = ae_from_form(raw, _, "patient")
     if body is not None:
         try:
-            await call_api(api.create_adverse_event, AdverseEventIn.model_validate(body), ctx, Response())
+            await call_api(
+                adverse_events.create_adverse_event, AdverseEventIn.model_validate(body), ctx, Response()
+            )
         except ValidationError as e:
             errors.update(validation_errors(e, request, {"seriousness_criteria": "criteria"}))
         except HTTPException as e:
@@ -265,7 +267,8 @@ def export(db: Any, ctx: PatientContext) -> dict[str, Any]:
         ],
         "visits": [VisitOut.model_validate(v).model_dump(mode="json") for v in rows(Visit, Visit.visited_on)],
         "applications": [
-            api.application_out(a).model_dump(mode="json") for a in rows(Application, Application.applied_at)
+            applications.application_out(a).model_dump(mode="json")
+            for a in rows(Application, Application.applied_at)
         ],
         "adverse_events": [
             AdverseEventOut.model_validate(e).model_dump(mode="json")
