@@ -123,7 +123,7 @@ def main() -> str:
     import httpx
 
     from repigment.api import create_app
-    from repigment.api.demo import LOGINS, load_demo
+    from repigment.services.demo import LOGINS, load_demo
     from repigment.store import Patient, Store, Visit
 
     tmp = Path(tempfile.mkdtemp(prefix="repigment-bench-web-"))

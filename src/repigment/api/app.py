@@ -37,7 +37,7 @@ from repigment.api.routes import (
 )
 from repigment.config import get_settings
 from repigment.services.diary import DiaryWriter, Reader
-from repigment.services.errors import Conflict, InputError, NotFound, ServiceError
+from repigment.services.errors import Conflict, Forbidden, InputError, NotFound, ServiceError
 from repigment.store import Store
 from repigment.store.writer_lock import WriteGate
 
@@ -201,10 +201,12 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 def service_http_error(exc: ServiceError) -> HTTPException:
     """The one mapping of the use cases' errors to HTTP (``repigment.services.errors``)."""
     if isinstance(exc, InputError):
-        field = f"body.{exc.field}"
+        field = exc.path
         return HTTPException(
             422, {"message": f"{field}: {exc.reason}", "errors": [{"field": field, "message": exc.reason}]}
         )
+    if isinstance(exc, Forbidden):
+        return HTTPException(403, exc.message)
     if isinstance(exc, NotFound):
         return HTTPException(404, exc.message)
     if isinstance(exc, Conflict):

@@ -23,8 +23,9 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from repigment.api import API_PREFIX
-from repigment.services import security
+from repigment.services import access, security
 from repigment.services.acting import Principal
+from repigment.services.errors import NotFound
 from repigment.store import ApiToken, Patient, Store, User
 from repigment.store.prepared import Prepared
 from repigment.store.writer_lock import WriteGate
@@ -241,12 +242,12 @@ P = TypeVar("P")
 
 
 def check_visible(user: Principal, patient: P | None) -> P:
-    """``patient`` (a stored patient, object or row) if this caller may see it; 404 otherwise."""
-    if patient is None or getattr(patient, "clinic_id") != user.clinic_id:  # noqa: B009
-        raise not_found()
-    if user.role == "patient" and getattr(patient, "user_id") != user.user_id:  # noqa: B009
-        raise not_found()
-    return patient
+    """``patient`` (a stored patient, object or row) if this caller may see it (the rule:
+    ``repigment.services.access.check_visible``); 404 otherwise."""
+    try:
+        return access.check_visible(user, patient)
+    except NotFound:
+        raise not_found() from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +271,7 @@ def patient_access(*roles: str) -> Callable[..., Awaitable[PatientContext]]:
 
 def deidentify(user: Principal) -> bool:
     """Analysts see de-identified data only."""
-    return user.role == "analyst"
+    return access.deidentify(user)
 
 
 __all__ = [

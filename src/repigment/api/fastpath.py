@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from repigment.api import API_PREFIX
 from repigment.api.deps import MAX_ID
 from repigment.api.routes import applications
+from repigment.services.errors import ServiceError
 from repigment.services.schemas import ApplicationIn
 
 _PATH: Final = re.compile(re.escape(API_PREFIX) + r"/patients/([1-9][0-9]{0,9})/applications")
@@ -60,7 +61,7 @@ class DiaryFastPath:
         try:
             target = applications.diary_target(request, patient_id)
             out = await applications.write_diary_entry(request, target.user, target.patient, entry, response)
-        except HTTPException:
+        except (HTTPException, ServiceError):
             await self.app(scope, replay, send)  # nothing was written: the app answers
             return
         answer = JSONResponse(  # as the route's answer is rendered

@@ -1,21 +1,13 @@
-"""Adverse events: reported by patients and clinicians, followed up by the clinician.
-
-Access and the role policy: ``repigment.api.routes.shared`` (docs/api.md has the matrix).
-"""
+"""Adverse events: reported by patients and clinicians, followed up by the clinician (use cases:
+``repigment.services.adverse_events``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
-from sqlalchemy import select
 
-from repigment.api.deps import (
-    Db,
-    Principal,
-    deidentify,
-    require_role,
-)
+from repigment.api.deps import Db, Principal, require_role
 from repigment.api.routes.shared import (
     ERRORS,
     ItemId,
@@ -24,34 +16,19 @@ from repigment.api.routes.shared import (
     ReadAE,
     WriteAE,
     WriteRecord,
-    clinical,
-    commit,
     created,
-    owned,
-    page,
-    unprocessable,
-    view_for,
+    write,
 )
-from repigment.services import checks
-from repigment.services import deidentified as deid_out
+from repigment.services import adverse_events
+from repigment.services.access import CLINIC_AE
 from repigment.services.schemas import (
     AdverseEventDeidentifiedOut,
     AdverseEventIn,
     AdverseEventOut,
     AdverseEventPatch,
-    _check_seriousness,
-)
-from repigment.store import (
-    AdverseEvent,
-    Patient,
 )
 
 router = APIRouter()
-
-
-# -- adverse events ------------------------------------------------------------------------------
-def _ae_out(e: AdverseEvent, view: deid_out.View | None) -> AdverseEventOut | AdverseEventDeidentifiedOut:
-    return deid_out.adverse_event(e, view) if view is not None else AdverseEventOut.model_validate(e)
 
 
 @router.get(
@@ -63,9 +40,7 @@ def _ae_out(e: AdverseEvent, view: deid_out.View | None) -> AdverseEventOut | Ad
 async def list_adverse_events(
     ctx: ReadAE, limit: Limit = 100, offset: Offset = 0
 ) -> list[AdverseEventOut | AdverseEventDeidentifiedOut]:
-    stmt = select(AdverseEvent).where(AdverseEvent.patient_id == ctx.patient.id).order_by(AdverseEvent.id)
-    view = view_for(ctx)
-    return [_ae_out(e, view) for e in page(ctx.db, stmt, limit, offset)]
+    return adverse_events.list_adverse_events(ctx.db, ctx.user, ctx.patient, limit, offset)
 
 
 @router.post(
@@ -77,20 +52,7 @@ async def list_adverse_events(
 )
 async def create_adverse_event(body: AdverseEventIn, ctx: WriteAE, response: Response) -> AdverseEventOut:
     """Report an adverse event (patients report their own; causality is assessed by the clinician)."""
-    if ctx.user.role == "patient" and body.causality != "not_assessed":
-        raise unprocessable("body.causality", "is assessed by the clinician; leave it out when reporting")
-    if body.onset_on < ctx.patient.birth_date:
-        raise unprocessable("body.onset_on", "is before the patient's birth date")
-    if body.course_id is not None:
-        clinical(checks.course_for, ctx.db, ctx.patient.id, body.course_id, body.onset_on)
-    e = AdverseEvent(
-        patient_id=ctx.patient.id,
-        reporter_id=ctx.user.user_id,
-        reporter_role=ctx.user.role,
-        **body.model_dump(),
-    )
-    ctx.db.add(e)
-    await commit(ctx.db)
+    e = await write(adverse_events.report_adverse_event, ctx.db, ctx.user, ctx.patient, body)
     created(response, f"/api/v1/patients/{ctx.patient.id}/adverse-events/{e.id}")
     return AdverseEventOut.model_validate(e)
 
@@ -102,7 +64,7 @@ async def create_adverse_event(body: AdverseEventIn, ctx: WriteAE, response: Res
     tags=["adverse events"],
 )
 async def get_adverse_event(ctx: ReadAE, event_id: ItemId) -> AdverseEventOut | AdverseEventDeidentifiedOut:
-    return _ae_out(owned(ctx.db, AdverseEvent, event_id, ctx.patient, "adverse event"), view_for(ctx))
+    return adverse_events.get_adverse_event(ctx.db, ctx.user, ctx.patient, event_id)
 
 
 @router.patch(
@@ -115,20 +77,7 @@ async def update_adverse_event(
     body: AdverseEventPatch, ctx: WriteRecord, event_id: ItemId
 ) -> AdverseEventOut:
     """Follow up an event: seriousness, outcome, causality assessment."""
-    e = owned(ctx.db, AdverseEvent, event_id, ctx.patient, "adverse event")
-    changes = body.model_dump(exclude_unset=True)
-    for k in ("serious", "seriousness_criteria", "outcome", "causality"):
-        if k in changes and changes[k] is None:
-            raise unprocessable(f"body.{k}", "must not be null")
-    try:
-        _check_seriousness(
-            changes.get("serious", e.serious), changes.get("seriousness_criteria", e.seriousness_criteria)
-        )
-    except ValueError as err:
-        raise unprocessable("body", str(err)) from err
-    for k, v in changes.items():
-        setattr(e, k, v)
-    await commit(ctx.db)
+    e = await write(adverse_events.update_adverse_event, ctx.db, ctx.user, ctx.patient, event_id, body)
     return AdverseEventOut.model_validate(e)
 
 
@@ -140,23 +89,10 @@ async def update_adverse_event(
 )
 async def clinic_adverse_events(
     db: Db,
-    user: Annotated[Principal, Depends(require_role("clinician", "analyst", "safety_officer"))],
+    user: Annotated[Principal, Depends(require_role(*CLINIC_AE))],
     limit: Limit = 100,
     offset: Offset = 0,
     serious: Annotated[bool | None, Query(description="Only serious (or only non-serious) events")] = None,
 ) -> list[AdverseEventOut | AdverseEventDeidentifiedOut]:
     """All adverse events of the caller's clinic, newest first (for safety review)."""
-    stmt = (
-        select(AdverseEvent)
-        .join(Patient, Patient.id == AdverseEvent.patient_id)
-        .where(Patient.clinic_id == user.clinic_id)
-    )
-    if serious is not None:
-        stmt = stmt.where(AdverseEvent.serious == serious)
-    stmt = stmt.order_by(AdverseEvent.id.desc())
-    events = page(db, stmt, limit, offset)
-    if not deidentify(user):
-        return [_ae_out(e, None) for e in events]
-    patients = db.scalars(select(Patient).where(Patient.id.in_({e.patient_id for e in events}))).all()
-    views = deid_out.views(db, patients)
-    return [_ae_out(e, views[e.patient_id]) for e in events]
+    return adverse_events.clinic_adverse_events(db, user, limit, offset, serious)

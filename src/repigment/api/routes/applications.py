@@ -1,16 +1,12 @@
-"""The diary: applications of the cream, checked by the label engine and written in batches.
-
-Access and the role policy: ``repigment.api.routes.shared`` (docs/api.md has the matrix).
-"""
+"""The diary: applications of the cream, checked by the label engine and written in batches (use cases:
+``repigment.services.applications``)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import bindparam, select
 
 from repigment.api.deps import (
@@ -27,62 +23,21 @@ from repigment.api.routes.shared import (
     Limit,
     Offset,
     ReadRecord,
-    owned,
-    page,
-    unprocessable,
-    view_for,
 )
-from repigment.services import checks
-from repigment.services import deidentified as deid_out
-from repigment.services.diary import DiaryWriter, EntryConflict, Job, Reader, precheck
+from repigment.services import applications
+from repigment.services.diary import DiaryWriter, Reader
 from repigment.services.schemas import (
     ApplicationDeidentifiedOut,
     ApplicationIn,
     ApplicationOut,
     Time,
 )
-from repigment.store import (
-    Application,
-    Patient,
-)
+from repigment.store import Patient
 from repigment.store.prepared import Prepared
 
 router = APIRouter()
 
-
-# -- applications (diary) ------------------------------------------------------------------------
-def application_out(a: Application | Mapping[str, Any]) -> ApplicationOut:
-    """A diary entry in full (for the clinic and the patient; analysts: ``_application_deid``)."""
-    v = _application_values(a)
-    return ApplicationOut(
-        id=v["id"],
-        patient_id=v["patient_id"],
-        course_id=v["course_id"],
-        at=v["applied_at"].astimezone(dt.UTC),
-        hand_units=v["hand_units"],
-        grams=v["grams"],
-        sites=v["sites"],
-        note=v["note"],
-        verdict=v["verdict"],
-        flagged=v["flagged"],
-        findings=v["findings"],
-        created_at=v["created_at"],
-    )
-
-
-_APPLICATION_COLUMNS: Final = tuple(Application.__table__.columns)
-
-
-def _application_values(a: Application | Mapping[str, Any]) -> Mapping[str, Any]:
-    return a if isinstance(a, Mapping) else {c.key: getattr(a, c.key) for c in _APPLICATION_COLUMNS}
-
-
-def _application_for(
-    a: Application, view: deid_out.View | None
-) -> ApplicationOut | ApplicationDeidentifiedOut:
-    if view is not None:
-        return deid_out.application(_application_values(a), view)
-    return application_out(a)
+application_out = applications.application_out
 
 
 @router.get(
@@ -99,23 +54,9 @@ async def list_applications(
     until: Annotated[Time | None, Query(description="Only entries before this time")] = None,
     flagged: Annotated[bool | None, Query(description="Only flagged (or only unflagged) entries")] = None,
 ) -> list[ApplicationOut | ApplicationDeidentifiedOut]:
-    view = view_for(ctx)
-    if view is not None:
-        # Times asked about would give the entries' times back, one question at a time.
-        for name, value in (("since", since), ("until", until)):
-            if value is not None:
-                raise unprocessable(
-                    f"query.{name}", "analysts see days since the course start, not times: leave it out"
-                )
-    stmt = select(Application).where(Application.patient_id == ctx.patient.id)
-    if since is not None:
-        stmt = stmt.where(Application.applied_at >= since)
-    if until is not None:
-        stmt = stmt.where(Application.applied_at < until)
-    if flagged is not None:
-        stmt = stmt.where(Application.flagged == flagged)
-    stmt = stmt.order_by(Application.applied_at, Application.id)
-    return [_application_for(a, view) for a in page(ctx.db, stmt, limit, offset)]
+    return applications.list_applications(
+        ctx.db, ctx.user, ctx.patient, limit, offset, since=since, until=until, flagged=flagged
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,15 +99,10 @@ def diary_reader(request: Request) -> Reader:
 async def write_diary_entry(
     request: Request, user: Principal, patient: Any, body: ApplicationIn, response: Response
 ) -> ApplicationOut:
-    """Store one entry (the API and the patient's diary page): 201 when added, 200 for a retry."""
-    try:
-        with diary_reader(request).snapshot() as conn:
-            check = precheck(conn, patient, body)  # here, so that worker processes share this work
-        stored = await diary_writer(request).write(Job(patient, body, user.user_id, user.actor, check))
-    except checks.ClinicalInputError as e:
-        raise unprocessable(e.field, e.reason) from e
-    except EntryConflict as e:
-        raise HTTPException(409, str(e)) from e
+    """Store one entry (the API and its fast path): 201 when added, 200 for a retry."""
+    stored = await applications.log_application(
+        diary_reader(request), diary_writer(request), user, patient, body
+    )
     response.status_code = 201 if stored.created else 200
     response.headers["Location"] = f"/api/v1/patients/{patient.id}/applications/{stored.row['id']}"
     return application_out(stored.row)
@@ -204,6 +140,4 @@ async def create_application(
 async def get_application(
     ctx: ReadRecord, application_id: Annotated[str, Path(min_length=1, max_length=36)]
 ) -> ApplicationOut | ApplicationDeidentifiedOut:
-    return _application_for(
-        owned(ctx.db, Application, application_id.lower(), ctx.patient, "diary entry"), view_for(ctx)
-    )
+    return applications.get_application(ctx.db, ctx.user, ctx.patient, application_id)

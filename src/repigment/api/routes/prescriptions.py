@@ -1,12 +1,9 @@
-"""Prescriptions of the cream: prescribing, dispensing, first opening.
-
-Access and the role policy: ``repigment.api.routes.shared`` (docs/api.md has the matrix).
-"""
+"""Prescriptions of the cream: prescribing, dispensing, first opening (use cases:
+``repigment.services.prescriptions``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from sqlalchemy import select
 
 from repigment.api.routes.shared import (
     ERRORS,
@@ -15,35 +12,18 @@ from repigment.api.routes.shared import (
     Offset,
     ReadRecord,
     WriteRecord,
-    clinical,
-    commit,
     created,
-    owned,
-    page,
-    unprocessable,
-    view_for,
+    write,
 )
-from repigment.services import checks
-from repigment.services import deidentified as deid_out
+from repigment.services import prescriptions
 from repigment.services.schemas import (
     PrescriptionDeidentifiedOut,
     PrescriptionIn,
     PrescriptionOut,
     PrescriptionPatch,
-    _check_order,
-)
-from repigment.store import (
-    Prescription,
 )
 
 router = APIRouter()
-
-
-# -- prescriptions -------------------------------------------------------------------------------
-def _prescription_out(
-    p: Prescription, view: deid_out.View | None
-) -> PrescriptionOut | PrescriptionDeidentifiedOut:
-    return deid_out.prescription(p, view) if view is not None else PrescriptionOut.model_validate(p)
 
 
 @router.get(
@@ -55,9 +35,7 @@ def _prescription_out(
 async def list_prescriptions(
     ctx: ReadRecord, limit: Limit = 100, offset: Offset = 0
 ) -> list[PrescriptionOut | PrescriptionDeidentifiedOut]:
-    stmt = select(Prescription).where(Prescription.patient_id == ctx.patient.id).order_by(Prescription.id)
-    view = view_for(ctx)
-    return [_prescription_out(p, view) for p in page(ctx.db, stmt, limit, offset)]
+    return prescriptions.list_prescriptions(ctx.db, ctx.user, ctx.patient, limit, offset)
 
 
 @router.post(
@@ -69,11 +47,7 @@ async def list_prescriptions(
 )
 async def create_prescription(body: PrescriptionIn, ctx: WriteRecord, response: Response) -> PrescriptionOut:
     """Prescribe (and optionally record the dispensing and first opening of) a quantity of cream."""
-    if body.course_id is not None:
-        clinical(checks.course_for, ctx.db, ctx.patient.id, body.course_id, body.prescribed_on)
-    p = Prescription(patient_id=ctx.patient.id, created_by=ctx.user.user_id, **body.model_dump())
-    ctx.db.add(p)
-    await commit(ctx.db)
+    p = await write(prescriptions.create_prescription, ctx.db, ctx.user, ctx.patient, body)
     created(response, f"/api/v1/patients/{ctx.patient.id}/prescriptions/{p.id}")
     return PrescriptionOut.model_validate(p)
 
@@ -87,9 +61,7 @@ async def create_prescription(body: PrescriptionIn, ctx: WriteRecord, response: 
 async def get_prescription(
     ctx: ReadRecord, prescription_id: ItemId
 ) -> PrescriptionOut | PrescriptionDeidentifiedOut:
-    return _prescription_out(
-        owned(ctx.db, Prescription, prescription_id, ctx.patient, "prescription"), view_for(ctx)
-    )
+    return prescriptions.get_prescription(ctx.db, ctx.user, ctx.patient, prescription_id)
 
 
 @router.patch(
@@ -102,14 +74,5 @@ async def update_prescription(
     body: PrescriptionPatch, ctx: WriteRecord, prescription_id: ItemId
 ) -> PrescriptionOut:
     """Record the dispensing or first opening of the tube."""
-    p = owned(ctx.db, Prescription, prescription_id, ctx.patient, "prescription")
-    changes = body.model_dump(exclude_unset=True)
-    merged = {"dispensed_on": p.dispensed_on, "opened_on": p.opened_on} | changes
-    try:
-        _check_order(p.prescribed_on, merged["dispensed_on"], merged["opened_on"])
-    except ValueError as e:
-        raise unprocessable("body", str(e)) from e
-    for k, v in changes.items():
-        setattr(p, k, v)
-    await commit(ctx.db)
+    p = await write(prescriptions.update_prescription, ctx.db, ctx.user, ctx.patient, prescription_id, body)
     return PrescriptionOut.model_validate(p)

@@ -1,7 +1,7 @@
 """The record pages: log-in, clinician pages, patient diary, photos.
 
-Writes call the API's own route functions (``repigment.api.routes.patients``) with the page's user,
-so a page and an API call run the same validation, label checks, scoring and audit.
+Writes call the same use cases as the API (``repigment.services``) with the page's user, so a page and
+an API call run the same validation, label checks, scoring and audit, and are refused the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from repigment.web.render import render, secure, translator
 def available() -> bool:
     try:
         import repigment.api.deps  # noqa: F401
-        import repigment.api.routes.visits  # noqa: F401
     except ImportError:  # pragma: no cover - the API ships with the web pages
         return False
     return True
