@@ -6,20 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from pydantic import (
-    Field,
-    model_validator,
-)
+from pydantic import Field, model_validator
 
-from repigment.services.schemas.common import (
-    Day,
-    Id,
-    In,
-    LongText,
-    Name,
-    Out,
-    _day0,
-)
+from repigment.services.schemas.common import Id, In, LongText, Name, Out, PastDay, _day0
 from repigment.store import AE_CAUSALITIES, AE_OUTCOMES, SERIOUSNESS_CRITERIA
 
 Seriousness = Literal[
@@ -40,7 +29,7 @@ assert set(AE_CAUSALITIES) == set(Causality.__args__)  # type: ignore[attr-defin
 class AdverseEventIn(In):
     course_id: Id | None = None
     term: Name
-    onset_on: Day
+    onset_on: PastDay
     serious: bool = False
     seriousness_criteria: Annotated[list[Seriousness], Field(max_length=6)] = []
     outcome: Outcome = "unknown"

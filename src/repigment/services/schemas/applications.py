@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import (
-    Field,
-)
+from pydantic import Field
 
 from repigment.services.schemas.common import (
     DeidFindingOut,

@@ -5,24 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    Field,
-    StringConstraints,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, field_validator
 
 from repigment.services import security
-from repigment.services.schemas.common import (
-    Id,
-    In,
-    Name,
-    Out,
-    Role,
-    Short,
-    _clean_text,
-)
+from repigment.services.schemas.common import Id, In, Name, Out, Role, Short, _clean_text
 
 
 class LoginIn(In):

@@ -11,14 +11,7 @@ import uuid
 import zoneinfo
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-)
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from repigment.dosing import SEXES
@@ -84,9 +77,9 @@ def _not_future_time(v: dt.datetime) -> dt.datetime:
 
 
 def _not_future(v: dt.date) -> dt.date:
-    """A day that has come (error type ``future``)."""
+    """A day that has come (error type ``future_date``)."""
     if v > dt.date.today():
-        raise PydanticCustomError("future", "must not be in the future")
+        raise PydanticCustomError("future_date", "must not be in the future")
     return v
 
 
@@ -118,7 +111,7 @@ Text100 = Short
 Text1000 = Annotated[str, StringConstraints(min_length=1, max_length=1000), AfterValidator(_clean_text)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=5000), AfterValidator(_clean_text)]
 Day = Annotated[dt.date, AfterValidator(_date_range)]
-BirthDate = Annotated[Day, AfterValidator(_not_future)]
+PastDay = Annotated[Day, AfterValidator(_not_future)]
 Time = Annotated[AwareDatetime, AfterValidator(_time_range)]
 PastTime = Annotated[Time, AfterValidator(_not_future_time)]
 Timezone = Annotated[

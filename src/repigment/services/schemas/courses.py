@@ -5,11 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    Field,
-    StringConstraints,
-)
+from pydantic import AfterValidator, Field, StringConstraints
 
 from repigment.services.schemas.common import (
     Day,
@@ -27,9 +23,7 @@ from repigment.services.schemas.common import (
     _clean_text,
     _day0,
 )
-from repigment.services.schemas.overrides import (
-    OverrideOut,
-)
+from repigment.services.schemas.overrides import OverrideOut
 from repigment.store import COURSE_STATUSES
 
 

@@ -5,18 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import (
-    StringConstraints,
-)
+from pydantic import StringConstraints
 
-from repigment.services.schemas.common import (
-    Id,
-    In,
-    LongText,
-    Out,
-    Uuid,
-    _day0,
-)
+from repigment.services.schemas.common import Id, In, LongText, Out, Uuid, _day0
 
 
 class OverrideIn(In):

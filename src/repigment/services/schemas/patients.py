@@ -5,21 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import (
-    Field,
-)
+from pydantic import Field
 
 from repigment.deid import AgeGroup
-from repigment.services.schemas.common import (
-    BirthDate,
-    Diagnosis,
-    In,
-    Name,
-    Out,
-    Sex,
-    Short,
-    Timezone,
-)
+from repigment.services.schemas.common import Diagnosis, In, Name, Out, PastDay, Sex, Short, Timezone
 
 
 class _PatientFields(In):
@@ -37,7 +26,7 @@ class _PatientFields(In):
 class PatientIn(_PatientFields):
     given_name: Name
     family_name: Name
-    birth_date: BirthDate
+    birth_date: PastDay
     sex: Sex
 
 
@@ -45,7 +34,7 @@ class PatientPatch(In):
     external_ref: Short | None = None
     given_name: Name | None = None
     family_name: Name | None = None
-    birth_date: BirthDate | None = None
+    birth_date: PastDay | None = None
     sex: Sex | None = None
     timezone: Timezone | None = None
     diagnosis: Diagnosis | None = None

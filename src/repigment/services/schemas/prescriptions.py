@@ -5,19 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import (
-    model_validator,
-)
+from pydantic import model_validator
 
-from repigment.services.schemas.common import (
-    Day,
-    Grams,
-    Id,
-    In,
-    LongText,
-    Out,
-    _day0,
-)
+from repigment.services.schemas.common import Day, Grams, Id, In, LongText, Out, _day0
 
 
 class PrescriptionIn(In):

@@ -6,12 +6,7 @@ import datetime as dt
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    Field,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from repigment.scoring import ScoringError, vitiqol, vns_success

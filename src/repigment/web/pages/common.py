@@ -115,6 +115,8 @@ def validation_errors(
             msg = gettext("The value is out of range (%(reason)s).") % {"reason": err.get("msg", "")}
         elif kind == "future":
             msg = gettext("The time is in the future.")
+        elif kind == "future_date":
+            msg = gettext("The date is in the future.")
         elif kind == "date_range":
             msg = gettext("Enter a date between %(min)s and %(max)s.") % {
                 "min": ctx.get("min", ""),
