@@ -16,7 +16,7 @@ from repigment.services.schemas import (
     AdverseEventIn,
     AdverseEventOut,
     AdverseEventPatch,
-    _check_seriousness,
+    check_seriousness,
 )
 from repigment.services.transaction import one_transaction
 from repigment.store import AdverseEvent, Patient
@@ -103,7 +103,7 @@ def update_adverse_event(
         if k in changes and changes[k] is None:
             raise InputError(k, "must not be null")
     try:
-        _check_seriousness(
+        check_seriousness(
             changes.get("serious", e.serious), changes.get("seriousness_criteria", e.seriousness_criteria)
         )
     except ValueError as err:

@@ -15,7 +15,7 @@ from repigment.services.schemas import (
     PrescriptionIn,
     PrescriptionOut,
     PrescriptionPatch,
-    _check_order,
+    check_order,
 )
 from repigment.services.transaction import one_transaction
 from repigment.store import Patient, Prescription
@@ -73,7 +73,7 @@ def update_prescription(
     changes = body.model_dump(exclude_unset=True)
     merged = {"dispensed_on": p.dispensed_on, "opened_on": p.opened_on} | changes
     try:
-        _check_order(p.prescribed_on, merged["dispensed_on"], merged["opened_on"])
+        check_order(p.prescribed_on, merged["dispensed_on"], merged["opened_on"])
     except ValueError as e:
         raise InputError("body", str(e), where=None) from e
     with one_transaction(db, actor):

@@ -12,7 +12,7 @@ from repigment.services.schemas.adverse_events import (
     Causality,
     Outcome,
     Seriousness,
-    _check_seriousness,
+    check_seriousness,
 )
 from repigment.services.schemas.applications import (
     ApplicationDeidentifiedOut,
@@ -94,7 +94,7 @@ from repigment.services.schemas.prescriptions import (
     PrescriptionIn,
     PrescriptionOut,
     PrescriptionPatch,
-    _check_order,
+    check_order,
 )
 from repigment.services.schemas.visits import (
     PatchIn,
@@ -187,7 +187,7 @@ __all__ = [
     "VisitOut",
     "VitiQoLIn",
     "VitiQoLOut",
-    "_check_order",
-    "_check_seriousness",
+    "check_order",
+    "check_seriousness",
     "has_visible",
 ]

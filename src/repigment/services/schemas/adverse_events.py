@@ -38,11 +38,11 @@ class AdverseEventIn(In):
 
     @model_validator(mode="after")
     def _seriousness(self) -> AdverseEventIn:
-        _check_seriousness(self.serious, self.seriousness_criteria)
+        check_seriousness(self.serious, self.seriousness_criteria)
         return self
 
 
-def _check_seriousness(serious: bool | None, criteria: Sequence[str] | None) -> None:
+def check_seriousness(serious: bool | None, criteria: Sequence[str] | None) -> None:
     if criteria is not None and len(set(criteria)) != len(criteria):
         raise ValueError("seriousness_criteria lists a criterion twice")
     if serious is True and criteria is not None and not criteria:

@@ -20,11 +20,11 @@ class PrescriptionIn(In):
 
     @model_validator(mode="after")
     def _order(self) -> PrescriptionIn:
-        _check_order(self.prescribed_on, self.dispensed_on, self.opened_on)
+        check_order(self.prescribed_on, self.dispensed_on, self.opened_on)
         return self
 
 
-def _check_order(prescribed: dt.date | None, dispensed: dt.date | None, opened: dt.date | None) -> None:
+def check_order(prescribed: dt.date | None, dispensed: dt.date | None, opened: dt.date | None) -> None:
     if prescribed and dispensed and dispensed < prescribed:
         raise ValueError("dispensed_on must not be before prescribed_on")
     if dispensed and opened and opened < dispensed:
