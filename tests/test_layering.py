@@ -35,19 +35,14 @@ FORBIDDEN: dict[str, set[str]] = {
     **{adapter: COMPOSITION for adapter in ADAPTERS},
 }
 # (importing module, imported module) between two different adapters, as of the first use case's arrival.
-KNOWN_ADAPTER_IMPORTS = {
-    ("repigment.cli.demo", "repigment.api.demo"),
+KNOWN_ADAPTER_IMPORTS: set[tuple[str, str]] = {
     ("repigment.cli.fhir", "repigment.interop.clinic"),
     ("repigment.cli.fhir", "repigment.interop.fhir"),
     ("repigment.cli.icsr", "repigment.interop.clinic"),
-    ("repigment.interop.clinic", "repigment.api.routes.patients"),
     ("repigment.interop.routes", "repigment.api"),
     ("repigment.interop.routes", "repigment.api.deps"),
-    ("repigment.interop.routes", "repigment.api.routes.patients"),
-    ("repigment.web.pages.clinic", "repigment.api.routes"),
     ("repigment.web.pages.common", "repigment.api.deps"),
     ("repigment.web.pages.diary", "repigment.api.deps"),
-    ("repigment.web.pages.diary", "repigment.api.routes"),
 }
 
 

@@ -20,7 +20,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from repigment.api import API_PREFIX
 from repigment.api.docs_page import mount_docs
-from repigment.api.routes import admin, analytics, auth, patients, records
+from repigment.api.routes import (
+    admin,
+    adverse_events,
+    analytics,
+    applications,
+    auth,
+    courses,
+    overrides,
+    patients,
+    prescriptions,
+    records,
+    visits,
+)
 from repigment.services.errors import (
     Conflict,
     Forbidden,
@@ -78,7 +90,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 def service_http_error(exc: ServiceError) -> HTTPException:
     """The one mapping of the use cases' errors to HTTP (``repigment.services.errors``)."""
     if isinstance(exc, InputError):
-        field = f"body.{exc.field}"
+        field = exc.path
         return HTTPException(
             422, {"message": f"{field}: {exc.reason}", "errors": [{"field": field, "message": exc.reason}]}
         )
@@ -123,6 +135,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def mount_api(app: FastAPI) -> None:
     """The API's routes under /api/v1 and its explorer at /api/docs."""
-    for module in (admin, auth, patients, records, analytics):
+    resources = (patients, courses, prescriptions, visits, applications, adverse_events, overrides, records)
+    for module in (admin, auth, *resources, analytics):
         app.include_router(module.router, prefix=API_PREFIX)
     mount_docs(app)

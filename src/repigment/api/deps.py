@@ -23,10 +23,10 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from repigment.api import API_PREFIX
-from repigment.services import auth
+from repigment.services import access, auth
 from repigment.services.acting import Principal
 from repigment.services.auth import CSRF_COOKIE, CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
-from repigment.services.errors import Forbidden, Unauthenticated
+from repigment.services.errors import Forbidden, NotFound, Unauthenticated
 from repigment.services.sessions import request_session
 from repigment.store import Patient, Store
 from repigment.store.writer_lock import WriteGate
@@ -178,12 +178,12 @@ P = TypeVar("P")
 
 
 def check_visible(user: Principal, patient: P | None) -> P:
-    """``patient`` (a stored patient, object or row) if this caller may see it; 404 otherwise."""
-    if patient is None or getattr(patient, "clinic_id") != user.clinic_id:  # noqa: B009
-        raise not_found()
-    if user.role == "patient" and getattr(patient, "user_id") != user.user_id:  # noqa: B009
-        raise not_found()
-    return patient
+    """``patient`` (a stored patient, object or row) if this caller may see it (the rule:
+    ``repigment.services.access.check_visible``); 404 otherwise."""
+    try:
+        return access.check_visible(user, patient)
+    except NotFound:
+        raise not_found() from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +207,7 @@ def patient_access(*roles: str) -> Callable[..., Awaitable[PatientContext]]:
 
 def deidentify(user: Principal) -> bool:
     """Analysts see de-identified data only."""
-    return user.role == "analyst"
+    return access.deidentify(user)
 
 
 __all__ = [

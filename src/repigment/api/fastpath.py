@@ -4,7 +4,7 @@ A patient's diary gets an entry twice a day, the most frequent request of all, a
 general machinery (matching the path against every route, resolving dependencies, validating the
 answer again) costs as much as the entry's label check. For ``POST /api/v1/patients/{id}/applications``
 with a bearer token and a JSON body that the route's own model accepts, this layer runs the route's own
-steps (``patients.diary_target``, ``patients.write_diary_entry``) and answers with the JSON the route
+steps (``applications.diary_target``, ``applications.write_diary_entry``) and answers with the JSON the route
 would. Everything else is handed on unchanged to the app, body included: other requests, cookie
 sessions (CSRF is checked there), a body the model refuses, and every refusal (401, 403, 404, 409,
 422), so all answers but the successful ones come from the app itself. The route stays the one the
@@ -23,7 +23,8 @@ from pydantic import ValidationError
 
 from repigment.api import API_PREFIX
 from repigment.api.deps import MAX_ID
-from repigment.api.routes import patients
+from repigment.api.routes import applications
+from repigment.services.errors import ServiceError
 from repigment.services.schemas import ApplicationIn
 
 _PATH: Final = re.compile(re.escape(API_PREFIX) + r"/patients/([1-9][0-9]{0,9})/applications")
@@ -58,9 +59,9 @@ class DiaryFastPath:
         request = Request(scope)
         response = Response()
         try:
-            target = patients.diary_target(request, patient_id)
-            out = await patients.write_diary_entry(request, target.user, target.patient, entry, response)
-        except HTTPException:
+            target = applications.diary_target(request, patient_id)
+            out = await applications.write_diary_entry(request, target.user, target.patient, entry, response)
+        except (HTTPException, ServiceError):
             await self.app(scope, replay, send)  # nothing was written: the app answers
             return
         answer = JSONResponse(  # as the route's answer is rendered

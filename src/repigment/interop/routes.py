@@ -29,7 +29,6 @@ from repigment.api.deps import (
     patient_access,
     require_role,
 )
-from repigment.api.routes.patients import READ_RECORD
 from repigment.interop.clinic import (
     DEFAULT_RECEIVER,
     IcsrOptions,
@@ -41,6 +40,7 @@ from repigment.interop.clinic import (
 from repigment.interop.fhir import FhirError, export_bundle
 from repigment.safety import IcsrIncomplete, write_case
 from repigment.services import deidentified as deid_out
+from repigment.services.access import READ_RECORD
 from repigment.store import AdverseEvent, Patient
 
 router = APIRouter()

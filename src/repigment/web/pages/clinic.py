@@ -10,15 +10,14 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import anyio
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
-from repigment.api.routes import patients as api
 from repigment.course import place_visit
 from repigment.dosing import DosingError, dose_plan
 from repigment.label import evaluate_dose
 from repigment.scoring import ScoringError
-from repigment.services import access_log, checks, records
+from repigment.services import access_log, adverse_events, checks, overrides, records, visits
 from repigment.services import course as course_service
 from repigment.services.errors import InputError, ServiceError
 from repigment.services.schemas import AdverseEventIn, OverrideIn, VisitIn
@@ -30,13 +29,13 @@ from repigment.web.labels import AE_TERMS
 from repigment.web.pages import photos
 from repigment.web.pages.common import (
     CLINIC_ROLES,
-    api_errors,
-    call_api,
     context,
     lang,
     page,
     parse_id,
+    run,
     see_other,
+    service_errors,
     validation_errors,
 )
 from repigment.web.render import translator
@@ -332,13 +331,15 @@ async def acknowledge_entry(request: Request, db: Db, patient_id: str, applicati
         errors["reason"] = _("Give the reason, for example what was agreed with the patient.")
     else:
         try:
-            for rule in sorted({str(f.get("rule")) for f in app.findings}) or ["diary-entry"]:
-                body = OverrideIn(rule=rule, reason=reason, course_id=app.course_id, application_id=app.id)
-                await call_api(api.create_override, body, ctx)
+            bodies = [
+                OverrideIn(rule=rule, reason=reason, course_id=app.course_id, application_id=app.id)
+                for rule in sorted({str(f.get("rule")) for f in app.findings}) or ["diary-entry"]
+            ]
+            await run(overrides.create_overrides, db, user, ctx.patient, bodies)  # all rules or none
         except ValidationError as e:
             errors.update(validation_errors(e, request))
-        except HTTPException as e:
-            errors.update(api_errors(e))
+        except ServiceError as e:
+            errors.update(service_errors(e))
     if errors:
         ack = {"id": app.id, "reason": reason, "errors": errors}
         return _patient_page(request, db, user, ctx.patient, status_code=422, ack=ack)
@@ -454,13 +455,13 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
                     "“Assessed: no depigmentation”."
                 )
                 return _visit_form(request, db, user, ctx.patient, form, errors, drawing, status_code=422)
-            visit = await call_api(api.create_visit, checked, ctx, Response())
+            visit = await run(visits.create_visit, db, user, ctx.patient, checked)
         except ValidationError as e:
             errors.update(validation_errors(e, request, {"patches": "drawing", "variant": "drawing"}))
             if "vns" in errors:  # the core's reason is in English; the page speaks the user's language
                 errors["vns"] = _("Choose an answer from 1 to 5.")
-        except HTTPException as e:
-            errors.update(api_errors(e, {"patches": "drawing", "variant": "drawing"}))
+        except ServiceError as e:
+            errors.update(service_errors(e, {"patches": "drawing", "variant": "drawing"}))
         except ScoringError as e:
             errors["drawing"] = f"{e.field}: {e.reason}"
         else:
@@ -657,11 +658,12 @@ async def ae_create(request: Request, db: Db, patient_id: str) -> Response:
         if rec.course is not None:
             body["course_id"] = rec.course.id
         try:
-            await call_api(api.create_adverse_event, AdverseEventIn.model_validate(body), ctx, Response())
+            checked_ae = AdverseEventIn.model_validate(body)
+            await run(adverse_events.report_adverse_event, db, user, ctx.patient, checked_ae)
         except ValidationError as e:
             errors.update(validation_errors(e, request, {"seriousness_criteria": "criteria"}))
-        except HTTPException as e:
-            errors.update(api_errors(e, {"seriousness_criteria": "criteria", "course_id": "form"}))
+        except ServiceError as e:
+            errors.update(service_errors(e, {"seriousness_criteria": "criteria", "course_id": "form"}))
         else:
             return see_other(f"/clinic/patients/{ctx.patient.id}#adverse-events")
     return page(
