@@ -1,5 +1,5 @@
 """The application: one FastAPI app serving the REST API (/api/v1, OpenAPI at /api/openapi.json, docs
-at /api/docs), the interop routes and the web pages, built here and only here.
+at /api/docs, the FHIR and ICSR routes among them) and the web pages, built here and only here.
 
 This module is the composition root (docs/architecture.md): it owns what lives as long as a process
 (the SQLite writer gate, the diary's batch writer and read connection, the store when it opened it),
@@ -20,11 +20,9 @@ from typing import Any, Final
 from fastapi import FastAPI
 
 import repigment
-from repigment.api import API_PREFIX
 from repigment.api.app import install_error_handlers, mount_api
 from repigment.api.fastpath import DiaryFastPath
 from repigment.config import get_settings
-from repigment.interop.routes import router as interop_router
 from repigment.services.diary import DiaryWriter, Reader
 from repigment.store import Store
 from repigment.store.writer_lock import WriteGate
@@ -198,7 +196,6 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
     app.add_middleware(DiaryFastPath)  # added first: inside GuardMiddleware
     app.add_middleware(GuardMiddleware, large_bodies=large_bodies)
     mount_api(app)
-    app.include_router(interop_router, prefix=API_PREFIX)
     if web:
         from repigment.web import mount_web
 

@@ -27,6 +27,7 @@ from repigment.api.routes import (
     applications,
     auth,
     courses,
+    interop,
     overrides,
     patients,
     prescriptions,
@@ -134,8 +135,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def mount_api(app: FastAPI) -> None:
-    """The API's routes under /api/v1 and its explorer at /api/docs."""
+    """The API's routes under /api/v1 (FHIR and ICSR exchange included) and its explorer at /api/docs."""
     resources = (patients, courses, prescriptions, visits, applications, adverse_events, overrides, records)
-    for module in (admin, auth, *resources, analytics):
+    for module in (admin, auth, *resources, analytics, interop):
         app.include_router(module.router, prefix=API_PREFIX)
     mount_docs(app)

@@ -15,7 +15,6 @@
 """
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated, Final, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Request
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from repigment.api import API_PREFIX
 from repigment.services import access, auth
-from repigment.services.acting import Principal
+from repigment.services.acting import PatientContext, Principal
 from repigment.services.auth import CSRF_COOKIE, CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
 from repigment.services.errors import Forbidden, NotFound, Unauthenticated
 from repigment.services.sessions import request_session
@@ -184,13 +183,6 @@ def check_visible(user: Principal, patient: P | None) -> P:
         return access.check_visible(user, patient)
     except NotFound:
         raise not_found() from None
-
-
-@dataclass(frozen=True, slots=True)
-class PatientContext:
-    user: Principal
-    patient: Patient
-    db: Session
 
 
 def patient_access(*roles: str) -> Callable[..., Awaitable[PatientContext]]:

@@ -13,8 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from repigment.api.deps import PatientContext
-from repigment.services.acting import Principal
+from repigment.services.acting import PatientContext, Principal
 from repigment.services.errors import InputError, ServiceError
 from repigment.web import access, i18n
 from repigment.web.i18n import N_

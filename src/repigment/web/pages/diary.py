@@ -16,9 +16,9 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from repigment.api.deps import PatientContext
 from repigment.body import VASI_REGIONS
 from repigment.services import adverse_events, applications, records
+from repigment.services.acting import PatientContext
 from repigment.services.errors import ServiceError
 from repigment.services.schemas import (
     AdverseEventIn,
