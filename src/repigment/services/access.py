@@ -6,6 +6,7 @@ The role is checked first (``Forbidden``), then the patient's clinic and, for th
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Final, TypeVar
 
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ CLINIC_AE: Final = ("clinician", "analyst", "safety_officer")
 P = TypeVar("P")
 
 
-def require_role(actor: Principal, roles: tuple[str, ...] | frozenset[str]) -> Principal:
+def require_role(actor: Principal, roles: Collection[str]) -> Principal:
     """``actor`` if their role is one of ``roles``; ``Forbidden`` otherwise."""
     if actor.role not in roles:
         raise Forbidden(f"the {actor.role} role may not do this")

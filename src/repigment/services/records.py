@@ -33,12 +33,12 @@ from repigment.label import LabelInputError, evaluate
 from repigment.scoring import vns_success
 from repigment.services import checks
 from repigment.services import deidentified as deid_out
+from repigment.services.access import require_role, visible_patient
 from repigment.services.access_log import AccessEvent, Channel, read_event
 from repigment.services.acting import Principal
 from repigment.services.course import DECISION_RULE_PREFIX
-from repigment.services.errors import Forbidden, NotFound
 from repigment.services.schemas import DeidFindingOut, FindingOut
-from repigment.services.schemas_records import (
+from repigment.services.schemas.records import (
     CourseStateOut,
     FlagOut,
     MilestoneOut,
@@ -372,22 +372,6 @@ class Read(Generic[T]):
     access: AccessEvent | None
 
 
-def visible_patient(db: Session, actor: Principal, patient_id: int) -> Patient:
-    """The patient if ``actor`` may see them; NotFound for another clinic's and, for the patient role,
-    another patient's (nothing said about whether they exist)."""
-    p = db.get(Patient, patient_id)
-    if p is None or p.clinic_id != actor.clinic_id:
-        raise NotFound("patient")
-    if actor.role == "patient" and p.user_id != actor.user_id:
-        raise NotFound("patient")
-    return p
-
-
-def check_role(actor: Principal, roles: Sequence[str]) -> None:
-    if actor.role not in roles:
-        raise Forbidden(f"the {actor.role} role may not do this")
-
-
 def patient_record(
     db: Session,
     actor: Principal,
@@ -400,7 +384,7 @@ def patient_record(
 ) -> Read[Record]:
     """A patient's record to read: the role (Forbidden), then tenancy and ownership (NotFound), then the
     record with the read to record (a ``read`` of the patient row, as ``GET /patients/{id}``)."""
-    check_role(actor, roles)
+    require_role(actor, roles)
     patient = visible_patient(db, actor, patient_id)
     rec = load(db, patient, today, diary_days=diary_days)
     access = read_event(actor, channel, table_name="patient", row_id=patient.id, patient_id=patient.id)
@@ -584,7 +568,7 @@ LIST_ROLES: Final = ("clinician",)
 def clinic_overview(db: Session, actor: Principal, *, today: dt.date | None = None) -> list[Overview]:
     """The patients of the acting clinician's clinic, those with the most attention flags first (the
     flags of ``attention``, over the diary entries of the last ``RECENT_FLAG_DAYS``)."""
-    check_role(actor, LIST_ROLES)
+    require_role(actor, LIST_ROLES)
     today = today or dt.date.today()
     rows = []
     for p in db.scalars(

@@ -15,7 +15,8 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from repigment.services import access_log, auth, records
+from repigment.services import access_log, auth
+from repigment.services.access import visible_patient
 from repigment.services.access_log import AccessEvent, Channel
 from repigment.services.acting import Principal
 from repigment.services.errors import Forbidden, NotFound, Unauthenticated
@@ -140,7 +141,7 @@ async def page_user(request: Request, db: Session, roles: tuple[str, ...] = ()) 
 
 def page_patient(db: Session, user: Principal, patient_id: int) -> Patient:
     try:
-        return records.visible_patient(db, user, patient_id)
+        return visible_patient(db, user, patient_id)
     except NotFound as e:
         raise PageError(404, "patient") from e
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from repigment.api import access_log
 from repigment.api.deps import CurrentUser, Db, PatientId
 from repigment.services import records
-from repigment.services.schemas_records import PatientStateOut, ProgressOut, TimelineOut
+from repigment.services.schemas.records import PatientStateOut, ProgressOut, TimelineOut
 
 router = APIRouter(tags=["read models"])
 T = TypeVar("T")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from repigment.services.schemas import DeidFindingOut, FindingOut
+from repigment.services.schemas.common import DeidFindingOut, FindingOut
 
 
 def _on() -> Any:
