@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from repigment.config import ConfigError, Settings, get_settings
 from repigment.store import audit
+from repigment.store.prepared import InternalsChanged, check_internals
 
 # Serialises migrations of several workers starting at once against one PostgreSQL database.
 _PG_MIGRATION_LOCK: Final = 7_240_214
@@ -121,6 +122,11 @@ class Store:
             self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
             self.write_engine = self.engine
             self._write_lock = None
+        try:  # the diary's hot statements read SQLAlchemy internals: refuse to start if they changed
+            check_internals(self.engine.dialect)
+        except InternalsChanged as e:
+            self.dispose()
+            raise StoreError(str(e)) from None
         self._read = sessionmaker(self.engine, class_=AuditedSession, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, class_=AuditedSession, expire_on_commit=False)
         if migrate:
