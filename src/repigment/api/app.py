@@ -22,7 +22,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import repigment
 from repigment.api import API_PREFIX
 from repigment.api.docs_page import mount_docs
-from repigment.api.fastpath import DiaryFastPath
 from repigment.api.routes import admin, analytics, auth, patients
 from repigment.config import get_settings
 from repigment.services.diary import DiaryWriter, Reader
@@ -208,7 +207,11 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _busy(_: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable: %s", exc)
-    return JSONResponse({"detail": "the database is busy or unavailable: retry shortly"}, status_code=503)
+    return JSONResponse(
+        {"detail": "the database is busy or unavailable: retry shortly"},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -272,7 +275,6 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
         from repigment.web.pages.photos import body_limits
 
         large_bodies = body_limits()
-    app.add_middleware(DiaryFastPath)  # added first: inside GuardMiddleware
     app.add_middleware(GuardMiddleware, large_bodies=large_bodies)
     app.include_router(admin.router, prefix=API_PREFIX)
     app.include_router(auth.router, prefix=API_PREFIX)

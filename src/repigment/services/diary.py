@@ -30,6 +30,7 @@ from typing import Any, Final, cast
 
 import anyio
 from sqlalchemy import Connection, Table, bindparam, insert, select
+from sqlalchemy.exc import DBAPIError
 
 from repigment.services import checks
 from repigment.services.schemas import ApplicationIn
@@ -223,7 +224,7 @@ class DiaryWriter:
             self.answering.add(answer)
             answer.add_done_callback(self.answering.discard)
 
-    def _write_batch(self, jobs: list[Job]) -> list[Stored | Exception]:
+    def _write_batch(self, jobs: list[Job], *, again: bool = True) -> list[Stored | Exception]:
         outcomes: list[Stored | Exception] = []
         records: list[tuple[Actor, Record]] = []
         try:
@@ -243,6 +244,10 @@ class DiaryWriter:
                 append_entries(conn, records)
         except Exception as e:
             self.close()
+            if again and isinstance(e, DBAPIError) and e.connection_invalidated:
+                # the kept connection was found broken (a restarted server): once more on a new one; a
+                # batch whose commit did go through before the break is found stored (answered as retries)
+                return self._write_batch(jobs, again=False)
             if len(jobs) == 1:
                 return [e]
             return [self._write_batch([job])[0] for job in jobs]  # so that one failure fails alone
