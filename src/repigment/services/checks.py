@@ -7,7 +7,7 @@ the demo loader alike. Core input errors become ``ClinicalInputError`` (HTTP 422
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -103,8 +103,14 @@ _DISPENSED: Final = Prepared(
 
 
 def _dispensed(db: Session | Connection, patient_id: int, on: dt.date) -> list[dict[str, Any]]:
-    since = on - dt.timedelta(days=DISPENSED_DAYS)
-    rows = _DISPENSED.all(_conn(db), {"pid": patient_id, "on": on, "since": since})
+    return _dispensed_rows(_DISPENSED.send(_conn(db), _dispensed_params(patient_id, on)).all(), on)
+
+
+def _dispensed_params(patient_id: int, on: dt.date) -> dict[str, Any]:
+    return {"pid": patient_id, "on": on, "since": on - dt.timedelta(days=DISPENSED_DAYS)}
+
+
+def _dispensed_rows(rows: list[Any], on: dt.date) -> list[dict[str, Any]]:
     out = []
     for dispensed_on, grams, opened_on in rows:
         assert dispensed_on is not None  # selected for
@@ -156,13 +162,22 @@ def _conn(db: Session | Connection) -> Connection:
 def course_for(db: Session | Connection, patient_id: int, course_id: int | None, on: dt.date) -> Any | None:
     """The named course of this patient (422 if it is not theirs), else the latest started by ``on``:
     a row with ``id``, ``patient_id``, ``ruleset``, ``started_on`` and ``plan``."""
-    conn = _conn(db)
-    if course_id is not None:
-        course = _COURSE_BY_ID.first(conn, {"cid": course_id})
+    return _ask_course(_conn(db), patient_id, course_id, on)()
+
+
+def _ask_course(conn: Connection, patient_id: int, course_id: int | None, on: dt.date) -> Callable[[], Any]:
+    """``course_for``'s query sent; its answer when called."""
+    if course_id is None:
+        return _LATEST_COURSE.send(conn, {"pid": patient_id, "on": on}).first
+    pending = _COURSE_BY_ID.send(conn, {"cid": course_id})
+
+    def answer() -> Any:
+        course = pending.first()
         if course is None or course.patient_id != patient_id:
             raise ClinicalInputError("body.course_id", f"no course {course_id} for this patient")
         return course
-    return _LATEST_COURSE.first(conn, {"pid": patient_id, "on": on})
+
+    return answer
 
 
 def _entry(
@@ -250,13 +265,29 @@ def check_is_current(
     db: Session | Connection, check: DiaryCheck, patient: Any, course_id: int | None, at: dt.datetime
 ) -> bool:
     """Whether the facts ``check`` was computed from are still those stored (then so is its result)."""
-    conn = _conn(db)
+    return ask_current(_conn(db), patient, course_id, at)(check)
+
+
+def ask_current(
+    conn: Connection, patient: Any, course_id: int | None, at: dt.datetime
+) -> Callable[[DiaryCheck], bool]:
+    """``check_is_current`` in two steps: its reads are sent now (with psycopg's pipeline mode, together
+    with the reads of other entries of a batch), the comparison made when the returned function is
+    called. Raises ``ClinicalInputError`` then, as ``course_for`` does."""
     local_day, window = _window(at, ZoneInfo(patient.timezone))
-    return (
-        course_for(conn, patient.id, course_id, local_day) == check.course
-        and _HISTORY_COUNT.scalar(conn, {"pid": patient.id, **window}) == check.history
-        and _dispensed(conn, patient.id, local_day) == check.dispensed
-    )
+    course = _ask_course(conn, patient.id, course_id, local_day)
+    count = _HISTORY_COUNT.send(conn, {"pid": patient.id, **window})
+    dispensed = _DISPENSED.send(conn, _dispensed_params(patient.id, local_day))
+
+    def current(check: DiaryCheck) -> bool:
+        n, rows = count.scalar(), dispensed.all()  # every answer read, whatever the comparison
+        return (
+            course() == check.course
+            and n == check.history
+            and _dispensed_rows(rows, local_day) == check.dispensed
+        )
+
+    return current
 
 
 def _body_field(field: str, new_index: int) -> str:

@@ -182,17 +182,38 @@ class Store:
     # -- SQLite: commit now, make durable later (the diary's batches) -------------------------------
     @property
     def deferred_sync(self) -> bool:
-        """Whether a group commit should commit without waiting and then call ``sync_wal`` (SQLite
-        with ``synchronous`` FULL or EXTRA); with NORMAL a commit is as durable as it will get."""
-        return self.is_sqlite and self.synchronous in ("FULL", "EXTRA")
+        """Whether a group commit should commit without waiting for the disk and then call
+        ``sync_wal`` before answering: SQLite with ``synchronous`` FULL or EXTRA (with NORMAL a commit
+        is as durable as it will get), and PostgreSQL."""
+        return not self.is_sqlite or self.synchronous in ("FULL", "EXTRA")
+
+    def set_deferred(self, conn: Connection) -> None:
+        """Make a write connection commit without waiting for the disk (outside any transaction; it
+        holds per connection): SQLite ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``.
+        What it commits is durable once a later ``sync_wal`` has returned."""
+        if self.is_sqlite:
+            conn.connection.driver_connection.execute("PRAGMA synchronous=NORMAL")  # type: ignore[union-attr]
+        else:
+            conn.exec_driver_sql("SET synchronous_commit = off")
+            conn.commit()
 
     def set_synchronous(self, conn: Connection, level: str) -> None:
-        """Set ``synchronous`` on a write connection outside any transaction (it holds per connection)."""
+        """Set ``synchronous`` on a SQLite connection outside any transaction (it holds per connection)."""
         conn.connection.driver_connection.execute(f"PRAGMA synchronous={level}")  # type: ignore[union-attr]
 
     def sync_wal(self) -> None:
-        """fsync the WAL file (and, once, its directory): afterwards every transaction committed before
-        the call is on disk, as ``synchronous=FULL`` would have made it at each commit."""
+        """Make every transaction committed before the call durable, as a synchronous commit would have
+        made it at its commit. SQLite: fsync the WAL file (and, once, its directory). PostgreSQL: one
+        synchronous commit of a transaction of its own (``txid_current()`` gives it a commit record):
+        the server flushes the WAL up to that record, which is after every earlier commit's, before it
+        answers; concurrent calls share the server's flushes (its group commit). Blocking: call it in
+        a worker thread."""
+        if not self.is_sqlite:
+            with self.write_engine.connect() as conn:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = on")
+                conn.exec_driver_sql("SELECT txid_current()")
+                conn.commit()
+            return
         assert self.sqlite_path is not None
         fd = os.open(f"{self.sqlite_path}-wal", os.O_RDONLY)
         try:

@@ -24,7 +24,7 @@ import contextlib
 import datetime as dt
 import functools
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,16 +117,13 @@ class Prepared:
 
     def all(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         """The rows, as named tuples of processed values."""
+        return self.send(conn, params).all()
+
+    def send(self, conn: Connection, params: Mapping[str, Any]) -> Pending:
+        """Execute now, read the rows later (``Pending``): in psycopg's pipeline mode the statements
+        sent before the first read go to the server together, one round trip for all of them."""
         cursor, c = self._cursor(conn, params)
-        try:
-            raw = cursor.fetchall()
-            procs = self._processors(conn.dialect, c, cursor.description)
-        finally:
-            cursor.close()
-        make = c.row._make
-        if not any(procs):
-            return [make(r) for r in raw]
-        return [make([v if p is None else p(v) for p, v in zip(procs, r, strict=True)]) for r in raw]
+        return Pending(self, conn, cursor, c)
 
     def scalars(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         """The first column of every row (processed), without building rows."""
@@ -134,6 +131,9 @@ class Prepared:
         try:
             raw = cursor.fetchall()
             proc = self._processors(conn.dialect, c, cursor.description)[0]
+        except BaseException as e:
+            _raise_wrapped(conn, e, c.sql, None)
+            raise
         finally:
             cursor.close()
         return [r[0] for r in raw] if proc is None else [proc(r[0]) for r in raw]
@@ -173,6 +173,45 @@ class Prepared:
             cursor.close()
 
 
+class Pending:
+    """A statement sent (``Prepared.send``) whose rows are read on the first ``all``/``first``/``one``."""
+
+    __slots__ = ("_c", "_conn", "_cursor", "_prepared")
+
+    def __init__(self, prepared: Prepared, conn: Connection, cursor: Any, compiled: _Compiled) -> None:
+        self._prepared, self._conn, self._cursor, self._c = prepared, conn, cursor, compiled
+
+    def all(self) -> list[Any]:
+        """The rows, as named tuples of processed values."""
+        c, cursor, conn = self._c, self._cursor, self._conn
+        try:
+            raw = cursor.fetchall()
+            procs = self._prepared._processors(conn.dialect, c, cursor.description)
+        except BaseException as e:
+            _raise_wrapped(conn, e, c.sql, None)
+            raise
+        finally:
+            cursor.close()
+        make = c.row._make
+        if not any(procs):
+            return [make(r) for r in raw]
+        return [make([v if p is None else p(v) for p, v in zip(procs, r, strict=True)]) for r in raw]
+
+    def first(self) -> Any | None:
+        rows = self.all()
+        return rows[0] if rows else None
+
+    def one(self) -> Any:
+        rows = self.all()
+        if len(rows) != 1:
+            raise LookupError(f"expected one row, got {len(rows)}: {self._prepared.stmt}")
+        return rows[0]
+
+    def scalar(self) -> Any:
+        row = self.first()
+        return None if row is None else row[0]
+
+
 def _raise_wrapped(conn: Connection, e: BaseException, sql: str, params: Any) -> None:
     """A DBAPI error as SQLAlchemy raises it (``OperationalError`` and so on); the connection is
     invalidated if the error says it is gone, as SQLAlchemy's execution would do."""
@@ -189,6 +228,23 @@ def _raise_wrapped(conn: Connection, e: BaseException, sql: str, params: Any) ->
         with contextlib.suppress(Exception):  # the error below says what happened
             conn.invalidate(e)
     raise wrapped from e
+
+
+@contextlib.contextmanager
+def pipeline(conn: Connection) -> Iterator[None]:
+    """psycopg's pipeline mode on ``conn`` (PostgreSQL): statements sent inside go to the server without
+    waiting for each answer, and the first read (or the block's end) waits for all of them — one round
+    trip. On SQLite, where there is no round trip, nothing. Errors are raised as SQLAlchemy's."""
+    dbapi_conn: Any = conn.connection.dbapi_connection
+    if not hasattr(dbapi_conn, "pipeline"):
+        yield
+        return
+    try:
+        with dbapi_conn.pipeline():
+            yield
+    except BaseException as e:
+        _raise_wrapped(conn, e, "(pipeline)", None)
+        raise
 
 
 class InternalsChanged(RuntimeError):
