@@ -6,6 +6,7 @@ the demo loader alike. Core input errors become ``ClinicalInputError`` (HTTP 422
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from repigment.label import CheckResult, LabelInputError, evaluate, evaluate_app
 from repigment.label.request import PATIENT_FLAGS
 from repigment.scoring import ScoringError, VasiResult, score_assessment
 from repigment.store import Application, Course, Patient, Prescription, Visit
-from repigment.store.prepared import Prepared
+from repigment.store.prepared import Prepared, pipeline
 
 DEFAULT_RULESET: Final = "opzelura-eu-2023"
 # Diary history handed to the engine with a new entry: covers the longest rolling window of the
@@ -227,33 +228,71 @@ def check_application(
     ``remember``: ``db`` reads committed data only (no write transaction), so the diary entries it
     reads may be kept for later checks."""
     conn = _conn(db)
-    local_day, window = _window(at, ZoneInfo(patient.timezone))
-    course = course_for(conn, patient.id, course_id, local_day)
-    history = _history(conn, {"pid": patient.id, **window}, remember=remember)
-    dispensed = _dispensed(conn, patient.id, local_day)
-    try:
-        result = evaluate_application(
-            history,
-            _entry(at, hand_units, grams, list(sites)),
-            patient_facts(patient),
-            ruleset=course.ruleset if course else DEFAULT_RULESET,
-            timezone=patient.timezone,
-            plan=course.plan if course else None,
-            dispensed=dispensed,
-        )
-    except LabelInputError as e:
-        raise ClinicalInputError(_body_field(e.field, len(history)), e.reason) from e
-    return DiaryCheck(course, len(history), dispensed, result.verdict, _findings(result))
+    with pipeline(conn):
+        return ask_check(conn, patient, course_id, at, remember=remember)(hand_units, grams, sites)
 
 
-def _history(conn: Connection, window: dict[str, Any], *, remember: bool) -> list[dict[str, Any]]:
+class AskedCheck:
+    """``check_application`` in two steps (``ask_check``): its reads sent, then the check made when
+    called (or the answers read and dropped, ``drop``)."""
+
+    def __init__(
+        self, conn: Connection, patient: Any, course_id: int | None, at: dt.datetime, *, remember: bool
+    ) -> None:
+        self.conn, self.patient, self.at, self.remember = conn, patient, at, remember
+        self.local_day, self.window = _window(at, ZoneInfo(patient.timezone))
+        self.course = _ask_course(conn, patient.id, course_id, self.local_day)
+        self.ids = _HISTORY_IDS.send(conn, {"pid": patient.id, **self.window})
+        self.dispensed = _DISPENSED.send(conn, _dispensed_params(patient.id, self.local_day))
+
+    def drop(self) -> None:
+        self.ids.all()
+        self.dispensed.all()
+        with contextlib.suppress(ClinicalInputError):
+            self.course()
+
+    def __call__(self, hand_units: float, grams: float | None, sites: Sequence[str]) -> DiaryCheck:
+        patient = self.patient
+        ids = [row[0] for row in self.ids.all()]
+        dispensed = _dispensed_rows(self.dispensed.all(), self.local_day)
+        course = self.course()
+        history = _history(self.conn, ids, {"pid": patient.id, **self.window}, remember=self.remember)
+        try:
+            result = evaluate_application(
+                history,
+                _entry(self.at, hand_units, grams, list(sites)),
+                patient_facts(patient),
+                ruleset=course.ruleset if course else DEFAULT_RULESET,
+                timezone=patient.timezone,
+                plan=course.plan if course else None,
+                dispensed=dispensed,
+            )
+        except LabelInputError as e:
+            raise ClinicalInputError(_body_field(e.field, len(history)), e.reason) from e
+        return DiaryCheck(course, len(history), dispensed, result.verdict, _findings(result))
+
+
+def ask_check(
+    conn: Connection, patient: Any, course_id: int | None, at: dt.datetime, *, remember: bool = False
+) -> AskedCheck:
+    """Send the reads of ``check_application`` now (in psycopg's pipeline mode, together with whatever
+    else is sent before the first answer is read); the check is made when the result is called."""
+    return AskedCheck(conn, patient, course_id, at, remember=remember)
+
+
+def _history(
+    conn: Connection, ids: list[str], window: dict[str, Any], *, remember: bool
+) -> list[dict[str, Any]]:
+    """The entries ``ids`` (the window's, in order) for the label engine, from the cache or read."""
     known = _ENTRIES.setdefault(conn.engine.url.render_as_string(), {})  # per database
-    ids = _HISTORY_IDS.scalars(conn, window)
     missing = [i for i in ids if i not in known]
     if len(missing) > _FETCH_ONE_BY_ONE:
         found = {row.id: _entry(*row[1:]) for row in _HISTORY.all(conn, window)}
+    elif missing:
+        asked = [(i, _ENTRY_BY_ID.send(conn, {"id": i})) for i in missing]  # sent together
+        found = {i: _entry(*pending.one()) for i, pending in asked}
     else:
-        found = {i: _entry(*_ENTRY_BY_ID.one(conn, {"id": i})) for i in missing}
+        found = {}
     if remember and found:
         if len(known) + len(found) > _ENTRIES_MAX:
             known.clear()

@@ -24,6 +24,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from repigment.config import ConfigError, Settings, get_settings
@@ -204,15 +205,20 @@ class Store:
     def sync_wal(self) -> None:
         """Make every transaction committed before the call durable, as a synchronous commit would have
         made it at its commit. SQLite: fsync the WAL file (and, once, its directory). PostgreSQL: one
-        synchronous commit of a transaction of its own (``txid_current()`` gives it a commit record):
-        the server flushes the WAL up to that record, which is after every earlier commit's, before it
-        answers; concurrent calls share the server's flushes (its group commit). Blocking: call it in
-        a worker thread."""
+        synchronous commit of a transaction of its own that writes a WAL record (a transactional
+        logical message; a transaction that wrote no WAL, ``txid_current()`` alone say, commits without
+        waiting for the flush): the server flushes the WAL up to its commit record, which is after every
+        earlier commit's, before it answers; concurrent calls share the server's flushes (its group
+        commit). Blocking: call it in a worker thread."""
         if not self.is_sqlite:
-            with self.write_engine.connect() as conn:
-                conn.exec_driver_sql("SET LOCAL synchronous_commit = on")
-                conn.exec_driver_sql("SELECT txid_current()")
-                conn.commit()
+            for again in (True, False):
+                try:
+                    with self._flusher().connect() as conn:  # autocommit: the statement is its transaction
+                        conn.exec_driver_sql("SELECT pg_logical_emit_message(true, 'repigment', 'flush')")
+                    return
+                except DBAPIError as e:  # a pooled connection found broken (a restarted server): once more
+                    if not (again and e.connection_invalidated):
+                        raise
             return
         assert self.sqlite_path is not None
         fd = os.open(f"{self.sqlite_path}-wal", os.O_RDONLY)
@@ -229,6 +235,20 @@ class Store:
             self._dir_synced = True
 
     _dir_synced = False
+    _flush_engine: Engine | None = None
+
+    def _flusher(self) -> Engine:
+        """PostgreSQL: connections for ``sync_wal``, in autocommit with ``synchronous_commit`` on
+        whatever the server's default, without the pool's ping."""
+        if self._flush_engine is None:
+            self._flush_engine = create_engine(
+                self.url,
+                pool_size=2,
+                max_overflow=8,
+                isolation_level="AUTOCOMMIT",
+                connect_args={"options": "-c synchronous_commit=on"},
+            )
+        return self._flush_engine
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -254,6 +274,8 @@ class Store:
                 lock.release()
 
     def dispose(self) -> None:
+        if self._flush_engine is not None:
+            self._flush_engine.dispose()
         self.engine.dispose()
         if self.write_engine is not self.engine:
             self.write_engine.dispose()
