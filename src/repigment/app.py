@@ -3,7 +3,7 @@ at /api/docs, the FHIR and ICSR routes among them) and the web pages, built here
 
 This module is the composition root (docs/architecture.md): it owns what lives as long as a process
 (the SQLite writer gate, the diary's batch writer and read connection, the store when it opened it),
-installs the middleware (body limits, security headers, the diary's fast path) and the API's error
+installs the middleware (body limits, security headers) and the API's error
 handlers, and mounts the adapters. It alone may import several adapters. Bodies over
 ``MAX_BODY_BYTES`` get 413, except on routes an adapter allows more (``repigment.web.large_bodies``).
 """
@@ -21,7 +21,6 @@ from fastapi import FastAPI
 
 import repigment
 from repigment.api.app import install_error_handlers, mount_api
-from repigment.api.fastpath import DiaryFastPath
 from repigment.config import get_settings
 from repigment.services.diary import DiaryWriter, Reader
 from repigment.store import Store
@@ -193,7 +192,6 @@ def create_app(store: Store | None = None, *, demo: bool = False, web: bool | No
         from repigment.web import large_bodies as web_large_bodies
 
         large_bodies = web_large_bodies()
-    app.add_middleware(DiaryFastPath)  # added first: inside GuardMiddleware
     app.add_middleware(GuardMiddleware, large_bodies=large_bodies)
     mount_api(app)
     if web:

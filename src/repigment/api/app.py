@@ -115,7 +115,11 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _busy(_: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable: %s", exc)
-    return JSONResponse({"detail": "the database is busy or unavailable: retry shortly"}, status_code=503)
+    return JSONResponse(
+        {"detail": "the database is busy or unavailable: retry shortly"},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

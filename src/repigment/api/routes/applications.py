@@ -17,6 +17,7 @@ from repigment.api.deps import (
     check_visible,
     csrf_guard,
 )
+from repigment.api.fastpath import diary_route
 from repigment.api.routes.shared import (
     ERRORS,
     WRITE_DIARY,
@@ -108,17 +109,6 @@ async def write_diary_entry(
     return application_out(stored.row)
 
 
-@router.post(
-    "/patients/{patient_id}/applications",
-    status_code=201,
-    response_model=ApplicationOut,
-    responses={
-        **ERRORS,
-        200: {"description": "The same entry was already stored (a retry); nothing was added"},
-        409: {"description": "The id is already used by a different entry"},
-    },
-    tags=["diary"],
-)
 async def create_application(
     body: ApplicationIn,
     target: Annotated[DiaryTarget, Depends(diary_access)],
@@ -129,6 +119,22 @@ async def create_application(
     that breaks a rule is flagged (``flagged``, ``verdict``, ``findings``), never refused. Sending the
     same ``id`` again returns the stored entry with 200 and adds nothing."""
     return await write_diary_entry(request, target.user, target.patient, body, response)
+
+
+router.add_api_route(
+    "/patients/{patient_id}/applications",
+    create_application,
+    methods=["POST"],
+    status_code=201,
+    response_model=ApplicationOut,
+    responses={
+        **ERRORS,
+        200: {"description": "The same entry was already stored (a retry); nothing was added"},
+        409: {"description": "The id is already used by a different entry"},
+    },
+    tags=["diary"],
+    route_class_override=diary_route(diary_target, write_diary_entry),  # its lean handler: api/fastpath.py
+)
 
 
 @router.get(
