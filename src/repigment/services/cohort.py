@@ -22,6 +22,7 @@ One row per patient and visit: ``patient_id`` (a pseudonym), ``arm``, ``week``, 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import os
@@ -123,9 +124,15 @@ def clinic_by_name(db: Session, name: str) -> Clinic | None:
     return db.scalars(select(Clinic).where(Clinic.name == name)).first()
 
 
-def clinic_long_data(db: Session, clinic: Clinic, pseudonym_secret: bytes) -> ClinicCohort:
+def clinic_long_data(
+    db: Session,
+    clinic: Clinic,
+    pseudonym_secret: bytes,
+    started: tuple[dt.date | None, dt.date | None] = (None, None),
+) -> ClinicCohort:
     """The clinic's visits as long data (one query for the courses, one for the visits);
-    ``pseudonym_secret`` is the pseudonym key (:func:`pseudonym_key`)."""
+    ``pseudonym_secret`` is the pseudonym key (:func:`pseudonym_key`). ``started`` keeps only the
+    patients whose analysis course (their first) started in that period (bounds included)."""
     first: dict[int, tuple[Course, Patient]] = {}
     for course, patient in db.execute(
         select(Course, Patient)
@@ -134,6 +141,12 @@ def clinic_long_data(db: Session, clinic: Clinic, pseudonym_secret: bytes) -> Cl
         .order_by(Course.started_on, Course.id)
     ):
         first.setdefault(patient.id, (course, patient))
+    low, high = started
+    first = {
+        pid: (c, p)
+        for pid, (c, p) in first.items()
+        if (low is None or c.started_on >= low) and (high is None or c.started_on <= high)
+    }
     rows: dict[tuple[int, float], dict[str, Any]] = {}
     cohort = ClinicCohort(clinic.name, pd.DataFrame(columns=list(COLUMNS)), patients=len(first))
     visits = db.scalars(
