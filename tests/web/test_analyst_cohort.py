@@ -119,6 +119,16 @@ def test_page_shows_the_hand_counted_rates(http: httpx.Client, clinics: tuple[An
     assert cells[:5] == ["F-VASI75", "1/2", "50.0 %", "9.5 %–90.5 %", "1.3 %–98.7 %"]
     assert "TRuE-V1 29.8" in cells[5] and "TRuE-V2 30.9" in cells[5]
     assert "Patients: 2, analysed (with a week-0 visit): 2." in html  # clinic B's patient is not counted
+    # Filters narrow the patients before anything is counted: Bo is male, both courses start in January.
+    for params, patients in (
+        ({"sex": "female"}, 1),
+        ({"sex": "male", "age_group": "18-64"}, 1),
+        ({"age_group": "<18"}, 0),
+        ({"started_from": "2026-01-06"}, 0),
+        ({"started_from": "2026-01-05", "started_to": "2026-01-05"}, 2),
+    ):
+        text = http.get(PAGE, params=params, headers=analyst).text
+        assert f"Patients: {patients}, analysed (with a week-0 visit): {patients}." in text, params
     assert "<svg" in html and 'role="img"' in html and "<desc" in html
     assert "Ada" not in html and "Bo " not in html
     # Swedish: the same numbers with a decimal comma.

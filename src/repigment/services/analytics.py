@@ -16,13 +16,14 @@ from typing import Any, Final
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from repigment.body import age_on
 from repigment.deid import age_group
 from repigment.outcomes import ENDPOINT_NAMES, MISSING_STRATEGIES, OutcomesError
 from repigment.services.access import require_role
 from repigment.services.acting import Principal
 from repigment.services.cohort import CLINIC_ARM, STRATA, ClinicCohort, analyse_clinic, clinic_long_data
 from repigment.services.errors import InputError
-from repigment.store import SEXES, Clinic
+from repigment.store import SEXES, Clinic, Course, Patient
 
 ANALYTICS_ROLES: Final = ("analyst",)
 AGE_GROUPS: Final = tuple(age_group(y) for y in (12.0, 30.0, 70.0))  # <18, 18-64, 65+ (deid.age_group)
@@ -53,6 +54,20 @@ class CohortFilter:
     age_group: str | None = None
     sex: str | None = None
 
+    def includes(self, course: Course, patient: Patient) -> bool:
+        """Whether a patient, with their analysis course, is in the filtered cohort (age at the start,
+        as :mod:`repigment.services.cohort` bands it)."""
+        start = course.started_on
+        return (
+            (self.started_from is None or start >= self.started_from)
+            and (self.started_to is None or start <= self.started_to)
+            and (self.sex is None or patient.sex == self.sex)
+            and (
+                self.age_group is None
+                or age_group(float(age_on(patient.birth_date, start)[1])) == self.age_group
+            )
+        )
+
     def check(self, where: str = "query") -> None:
         if self.age_group is not None and self.age_group not in AGE_GROUPS:
             raise InputError("age_group", f"must be one of {', '.join(AGE_GROUPS)}", where)
@@ -78,18 +93,7 @@ def clinic_cohort(
     filters.check()
     clinic = db.get(Clinic, user.clinic_id)
     assert clinic is not None  # the account's clinic
-    cohort = clinic_long_data(
-        db, clinic, pseudonym_secret, started=(filters.started_from, filters.started_to)
-    )
-    df = cohort.data
-    if len(df) and (filters.age_group or filters.sex):
-        keep = pd.Series(True, index=df.index)
-        if filters.age_group:
-            keep &= df["age_group"].astype(str) == filters.age_group
-        if filters.sex:
-            keep &= df["sex"].astype(str) == filters.sex
-        cohort.data = df[keep].reset_index(drop=True)
-    return cohort
+    return clinic_long_data(db, clinic, pseudonym_secret, include=filters.includes)
 
 
 def _analyse(

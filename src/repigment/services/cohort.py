@@ -22,11 +22,11 @@ One row per patient and visit: ``patient_id`` (a pseudonym), ``arm``, ``week``, 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -128,11 +128,12 @@ def clinic_long_data(
     db: Session,
     clinic: Clinic,
     pseudonym_secret: bytes,
-    started: tuple[dt.date | None, dt.date | None] = (None, None),
+    include: Callable[[Course, Patient], bool] | None = None,
 ) -> ClinicCohort:
     """The clinic's visits as long data (one query for the courses, one for the visits);
-    ``pseudonym_secret`` is the pseudonym key (:func:`pseudonym_key`). ``started`` keeps only the
-    patients whose analysis course (their first) started in that period (bounds included)."""
+    ``pseudonym_secret`` is the pseudonym key (:func:`pseudonym_key`). ``include`` keeps only the
+    patients for whom it is true of their analysis course (their first) and record: the analysts'
+    filters, applied before anything is counted."""
     first: dict[int, tuple[Course, Patient]] = {}
     for course, patient in db.execute(
         select(Course, Patient)
@@ -141,12 +142,8 @@ def clinic_long_data(
         .order_by(Course.started_on, Course.id)
     ):
         first.setdefault(patient.id, (course, patient))
-    low, high = started
-    first = {
-        pid: (c, p)
-        for pid, (c, p) in first.items()
-        if (low is None or c.started_on >= low) and (high is None or c.started_on <= high)
-    }
+    if include is not None:
+        first = {pid: (c, p) for pid, (c, p) in first.items() if include(c, p)}
     rows: dict[tuple[int, float], dict[str, Any]] = {}
     cohort = ClinicCohort(clinic.name, pd.DataFrame(columns=list(COLUMNS)), patients=len(first))
     visits = db.scalars(
