@@ -77,7 +77,21 @@ def test_analyst_reads_own_clinic_single_arm(
         ({"missing": "lovely"}, "query.missing"),
         ({"endpoint": "VNS4-5", "missing": "mi"}, "query.missing"),
         ({"week": 30, "window": 0}, "arm"),
+        ({"sex": "x"}, "query.sex"),
+        ({"age_group": "40-50"}, "query.age_group"),
+        ({"started_from": "2026-02-30"}, "query.started_from"),
+        ({"started_from": "2026-03-01", "started_to": "2026-02-01"}, "query.started_to"),
+        ({"started_from": "2026-01-06"}, "clinic"),  # nobody's first course starts that late
     ):
         bad = http.get(A, params=params, headers=analyst)
         assert bad.status_code == 422, (params, bad.text)
         assert bad.json()["errors"][0]["field"] == field, (params, bad.json())
+    # Filters: Ada is female, Bo male; both are 18-64 at the start (2026-01-05).
+    female = http.get(A, params={"endpoint": "VNS4-5", "sex": "female"}, headers=analyst).json()
+    assert (female["arms"]["ruxolitinib"]["responders"], female["arms"]["ruxolitinib"]["n"]) == (1, 1)
+    assert female["clinic"]["patients"] == 1
+    male = http.get(A, params={"endpoint": "VNS4-5", "sex": "male", "age_group": "18-64"}, headers=analyst)
+    assert (male.json()["arms"]["ruxolitinib"]["responders"], male.json()["arms"]["ruxolitinib"]["n"]) == (
+        0,
+        1,
+    )

@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -123,9 +124,16 @@ def clinic_by_name(db: Session, name: str) -> Clinic | None:
     return db.scalars(select(Clinic).where(Clinic.name == name)).first()
 
 
-def clinic_long_data(db: Session, clinic: Clinic, pseudonym_secret: bytes) -> ClinicCohort:
+def clinic_long_data(
+    db: Session,
+    clinic: Clinic,
+    pseudonym_secret: bytes,
+    include: Callable[[Course, Patient], bool] | None = None,
+) -> ClinicCohort:
     """The clinic's visits as long data (one query for the courses, one for the visits);
-    ``pseudonym_secret`` is the pseudonym key (:func:`pseudonym_key`)."""
+    ``pseudonym_secret`` is the pseudonym key (:func:`pseudonym_key`). ``include`` keeps only the
+    patients for whom it is true of their analysis course (their first) and record: the analysts'
+    filters, applied before anything is counted."""
     first: dict[int, tuple[Course, Patient]] = {}
     for course, patient in db.execute(
         select(Course, Patient)
@@ -134,6 +142,8 @@ def clinic_long_data(db: Session, clinic: Clinic, pseudonym_secret: bytes) -> Cl
         .order_by(Course.started_on, Course.id)
     ):
         first.setdefault(patient.id, (course, patient))
+    if include is not None:
+        first = {pid: (c, p) for pid, (c, p) in first.items() if include(c, p)}
     rows: dict[tuple[int, float], dict[str, Any]] = {}
     cohort = ClinicCohort(clinic.name, pd.DataFrame(columns=list(COLUMNS)), patients=len(first))
     visits = db.scalars(

@@ -66,3 +66,36 @@ def series_chart(
         "yticks": yticks,
         "digits": digits,
     }
+
+
+def rate_chart(
+    points: Sequence[tuple[float, float, float, float]], published: Sequence[tuple[float, float]] = ()
+) -> dict[str, Any]:
+    """Responder rate over weeks: ``points`` are (week, rate, CI low, CI high) as fractions, drawn as a
+    line with whiskers; ``published`` (week, rate) as open diamonds. The y axis is 0–100 %."""
+    max_week = max([52.0, *(p[0] for p in points)])
+    pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM
+
+    def x(week: float) -> float:
+        return round(LEFT + pw * week / max_week, 1)
+
+    def y(rate: float) -> float:
+        return round(TOP + ph * (1 - rate), 1)
+
+    dots = [
+        {"x": x(w), "y": y(r), "lo": y(lo), "hi": y(hi), "week": w, "rate": r, "low": lo, "high": hi}
+        for w, r, lo, hi in points
+    ]
+    return {
+        "w": W,
+        "h": H,
+        "left": LEFT,
+        "right": W - RIGHT,
+        "top": TOP,
+        "bottom": H - BOTTOM,
+        "path": " ".join(("M" if i == 0 else "L") + f"{d['x']},{d['y']}" for i, d in enumerate(dots)),
+        "dots": dots,
+        "published": [{"x": x(w), "y": y(r), "week": w, "rate": r} for w, r in published],
+        "xticks": [{"x": x(w), "week": w} for w in range(0, int(max_week) + 1, 4 if max_week <= 56 else 8)],
+        "yticks": [{"y": y(i / 4), "value": 25 * i} for i in range(5)],
+    }

@@ -2,24 +2,27 @@
 
 ``GET /analytics/endpoints?endpoint=F-VASI75&week=24`` analyses the caller's own clinic only (the
 clinic comes from the account, never from the request), from de-identified long data built by
-:mod:`repigment.services.cohort`. Everyone in a clinic is on the cream, so the analysis is single-arm: per-arm
+:mod:`repigment.services.cohort`; the use case is :func:`repigment.services.analytics.endpoint_analysis`,
+which the analyst's cohort page calls too. Optional filters: ``started_from``/``started_to`` (first course
+start), ``age_group``, ``sex``. Everyone in a clinic is on the cream, so the analysis is single-arm: per-arm
 rate with Wilson and Clopper–Pearson intervals, between-arm statistics null with a note.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from typing import Annotated, Any, Final
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from repigment.api.deps import Db, Principal, require_role
-from repigment.outcomes import MISSING_STRATEGIES, OutcomesError
-from repigment.services.cohort import STRATA, analyse_clinic, clinic_long_data
-from repigment.store import Clinic
+from repigment.services import analytics
+from repigment.services.cohort import STRATA
 
 router = APIRouter()
-ANALYTICS_ROLES: Final = ("analyst",)
+ANALYTICS_ROLES: Final = analytics.ANALYTICS_ROLES
 Analyst = Annotated[Principal, Depends(require_role(*ANALYTICS_ROLES))]
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     401: {"description": "Not logged in"},
@@ -44,29 +47,29 @@ async def clinic_endpoint(
     missing: Annotated[str, Query(description="observed | nri | mi")] = "observed",
     imputations: Annotated[int | None, Query(ge=2, le=200)] = None,
     seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None,
+    started_from: Annotated[dt.date | None, Query(description="First course started on or after")] = None,
+    started_to: Annotated[dt.date | None, Query(description="First course started on or before")] = None,
+    age_group: Annotated[
+        str | None,
+        Query(max_length=10, description="Age band at course start: <18, 18-64, 65+"),
+    ] = None,
+    sex: Annotated[str | None, Query(max_length=10, description="female, male, other, unknown")] = None,
 ) -> dict[str, Any]:
     """Responder rate of one endpoint over the caller's clinic (single-arm; same JSON as the CLI)."""
     cols = tuple(s.strip() for s in (strata or "").split(",") if s.strip())
-    for c in cols:
-        if c not in STRATA:
-            raise _unprocessable("query.strata", f"unknown stratum {c!r}; choose from {', '.join(STRATA)}")
-    if missing not in MISSING_STRATEGIES:
-        raise _unprocessable("query.missing", f"must be one of {', '.join(MISSING_STRATEGIES)}")
-    clinic = db.get(Clinic, user.clinic_id)
-    assert clinic is not None  # the account's clinic
-    cohort = clinic_long_data(db, clinic, request.app.state.pseudonym_key)
-
-    def run() -> dict[str, Any]:
-        return analyse_clinic(cohort, endpoint, week, window, cols, missing, imputations, seed)
-
-    try:
-        return await anyio.to_thread.run_sync(run)
-    except OutcomesError as e:
-        field = f"query.{e.field}" if e.kind == "option" else e.field
-        raise _unprocessable(field, e.reason) from e
-
-
-def _unprocessable(field: str, reason: str) -> HTTPException:
-    return HTTPException(
-        422, {"message": f"{field}: {reason}", "errors": [{"field": field, "message": reason}]}
+    filters = analytics.CohortFilter(started_from, started_to, age_group or None, sex or None)
+    run = functools.partial(
+        analytics.endpoint_analysis,
+        db,
+        user,
+        request.app.state.pseudonym_key,
+        endpoint,
+        week,
+        window,
+        cols,
+        missing,
+        imputations,
+        seed,
+        filters,
     )
+    return await anyio.to_thread.run_sync(run)

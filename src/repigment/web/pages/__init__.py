@@ -45,9 +45,9 @@ async def _page_error(request: Request, exc: Exception) -> Response:
 
 
 def mount(app: Any) -> None:
-    from repigment.web.pages import auth, clinic, diary, photos
+    from repigment.web.pages import analyst, auth, clinic, diary, photos
 
     app.add_exception_handler(PageRedirect, _redirect)
     app.add_exception_handler(PageError, _page_error)
-    for module in (auth, clinic, diary, photos):
+    for module in (auth, clinic, diary, photos, analyst):
         app.include_router(module.router)
