@@ -30,6 +30,7 @@ from repigment.signals import (
 )
 from repigment.signals import faers as faers_mod
 from repigment.signals.mgps import SQUASH_ABOVE_POINTS
+from repigment.signals.threads import one_blas_thread
 
 # --squash auto squashes above mgps.SQUASH_ABOVE_POINTS distinct points; --squash yes: openEBGM's autoSquash.
 FIRST_COLUMNS = ["drug", "event", "N", "E", "RR", "PRR", "EBGM", "QUANT_05", "QUANT_95"]
@@ -203,12 +204,13 @@ def register(app: typer.Typer) -> None:
                 )
             cells = counts.drug_code == hit[0]
         if prior is None:
-            fit = fit_theta(
-                counts.n,
-                counts.e,
-                squash=squash == "yes",
-                max_points=SQUASH_ABOVE_POINTS if squash == "auto" else None,
-            )
+            with one_blas_thread():
+                fit = fit_theta(
+                    counts.n,
+                    counts.e,
+                    squash=squash == "yes",
+                    max_points=SQUASH_ABOVE_POINTS if squash == "auto" else None,
+                )
             how = "squashed points" if fit.squashed else "distinct (N, E) points"
             typer.echo(f"{fit.summary()} [fitted on {fit.n_points} {how}]")
             if fit.theta is None:

@@ -13,11 +13,13 @@ integer arrays and always runs in this process, so the cluster changes where wor
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -50,6 +52,7 @@ from repigment.signals.history import (
 from repigment.signals.mgps import Theta
 from repigment.signals.scores import Mode
 from repigment.signals.screening import EMA_MIN_COUNT
+from repigment.signals.threads import one_blas_thread
 
 STATE_DIR = "_state"
 STATE_VERSION = 1
@@ -87,6 +90,30 @@ class LocalRunner:
 
     def close(self) -> None:
         pass
+
+
+class ThreadRunner:
+    """Runs tasks on threads of this process: the next quarter is read while this one is scored.
+
+    Reading (DuckDB), scoring (NumPy, SciPy) and writing (Arrow) release the GIL, and much of a
+    quarter's work (the fit, E, the write) runs on one core, so two quarters in flight keep both
+    cores busy. Every task is a function of its arguments, so the result does not depend on timing.
+    """
+
+    def __init__(self, threads: int = 2, ahead: int = 1) -> None:
+        self.ahead = ahead
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="history")
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        return self._pool.submit(fn, *args)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def default_runner() -> Runner:
+    """The runner without a cluster: threads where there are at least two cores."""
+    return ThreadRunner() if (os.cpu_count() or 1) >= 2 else LocalRunner()
 
 
 @dataclass(frozen=True)
@@ -160,7 +187,7 @@ def build_history(
         with fa._materialise(inputs) as files:
             plan = plan_quarters(files)
             state = HistoryState(strata=s.strata)
-            result = _run(state, plan, s, tmp, [], runner or LocalRunner(), progress)
+            result = _with_runner(runner, lambda r: _run(state, plan, s, tmp, [], r, progress))
         _save_state(state, s, result.priors, tmp)
         if target.exists():
             old = target.with_name(f".{target.name}.old")
@@ -196,9 +223,25 @@ def update_history(
                 str(inputs[0]) if inputs else "input",
                 f"the history already runs to {last}; these quarters are not new: {', '.join(old)}",
             )
-        result = _run(state, plan, s, target, priors, runner or LocalRunner(), progress)
+        result = _with_runner(runner, lambda r: _run(state, plan, s, target, priors, r, progress))
     _save_state(state, s, priors + result.priors, target)
     return result
+
+
+def _with_runner(runner: Runner | None, work: Callable[[Runner], HistoryResult]) -> HistoryResult:
+    """``work`` on the given runner, or on a default runner made and closed here.
+
+    BLAS runs on one thread throughout: quarters fitted side by side on threads would otherwise
+    set and restore the process-wide BLAS limit around each other's fits.
+    """
+    with one_blas_thread():
+        if runner is not None:
+            return work(runner)
+        own = default_runner()
+        try:
+            return work(own)
+        finally:
+            own.close()
 
 
 def _check_target(target: Path) -> None:
