@@ -161,9 +161,10 @@ class HistoryResult:
     priors: list[PriorRecord]
     rows: int
     settings: HistorySettings
-    # Seconds spent here waiting for quarters to be read, carrying the counts forward (sequential),
-    # and waiting for quarters to be fitted, scored and written. With a local runner the waits are the
-    # work itself; with a cluster they are what the workers did not hide.
+    # Seconds spent here waiting for quarters to be read, carrying the counts forward (sequential;
+    # CPU seconds of this thread, so that threads working beside it do not inflate it), and waiting
+    # for quarters to be fitted, scored and written. With a local runner the waits are the work
+    # itself; with threads or a cluster they are what the work beside this thread did not hide.
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -332,19 +333,19 @@ def _run(
         read_ahead()
         t0 = time.perf_counter()
         rows_q = fut.result()
-        t1 = time.perf_counter()
+        timings["read"] += time.perf_counter() - t0
+        c0 = time.thread_time()
         summ = state.add_quarter(rows_q)
         del rows_q
         summaries.append(summ)
-        timings["read"] += t1 - t0
-        timings["count"] += time.perf_counter() - t1
+        timings["count"] += time.thread_time() - c0
         if s.since is not None and qf.name < s.since:
             if progress:
                 progress(len(summaries), len(plan), qf.name, summ)
             continue
-        t0 = time.perf_counter()
+        c0 = time.thread_time()
         snap = state.snapshot()
-        timings["count"] += time.perf_counter() - t0
+        timings["count"] += time.thread_time() - c0
         if policy is PriorPolicy.FIXED:
             submit([(snap, summ)], fixed, "given")
         elif policy is PriorPolicy.QUARTERLY:
