@@ -700,12 +700,13 @@ def score_snapshot(
     """The history rows of one quarter, sorted by drug and event name.
 
     The cells are put in name order first and only the history's columns are computed
-    (:func:`~repigment.signals.scores.measure_arrays`, the one-shot scorer's arithmetic, cell by cell).
+    (:func:`~repigment.signals.scores.measure_arrays`, the one-shot scorer's arithmetic, cell by cell;
+    each quarter's N_total moves E, so nearly every (N, E) is distinct and is scored as it is).
     """
     c = snap.counts() if counts is None else counts
     key = (_name_rank(snap.drugs)[c.drug_code] << CODE_BITS) | _name_rank(snap.events)[c.event_code]
     order = np.argsort(key, kind="stable")
-    got = measure_arrays(c, theta, mode=mode, cells=order, columns=HISTORY_MEASURES)
+    got = measure_arrays(c, theta, mode=mode, cells=order, columns=HISTORY_MEASURES, distinct=False)
     cols: dict[str, Any] = {
         "quarter": pa.array([snap.name], pa.string()).take(pa.array(np.zeros(order.size, np.int8))),
         "drug": _take_names(snap.drugs, c.drug_code[order]),

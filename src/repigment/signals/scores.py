@@ -137,11 +137,15 @@ def measure_arrays(
     quantiles: tuple[float, ...] = (0.05, 0.95),
     cells: npt.NDArray[np.bool_] | npt.NDArray[np.intp] | None = None,
     columns: Collection[str] | None = None,
+    distinct: bool = True,
 ) -> dict[str, npt.NDArray[Any]]:
     """Every measure of :func:`score` per cell as arrays, in the table's column order.
 
     ``cells`` picks cells (a mask or positions, in the order wanted); ``columns`` leaves out measures
-    not asked for. Each value is computed as :func:`score` computes it, so the bits are the same.
+    not asked for. ``distinct=False`` scores every cell as it is instead of each distinct (N, E) once:
+    where nearly every E differs (a history, whose N_total moves every quarter), finding the distinct
+    pairs costs more than it saves. Each value is a function of its own cell's inputs, computed as
+    :func:`score` computes it, so the bits are the same either way.
     """
     md = Mode(mode)
 
@@ -156,22 +160,26 @@ def measure_arrays(
     out: dict[str, npt.NDArray[Any]] = {}
     # RR, IC and the posterior are functions of (N, E) alone: computed once per distinct pair. The
     # posterior quantiles run in the pool while this thread computes the other measures.
-    un, ue, inv = _unique_pairs(n, e)
+    un, ue, inv = _unique_pairs(n, e) if distinct else (n, e, None)
+
+    def back(v: FloatArray) -> FloatArray:
+        return v if inv is None else v[inv]
+
     with ThreadPoolExecutor(max_workers=SCORE_THREADS) as pool:
         post = _Posterior(pool, theta, un, ue, md, quantiles, 2)
         nd = pick(counts.n_drug).astype(np.float64)
         ne = pick(counts.n_event).astype(np.float64)
         if want("RR"):
             rr = relative_reporting_ratio(un, ue)
-            out["RR"] = (r_round(rr, 2) if md is Mode.OPENEBGM else rr)[inv]
+            out["RR"] = back(r_round(rr, 2) if md is Mode.OPENEBGM else rr)
         d = disproportionality(n, nd, ne, counts.n_total, e, ic=False, columns=columns)
         if md is Mode.OPENEBGM and "PRR" in d:  # processRaw rounds RR and PRR with R's round(x, 2)
             d["PRR"] = r_round(d["PRR"], 2)
         out.update(d)
         if any(want(k) for k in IC_COLUMNS):
             ic = information_component(un, ue, upper=want("IC975"))
-            out.update({k: v[inv] for k, v in ic.items() if want(k)})
-        out.update({k: v[inv] for k, v in post.result().items() if want(k)})
+            out.update({k: back(v) for k, v in ic.items() if want(k)})
+        out.update({k: back(v) for k, v in post.result().items() if want(k)})
     return out
 
 
