@@ -122,8 +122,8 @@ def _strokes(base: str, cookies: list[dict[str, Any]], path: str) -> dict[str, A
 def main() -> str:
     import httpx
 
-    from repigment.api import create_app
-    from repigment.api.demo import LOGINS, load_demo
+    from repigment.app import create_app
+    from repigment.services.demo import LOGINS, load_demo
     from repigment.store import Patient, Store, Visit
 
     tmp = Path(tempfile.mkdtemp(prefix="repigment-bench-web-"))

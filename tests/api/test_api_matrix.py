@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from repigment.api.app import create_app, route_table
+from repigment.app import create_app, route_table
 from repigment.store import ROLES
 
 PUBLIC = "public"
@@ -70,6 +70,10 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("PATCH", P + "/adverse-events/{event_id}"): CLINICIAN,
     ("GET", P + "/overrides"): READ,
     ("POST", P + "/overrides"): CLINICIAN,
+    # read models: course state with flags and findings, timeline, progress (as the record)
+    ("GET", P + "/state"): READ,
+    ("GET", P + "/timeline"): READ,
+    ("GET", P + "/progress"): READ,
     ("GET", "/api/v1/adverse-events"): frozenset({"clinician", "analyst", "safety_officer"}),
     # interop (FHIR export, ICSR): the same record rules
     ("GET", P + "/fhir"): READ,

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from repigment.api.app import create_app, route_table
+from repigment.app import create_app, route_table
 from repigment.body import age_on
 
 BORN = dt.date(1987, 9, 14)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from repigment.api.app import create_app
+from repigment.app import create_app
 from repigment.services.cohort import ENV_KEY, PseudonymKeyError, pseudonym, pseudonym_key
 
 REPIGMENT = str(Path(sys.executable).with_name("repigment"))

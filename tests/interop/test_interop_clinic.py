@@ -13,9 +13,9 @@ import pytest
 from fhir_records import full_record
 from sqlalchemy import func, select
 
-from repigment.interop.clinic import IcsrOptions, InteropError, case_of, import_record, record_of
 from repigment.interop.fhir import export_bundle, import_bundle
 from repigment.safety import Null, write_case
+from repigment.services.interchange import IcsrOptions, InteropError, case_of, import_record, record_of
 from repigment.store import Actor, AdverseEvent, Patient, User
 from repigment.store import Clinic as ClinicRow
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from label_requests import CLEAN
 
 from repigment.label import LabelInputError, evaluate, evaluate_application
-from repigment.label import request as label_request
+from repigment.label import parse as label_parse
 
 ZONES = ("Europe/Stockholm", "America/New_York", "Australia/Lord_Howe", "UTC")
 # Windows around DST changes (both directions) and an ordinary stretch.
@@ -95,9 +95,9 @@ def _fast(
 @given(cases())
 def test_same_findings_as_the_full_path_cold_and_cached(case: Any) -> None:
     zone, history, new, plan, ruleset = case
-    label_request._PARSED.clear()
+    label_parse._PARSED.clear()
     expected = _full(history, new, zone, plan, ruleset)
-    label_request._PARSED.clear()
+    label_parse._PARSED.clear()
     assert _fast(history, new, zone, plan, ruleset) == expected  # cold
     assert _fast(history, new, zone, plan, ruleset) == expected  # every entry from the cache
     assert _full(history, new, zone, plan, ruleset) == expected  # the full path from the cache too
@@ -108,7 +108,7 @@ EU = "opzelura-eu-2023"
 
 def test_cache_keeps_types_apart() -> None:
     """1 and 1.0, 0.0 and -0.0, a list and a string of sites: distinct inputs are never confused."""
-    label_request._PARSED.clear()
+    label_parse._PARSED.clear()
     zone = "Europe/Stockholm"
     new = {"at": "2026-11-25T20:00:00+01:00"}
     ok = {"at": "2026-11-25T08:00:00+01:00", "hand_units": 1, "grams": 0.0}

@@ -178,7 +178,7 @@ def test_areas_cannot_exceed_the_whole_body() -> None:
 def test_age_in_completed_years(born: str, on: str, years: int) -> None:
     import datetime as dt
 
-    from repigment.label.request import age_on
+    from repigment.body.age import age_on
 
     got, exact = age_on(dt.date.fromisoformat(born), dt.date.fromisoformat(on))
     assert got == years and years <= exact < years + 1

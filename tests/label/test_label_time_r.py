@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from repigment.label.checks import hours_between
-from repigment.label.request import instant, time_zone
+from repigment.label.validation import instant, time_zone
 
 ZONES = ("Europe/Stockholm", "America/New_York", "Australia/Sydney")
 # transitions in 2026: Stockholm 29 Mar / 25 Oct, New York 8 Mar / 1 Nov, Sydney 5 Apr / 4 Oct

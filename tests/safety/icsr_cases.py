@@ -8,7 +8,7 @@ from repigment.safety import (
     Causality,
     Drug,
     IcsrCase,
-    Patient,
+    IcsrPatient,
     PrimarySource,
     Reaction,
     Sender,
@@ -46,7 +46,7 @@ def repigment_case() -> IcsrCase:
             country="SE",
             email="pv@example.org",
         ),
-        patient=Patient(initials="AB", sex="2", age_value="34", age_unit="a", weight_kg="61"),
+        patient=IcsrPatient(initials="AB", sex="2", age_value="34", age_unit="a", weight_kg="61"),
         primary_sources=(
             PrimarySource(
                 qualification="1",

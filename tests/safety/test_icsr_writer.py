@@ -19,8 +19,8 @@ from repigment.safety import (
     Causality,
     IcsrCase,
     IcsrIncomplete,
+    IcsrPatient,
     Null,
-    Patient,
     PrimarySource,
     Reaction,
     Sender,
@@ -129,7 +129,7 @@ def test_required_elements_come_from_the_sheet() -> None:
 
 def test_masked_patient_name_is_a_proper_null_flavor() -> None:
     case = dataclasses.replace(
-        repigment_case(), patient=Patient(initials=Null("MSK"), sex="2", age_value="34", age_unit="a")
+        repigment_case(), patient=IcsrPatient(initials=Null("MSK"), sex="2", age_value="34", age_unit="a")
     )
     xml = _xml(case)
     tree = etree.fromstring(xml).getroottree()
@@ -156,7 +156,7 @@ def test_incomplete_case_lists_everything_and_writes_nothing() -> None:
         first_received=None,
         most_recent=None,
         sender=Sender(sender_type=None),
-        patient=Patient(),
+        patient=IcsrPatient(),
         primary_sources=(PrimarySource(qualification=Null("UNK")),),
         reactions=(Reaction(id="r1", reported_term="itching", outcome="7"),),
         drugs=(dataclasses.replace(ruxolitinib_cream(drug_id="d1"), role="2"),),
@@ -265,7 +265,7 @@ def test_generated_cases_round_trip(
         reactions=reactions,
         drugs=(rux,),
         causality=tuple(Causality(drug_id="drug-1", reaction_id=r.id, result="Possible") for r in reactions),
-        patient=Patient(initials=initials, sex="1"),
+        patient=IcsrPatient(initials=initials, sex="1"),
         narrative=narrative,
         expedited=expedited,
     )

@@ -8,12 +8,13 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, exc, insert, select, text
 
-from repigment.api import deps
-from repigment.services import checks, diary
+from repigment.services import auth, checks, diary
 from repigment.store import Actor, Application, Clinic, Course, Patient, Prescription, Store, verify
+from repigment.store import prepared as prepared_module
 from repigment.store.audit import _HEAD_FOR_UPDATE
+from repigment.store.db import StoreError
 from repigment.store.prepared import Prepared
 
 T0 = dt.datetime(2026, 3, 28, 21, 30, tzinfo=dt.UTC)  # a DST change in Europe/Stockholm follows
@@ -125,8 +126,8 @@ def test_token_lookup_matches(store: Store) -> None:
         s.commit()
     params = {"digest": security.token_digest("tok")}
     with store.engine.connect() as conn:
-        expected = [tuple(r) for r in conn.execute(deps._TOKEN_LOOKUP.stmt, params)]
-        assert len(expected) == 1 and _typed(deps._TOKEN_LOOKUP.all(conn, params)) == _typed(expected)
+        expected = [tuple(r) for r in conn.execute(auth._TOKEN_LOOKUP.stmt, params)]
+        assert len(expected) == 1 and _typed(auth._TOKEN_LOOKUP.all(conn, params)) == _typed(expected)
 
 
 def test_inserts_read_back_as_sqlalchemy_inserts(store: Store) -> None:
@@ -194,3 +195,87 @@ def test_diary_writes_keep_the_audit_chain(store: Store) -> None:
     assert any("interval" in f["rule"] for f in out[3].row["findings"])
     with store.engine.connect() as conn:
         assert verify(conn).ok
+
+
+# -- the start-up self-check of the SQLAlchemy internals Prepared reads ----------------------------
+@pytest.fixture
+def unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in a fresh process: no dialect checked yet."""
+    monkeypatch.setattr(prepared_module, "_CHECKED", set())
+
+
+def test_store_opens_when_the_internals_are_as_expected(db_url: str, unchecked: None) -> None:
+    store = Store(db_url, migrate=False)
+    store.dispose()
+    assert store.engine.dialect.name in prepared_module._CHECKED
+
+
+def test_store_refuses_sqlalchemy_without_the_bind_processors(
+    db_url: str, unchecked: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.sql.compiler import SQLCompiler
+
+    monkeypatch.delattr(SQLCompiler, "_bind_processors")
+    with pytest.raises(StoreError, match=r"SQLAlchemy .* differs: AttributeError: .*_bind_processors"):
+        Store(db_url, migrate=False)
+
+
+def test_store_refuses_sqlalchemy_whose_result_processing_changed(
+    db_url: str, unchecked: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.types import TypeEngine
+
+    def changed(self: Any, dialect: Any, coltype: Any) -> Any:
+        return lambda value: ("changed", value)
+
+    monkeypatch.setattr(TypeEngine, "_cached_result_processor", changed)
+    with pytest.raises(StoreError, match="result values"):
+        Store(db_url, migrate=False)
+
+
+def test_store_refuses_sqlalchemy_whose_parameters_changed(
+    db_url: str, unchecked: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.sql.compiler import SQLCompiler
+
+    real = SQLCompiler.construct_params
+
+    def dropped(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return {k: None for k in real(self, *args, **kwargs)}
+
+    monkeypatch.setattr(SQLCompiler, "construct_params", dropped)
+    with pytest.raises(StoreError, match="bind values"):
+        Store(db_url, migrate=False)
+
+
+def test_database_errors_are_sqlalchemy_errors(store: Store) -> None:
+    """As ``Connection.execute`` raises them, so that the API's handler answers 503 for a failing
+    database on the diary path too (a raw DBAPI error would be a 500)."""
+    missing = Prepared(select(Patient.__table__).where(Patient.__table__.c.id == bindparam("id")))
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("CREATE TABLE gone (id integer)")
+        conn.commit()
+        gone = Prepared(text("SELECT id FROM gone WHERE id = :id"))
+        conn.exec_driver_sql("DROP TABLE gone")
+        conn.commit()
+        for call in (gone.all, gone.run):
+            with pytest.raises(exc.DBAPIError) as raised, conn.begin():  # noqa: PT012
+                call(conn, {"id": 1})
+            assert isinstance(raised.value.orig, conn.dialect.loaded_dbapi.Error)
+        conn.begin()
+        assert missing.all(conn, {"id": -1}) == []  # the connection is still usable
+
+
+def test_a_lost_connection_is_an_operational_error(store: Store, postgres_url: str) -> None:
+    if store.is_sqlite:
+        pytest.skip("PostgreSQL: a server-side disconnect")
+    query = Prepared(select(Patient.__table__).where(Patient.__table__.c.id == bindparam("id")))
+    with store.engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        conn.commit()
+        with store.engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid or 0)})")
+            other.commit()
+        with pytest.raises(exc.OperationalError) as raised:
+            query.all(conn, {"id": 1})
+        assert raised.value.connection_invalidated and conn.invalidated

@@ -111,7 +111,6 @@ def test_account_life_cycle_from_the_command_line(store: Store) -> None:
 
 
 def test_the_demo_passwords_meet_the_policy() -> None:
-    from repigment.api import demo
-    from repigment.services import security
+    from repigment.services import demo, security
 
     assert [security.password_problem(x.password, x.username) for x in demo.LOGINS] == [None] * 6

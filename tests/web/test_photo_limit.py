@@ -13,7 +13,7 @@ from PIL import Image
 from test_pages_http import _client, _csrf, _field_error
 from webharness import on_sqlite
 
-from repigment.api.app import MAX_BODY_BYTES
+from repigment.app import MAX_BODY_BYTES
 from repigment.web.pages.photos import body_limits, max_bytes
 
 pytestmark = on_sqlite

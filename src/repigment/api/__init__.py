@@ -1,21 +1,8 @@
-"""The REST API (adapter): FastAPI app, authentication, authorisation, resources.
-
-``create_app(store)`` builds the app; ``repigment.api.deps`` holds the dependencies the web pages and
-the interop routes share (current user, role checks, patient access); see docs/api.md. The app is
-imported lazily so that the command line and ``repigment.services.security`` stay quick to load.
+"""The REST API (adapter): routes, authentication and authorisation dependencies, resources, and the
+mapping of the use cases' errors to HTTP (``repigment.api.app``); see docs/api.md. The application that
+serves it is built by ``repigment.app.create_app``.
 """
-
-from typing import Any
 
 API_PREFIX = "/api/v1"
 
-
-def __getattr__(name: str) -> Any:
-    if name == "create_app":
-        from repigment.api.app import create_app
-
-        return create_app
-    raise AttributeError(name)
-
-
-__all__ = ["API_PREFIX", "create_app"]
+__all__ = ["API_PREFIX"]

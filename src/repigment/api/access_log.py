@@ -1,38 +1,36 @@
-"""Access events into the audit trail (``repigment.store.audit.record_access_event``) from requests.
-
-Reads and exports of a record by anyone other than the patient themself, a patient's own data downloads,
-log-ins, log-outs and photo events are recorded: who (the account), when, which record (table, row and
-the patient), how (the path, API or page, the client's address). A read is recorded in a write
-transaction of its own after the access checks passed; it takes this process's writer lock on SQLite
-(``WriteGate``) and the audit head's row lock on PostgreSQL, like every write, so concurrent reads
-extend the chain one after another. Diary writes record nothing here (their rows are audited as they
-are written, and the diary's write path must stay fast).
-"""
+"""Access events from API requests: the request's ``Channel`` and the app's store and writer gate, around
+the one rule in ``repigment.services.access_log`` (which reads, exports, log-ins, log-outs and photo
+events are recorded, and with what)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import anyio
 from fastapi import Request
 from sqlalchemy.orm import Session
 
 from repigment.api.deps import Principal, get_store, write_gate
-from repigment.store import Actor, record_access_event
+from repigment.services import access_log as rule
+from repigment.services.access_log import AccessEvent, Channel, is_own
+from repigment.store import Actor
 
 
 def client_of(request: Request) -> str | None:
     return request.client.host if request.client is not None else None
 
 
-def details(request: Request, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def channel(request: Request) -> Channel:
     via = "api" if request.url.path.startswith("/api/") else "web"
-    return {"via": via, "path": request.url.path, "client": client_of(request), **(extra or {})}
+    return Channel(via, request.url.path, client_of(request))
 
 
-def is_own(user: Principal, patient_id: int | None) -> bool:
-    """A patient reading their own record (not recorded as a read; their downloads are)."""
-    return user.role == "patient" and patient_id is not None and user.patient_id == patient_id
+def details(request: Request, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    return channel(request).details(extra)
+
+
+async def record_event(request: Request, ev: AccessEvent | None) -> None:
+    """Record ``ev`` (nothing when None) in a write transaction of its own, behind the writer gate."""
+    await rule.record(get_store(request), write_gate(request), ev)
 
 
 async def record(
@@ -46,24 +44,8 @@ async def record(
     extra: dict[str, Any] | None = None,
 ) -> None:
     """Record one event in a write transaction of its own (for GET requests, which hold no writer)."""
-    store = get_store(request)
-    detail = details(request, extra)
-
-    def write() -> None:
-        with store.write(actor) as s:
-            record_access_event(
-                s, actor, action, table_name=table_name, row_id=row_id, patient_id=patient_id, detail=detail
-            )
-            s.commit()
-
-    gate = write_gate(request)
-    if gate is not None:
-        await gate.acquire()
-    try:
-        await anyio.to_thread.run_sync(write)
-    finally:
-        if gate is not None:
-            gate.release()
+    ev = AccessEvent(actor, action, table_name, row_id, patient_id, details(request, extra))
+    await record_event(request, ev)
 
 
 async def record_read(
@@ -76,14 +58,17 @@ async def record_read(
     action: str = "read",
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """A read (or export) of a patient's record; a patient's reads of their own record are not recorded,
-    their exports are."""
-    if action == "read" and is_own(user, patient_id):
-        return
-    extra = {"role": user.role, "deidentified": user.role == "analyst", **(extra or {})}
-    await record(
-        request, user.actor, action, table_name=table_name, row_id=row_id, patient_id=patient_id, extra=extra
+    """A read (or export) of a patient's record (``repigment.services.access_log.read_event``)."""
+    ev = rule.read_event(
+        user,
+        channel(request),
+        table_name=table_name,
+        row_id=row_id,
+        patient_id=patient_id,
+        action=action,
+        extra=extra,
     )
+    await record_event(request, ev)
 
 
 def record_in(
@@ -98,12 +83,18 @@ def record_in(
     extra: dict[str, Any] | None = None,
 ) -> None:
     """Record an event in the request's own write session (the caller commits)."""
-    record_access_event(
+    rule.record_in(
         db,
-        user.actor,
-        action,
-        table_name=table_name,
-        row_id=row_id,
-        patient_id=patient_id,
-        detail=details(request, {"role": user.role, **(extra or {})}),
+        rule.event(
+            user,
+            channel(request),
+            action,
+            table_name=table_name,
+            row_id=row_id,
+            patient_id=patient_id,
+            extra=extra,
+        ),
     )
+
+
+__all__ = ["channel", "client_of", "details", "is_own", "record", "record_event", "record_in", "record_read"]

@@ -1,4 +1,4 @@
-"""Dependencies for routes, shared with the web pages and the interop routes.
+"""Dependencies for the API's routes, shared with the interop routes.
 
 - ``get_db``: one session per request; safe methods read, unsafe methods write. On SQLite every writer
   first takes the ``WriteGate``: one writer at a time in this process (an asyncio lock, so waiting
@@ -7,40 +7,34 @@
   take their own path (``repigment.services.diary``): queued, checked and group-committed in batches.
 - ``current_user`` (``Principal``): from ``Authorization: Bearer`` or the session cookie; cookie
   requests with unsafe methods must carry the CSRF token (header ``X-CSRF-Token`` or form field
-  ``csrf_token``). 401 when absent, expired or revoked.
+  ``csrf_token``). 401 when absent, expired or revoked. The rules are ``repigment.services.auth``'s
+  (the pages apply the same); reading them from the request is done here.
 - ``require_role(*roles)``: 403 for any other role.
 - ``patient_access(*roles)``: the patient named by ``{patient_id}`` in the path, checked for tenancy
   (other clinic: 404) and, for the patient role, ownership (another patient: 404).
 """
 
-import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated, Final, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Request
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from repigment.api import API_PREFIX
-from repigment.services import security
-from repigment.services.acting import Principal
-from repigment.store import ApiToken, Patient, Store, User
-from repigment.store.prepared import Prepared
+from repigment.services import access, auth
+from repigment.services.acting import PatientContext, Principal
+from repigment.services.auth import CSRF_COOKIE, CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
+from repigment.services.errors import Forbidden, NotFound, Unauthenticated
+from repigment.services.sessions import request_session
+from repigment.store import Patient, Store
 from repigment.store.writer_lock import WriteGate
 
-SESSION_COOKIE: Final = "repigment_session"
-CSRF_COOKIE: Final = "repigment_csrf"
-# Over HTTPS the cookies are named with this prefix: browsers then accept them only with Secure, Path=/
-# and no Domain, so neither a plain-HTTP page nor a sibling subdomain can plant or overwrite them.
-HOST_PREFIX: Final = "__Host-"
-CSRF_HEADER: Final = "X-CSRF-Token"
-SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_ID: Final = 2**31 - 1
 
-# What an account with a temporary password may do: change it, see who it is, log out.
+# What an account with a temporary password may do through the API: change it, see who it is, log out.
 TEMPORARY_PASSWORD_PATHS: Final = frozenset(
-    {f"{API_PREFIX}/auth/password", f"{API_PREFIX}/me", f"{API_PREFIX}/auth/logout", "/password", "/logout"}
+    {f"{API_PREFIX}/auth/password", f"{API_PREFIX}/me", f"{API_PREFIX}/auth/logout"}
 )
 
 PatientId = Annotated[int, Path(ge=1, le=MAX_ID, description="Patient id")]
@@ -48,7 +42,7 @@ PatientId = Annotated[int, Path(ge=1, le=MAX_ID, description="Patient id")]
 
 def cookie_name(request: Request, base: str) -> str:
     """``base``, or ``__Host-`` + ``base`` when the request came over HTTPS."""
-    return HOST_PREFIX + base if request.url.scheme == "https" else base
+    return auth.cookie_name(base, request.url.scheme == "https")
 
 
 def session_token(request: Request) -> str | None:
@@ -68,35 +62,16 @@ def write_gate(request: Request) -> WriteGate | None:
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
-    store = get_store(request)
-    if request.method in SAFE_METHODS:
-        session = store.new_session(write=False)
-        try:
-            yield session
-        finally:
-            session.close()
-        return
-    gate = write_gate(request)
-    if gate is not None:
-        await gate.acquire()
-    try:
-        session = store.new_session(write=True)
-        try:
-            yield session
-        finally:
-            session.close()  # committed by the route, or rolled back here
-    finally:
-        if gate is not None:
-            gate.release()
+    async with request_session(
+        get_store(request), write_gate(request), write=request.method not in SAFE_METHODS
+    ) as session:
+        yield session
 
 
 async def get_read_db(request: Request) -> AsyncIterator[Session]:
     """A read session whatever the method: for writers that write elsewhere (the diary's batches)."""
-    session = get_store(request).new_session(write=False)
-    try:
+    async with request_session(get_store(request), None, write=False) as session:
         yield session
-    finally:
-        session.close()
 
 
 Db = Annotated[Session, Depends(get_db, scope="function")]
@@ -108,23 +83,22 @@ def _unauthorised(detail: str) -> HTTPException:
 
 
 async def csrf_guard(request: Request) -> None:
-    """Cookie-authenticated unsafe requests must prove they come from our own pages."""
-    if request.method in SAFE_METHODS or _bearer(request) is not None:
-        return
+    """Cookie-authenticated unsafe requests must prove they come from our own pages
+    (``repigment.services.auth.csrf_required``, ``check_csrf``)."""
     token = session_token(request)
-    if not token:
+    if token is None or not auth.csrf_required(request.method, _bearer(request) is not None, token):
         return
     presented = request.headers.get(CSRF_HEADER)
     if presented is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
         form = await request.form()
-        value = form.get("csrf_token")
+        value = form.get(auth.CSRF_FIELD)
         presented = value if isinstance(value, str) else None
-    if not security.csrf_matches(token, presented):
-        raise HTTPException(
-            403, f"missing or wrong CSRF token: send the {CSRF_HEADER} header or csrf_token field"
-        )
+    try:
+        auth.check_csrf(token, presented)
+    except Forbidden as e:
+        raise HTTPException(403, e.message) from e
 
 
 def _bearer(request: Request) -> str | None:
@@ -137,65 +111,27 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-_TOKEN_LOOKUP: Final = Prepared(
-    select(
-        ApiToken.id,
-        ApiToken.expires_at,
-        ApiToken.revoked_at,
-        User.id,
-        User.username,
-        User.role,
-        User.clinic_id,
-        User.active,
-        User.must_change_password,
-        Patient.id,
-    )
-    .join(User, User.id == ApiToken.user_id)
-    .outerjoin(Patient, Patient.user_id == User.id)
-    .where(ApiToken.token_hash == bindparam("digest"))
-)
-
-
-def _lookup(conn: Connection, token: str, now: dt.datetime, via_cookie: bool) -> Principal | None:
-    row = _TOKEN_LOOKUP.first(conn, {"digest": security.token_digest(token)})
-    if row is None:
-        return None
-    token_id, expires_at, revoked_at, user_id, username, role, clinic_id, active, must_change, patient_id = (
-        row
-    )
-    if revoked_at is not None or expires_at <= now or not active:
-        return None
-    return Principal(
-        user_id=user_id,
-        username=username,
-        role=role,
-        clinic_id=clinic_id,
-        token_id=token_id,
-        via_cookie=via_cookie,
-        patient_id=patient_id if role == "patient" else None,
-        must_change_password=must_change,
-    )
-
-
 def authenticate(request: Request, conn: Connection | None = None) -> Principal:
-    """The caller from the bearer token or session cookie (one indexed read, on the event loop: cheaper
-    than a hop to a worker thread; on ``conn`` if given, a read connection); 401 otherwise."""
+    """The caller from the bearer token or session cookie (``repigment.services.auth.authenticate``: one
+    indexed read, on the event loop: cheaper than a hop to a worker thread; on ``conn`` if given, a read
+    connection); 401 otherwise, 403 for a temporary password outside ``TEMPORARY_PASSWORD_PATHS``."""
     bearer = _bearer(request)
     token = bearer or session_token(request)
-    if not token:
-        raise _unauthorised("not authenticated: log in at POST /api/v1/auth/token")
-    now, via_cookie = dt.datetime.now(dt.UTC), bearer is None
-    if conn is not None:
-        principal = _lookup(conn, token, now, via_cookie)
-    else:
-        with get_store(request).engine.connect() as own:  # a read: never waits for a writer
-            principal = _lookup(own, token, now, via_cookie)
-    if principal is None:
-        raise _unauthorised("token is invalid, expired or revoked: log in again")
-    if principal.must_change_password and request.url.path not in TEMPORARY_PASSWORD_PATHS:
-        raise HTTPException(
-            403, "password change required: this account has a temporary password; POST /api/v1/auth/password"
-        )
+    via_cookie = bearer is None
+    temporary_allowed = request.url.path in TEMPORARY_PASSWORD_PATHS
+    try:
+        if conn is not None:
+            principal = auth.authenticate(
+                conn, token, via_cookie=via_cookie, temporary_allowed=temporary_allowed
+            )
+        else:
+            principal = auth.authenticate_in(
+                get_store(request), token, via_cookie=via_cookie, temporary_allowed=temporary_allowed
+            )
+    except Unauthenticated as e:
+        raise _unauthorised(e.message) from e
+    except Forbidden as e:
+        raise HTTPException(403, e.message) from e
     request.state.principal = principal
     return principal
 
@@ -241,19 +177,12 @@ P = TypeVar("P")
 
 
 def check_visible(user: Principal, patient: P | None) -> P:
-    """``patient`` (a stored patient, object or row) if this caller may see it; 404 otherwise."""
-    if patient is None or getattr(patient, "clinic_id") != user.clinic_id:  # noqa: B009
-        raise not_found()
-    if user.role == "patient" and getattr(patient, "user_id") != user.user_id:  # noqa: B009
-        raise not_found()
-    return patient
-
-
-@dataclass(frozen=True, slots=True)
-class PatientContext:
-    user: Principal
-    patient: Patient
-    db: Session
+    """``patient`` (a stored patient, object or row) if this caller may see it (the rule:
+    ``repigment.services.access.check_visible``); 404 otherwise."""
+    try:
+        return access.check_visible(user, patient)
+    except NotFound:
+        raise not_found() from None
 
 
 def patient_access(*roles: str) -> Callable[..., Awaitable[PatientContext]]:
@@ -270,7 +199,7 @@ def patient_access(*roles: str) -> Callable[..., Awaitable[PatientContext]]:
 
 def deidentify(user: Principal) -> bool:
     """Analysts see de-identified data only."""
-    return user.role == "analyst"
+    return access.deidentify(user)
 
 
 __all__ = [

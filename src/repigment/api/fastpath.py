@@ -1,105 +1,102 @@
-"""The diary write's HTTP fast path.
+"""The diary write's lean handler, on the route itself.
 
 A patient's diary gets an entry twice a day, the most frequent request of all, and on it FastAPI's
-general machinery (matching the path against every route, resolving dependencies, validating the
-answer again) costs as much as the entry's label check. For ``POST /api/v1/patients/{id}/applications``
-with a bearer token and a JSON body that the route's own model accepts, this layer runs the route's own
-steps (``patients.diary_target``, ``patients.write_diary_entry``) and answers with the JSON the route
-would. Everything else is handed on unchanged to the app, body included: other requests, cookie
-sessions (CSRF is checked there), a body the model refuses, and every refusal (401, 403, 404, 409,
-422), so all answers but the successful ones come from the app itself. The route stays the one the
-OpenAPI description documents; ``tests/api/test_api_fastpath.py`` compares both paths' answers.
+general handler (solving the dependencies, validating the answer again against the response model,
+encoding it through ``jsonable_encoder``) costs about as much as the entry's label check. The route
+(``POST /api/v1/patients/{patient_id}/applications``) is registered with the class ``diary_route``
+makes: FastAPI's own ``APIRoute`` (its path, method, path parameter and OpenAPI description are the
+route's, matched by FastAPI's router) whose handler, for a bearer-authenticated JSON entry that the
+route's body model accepts, runs the route's own steps (``diary_target``, ``write_diary_entry``) and
+renders the answer as the route would. Every other request — no bearer token, a cookie (CSRF is checked
+there), a body or path the models refuse, a refused caller (401, 403, 404) — goes to the route's
+general handler, body included. Both run where the route runs: inside the router, the app's middleware
+and its exception handlers, so a failing database is the app's 503 and a refused entry (409, 422) the
+app's own answer. ``tests/api/test_api_fastpath.py`` sends the same requests over HTTP with the lean
+handler on and off (``app.state.diary_fast_path``) and compares the answers.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from fastapi import HTTPException, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
-from repigment.api import API_PREFIX
-from repigment.api.deps import MAX_ID
-from repigment.api.routes import patients
+from repigment.services.errors import ServiceError
 from repigment.services.schemas import ApplicationIn
 
-_PATH: Final = re.compile(re.escape(API_PREFIX) + r"/patients/([1-9][0-9]{0,9})/applications")
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+Target = Callable[[Request, int], Any]  # ``diary_target``: the caller and the patient, or HTTPException
+Write = Callable[[Request, Any, Any, ApplicationIn, Response], Awaitable[Any]]  # ``write_diary_entry``
 
-Message = dict[str, Any]
+
+def diary_route(target: Target, write: Write) -> type[APIRoute]:
+    """The route class of the diary write (``add_api_route(..., route_class_override=...)``): FastAPI's
+    own ``APIRoute`` whose handler is the lean one in front of the general one."""
+
+    class DiaryRoute(APIRoute):
+        def get_route_handler(self) -> Handler:
+            return _handler(super().get_route_handler(), self, target, write)
+
+    return DiaryRoute
 
 
-class DiaryFastPath:
-    """ASGI layer in front of the app (inside ``GuardMiddleware``: its limits and headers apply)."""
+def _handler(general: Handler, route: APIRoute, target: Target, write: Write) -> Handler:
+    (param,) = _path_params(route.dependant)  # the route's one path parameter: the patient's id
+    bounds = param.field_info.metadata  # its constraints (annotated_types Ge/Le), as FastAPI checks them
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def patient_id(request: Request) -> int | None:
+        raw = request.path_params.get(param.name, "")
+        if not (isinstance(raw, str) and raw.isascii() and raw.isdigit() and raw[0] != "0"):
+            return None
+        value = int(raw)
+        ok = all(getattr(m, "ge", value) <= value <= getattr(m, "le", value) for m in bounds)
+        return value if ok else None
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        match = _PATH.fullmatch(scope["path"]) if scope["type"] == "http" else None
-        if match is None or scope["method"] != "POST" or not _bearer_json(scope["headers"]):
-            await self.app(scope, receive, send)
-            return
-        if not getattr(scope["app"].state, "diary_fast_path", True):  # switched off (tests compare)
-            await self.app(scope, receive, send)
-            return
-        body, more = await _read(receive)
-        replay = _replay(body, more, receive)
-        patient_id = int(match.group(1))
+    async def handler(request: Request) -> Response:
+        state = request.app.state
+        if not getattr(state, "diary_fast_path", True) or not _bearer_json(request):
+            return await general(request)
+        body = await request.body()  # kept on the request: the general handler reads it again
+        pid = patient_id(request)
         try:
-            if more is not None or patient_id > MAX_ID:
-                raise LookupError
+            if pid is None:
+                raise ValueError
             entry = ApplicationIn.model_validate(json.loads(body))  # as FastAPI validates a body
-        except (LookupError, ValueError, ValidationError, RecursionError):  # nested too deep: the app says so
-            await self.app(scope, replay, send)
-            return
-        request = Request(scope)
-        response = Response()
+        except (ValueError, ValidationError, RecursionError):
+            return await general(request)  # the route's own 422 (RecursionError: nested too deep)
         try:
-            target = patients.diary_target(request, patient_id)
-            out = await patients.write_diary_entry(request, target.user, target.patient, entry, response)
-        except HTTPException:
-            await self.app(scope, replay, send)  # nothing was written: the app answers
-            return
-        answer = JSONResponse(  # as the route's answer is rendered
+            caller = target(request, pid)
+        except (HTTPException, ServiceError):
+            return await general(request)  # a refused caller: the route's own answer; nothing written
+        response = Response()
+        # From here on the entry may be written: errors go to the app's handlers, never again through
+        # the general handler.
+        out = await write(request, caller.user, caller.patient, entry, response)
+        state.diary_fast_path_answers = getattr(state, "diary_fast_path_answers", 0) + 1
+        return JSONResponse(  # as the route's answer is rendered
             out.model_dump(mode="json"), response.status_code, {"location": response.headers["location"]}
         )
-        await answer(scope, replay, send)
-        state = scope["app"].state
-        state.diary_fast_path_answers = getattr(state, "diary_fast_path_answers", 0) + 1
+
+    return handler
 
 
-def _bearer_json(headers: list[tuple[bytes, bytes]]) -> bool:
-    bearer = json_body = False
-    for name, value in headers:
-        if name == b"authorization":
-            bearer = value[:7].lower() == b"bearer "
-        elif name == b"content-type":
-            json_body = value.split(b";")[0].strip().lower() == b"application/json"
-    return bearer and json_body
+def _path_params(dependant: Any) -> list[Any]:
+    """The path parameters of an endpoint and of its dependencies (FastAPI's ``Dependant`` tree)."""
+    found = list(dependant.path_params)
+    for sub in dependant.dependencies:
+        found += [p for p in _path_params(sub) if all(p.name != q.name for q in found)]
+    return found
 
 
-async def _read(receive: Any) -> tuple[bytes, Message | None]:
-    """The whole body; and the message that ended it early (a disconnect), if one did."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(chunks), message
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks), None
-
-
-def _replay(body: bytes, ended: Message | None, receive: Any) -> Any:
-    """A ``receive`` that gives the app the body already read, then whatever comes next."""
-    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
-    if ended is not None:
-        pending = [ended]
-
-    async def again() -> Message:
-        return pending.pop(0) if pending else await receive()
-
-    return again
+def _bearer_json(request: Request) -> bool:
+    """A bearer token, no cookie (session cookies and CSRF are the general handler's) and a JSON body."""
+    headers = request.headers
+    if "cookie" in headers:
+        return False
+    bearer = headers.get("authorization", "")[:7].lower() == "bearer "
+    return bearer and headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"

@@ -30,6 +30,8 @@ def read_json(source: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as e:
         fail(f"{name} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}")
+    except RecursionError:  # as the API refuses such a body (422), not a crash
+        fail(f"{name} could not be read: JSON nested too deeply")
 
 
 def print_json(obj: Any) -> None:

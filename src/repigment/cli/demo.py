@@ -23,8 +23,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Recreate the demo database (a clinic with a year of care for two patients), print the demo
         log-ins, and serve on http://127.0.0.1:8000. Never touches the REPIGMENT_DATABASE_URL database."""
-        from repigment.api.demo import LOGINS, load_demo
         from repigment.cli.serve import settings
+        from repigment.services.demo import LOGINS, load_demo
         from repigment.store import Store
 
         settings()  # a bad setting stops here, before the demo database is replaced

@@ -11,8 +11,8 @@ import typer
 from sqlalchemy import select
 
 from repigment.cli._io import fail, print_json, read_json
-from repigment.interop.clinic import InteropError, import_record, record_of
 from repigment.interop.fhir import FhirError, export_bundle, import_bundle
+from repigment.services.interchange import InteropError, import_record, record_of
 from repigment.store import Actor, Clinic, Patient, Store, StoreError
 
 fhir_app = typer.Typer(help="FHIR R4 export and import of patient records.", no_args_is_help=True)

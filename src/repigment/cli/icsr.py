@@ -12,8 +12,8 @@ from typing import Annotated, Any
 import typer
 
 from repigment.cli._io import fail
-from repigment.interop.clinic import DEFAULT_RECEIVER, IcsrOptions, InteropError, case_of, sender_id
 from repigment.safety import IcsrIncomplete, IcsrParseError, parse_icsr, write_case
+from repigment.services.interchange import DEFAULT_RECEIVER, IcsrOptions, InteropError, case_of, sender_id
 from repigment.store import AdverseEvent, Patient, Store, StoreError
 
 icsr_app = typer.Typer(help="ICH E2B(R3) individual case safety reports.", no_args_is_help=True)

@@ -23,7 +23,7 @@ import typer
 from repigment.cli._io import fail
 from repigment.config import ConfigError, Settings, get_settings
 
-APP: str = "repigment.api.server:app_factory"
+APP: str = "repigment.app:app_factory"
 
 
 def settings() -> Settings:

@@ -66,7 +66,10 @@ class Milestone:
 
 
 @dataclass(frozen=True, slots=True)
-class Course:
+class CourseState:
+    """A course as it stands on a date (what ``milestones`` returns): its week, the week-24 review and the
+    week-52 decision with their status, the decision's verdict, the contraception date."""
+
     started_on: dt.date
     on: dt.date
     week: int
@@ -175,7 +178,7 @@ def milestones(
     decision_week: int = DECISION_WEEK,
     discontinue_below_percent: Decimal = DISCONTINUE_BELOW_PERCENT,
     contraception_weeks: int = CONTRACEPTION_WEEKS_AFTER_LAST,
-) -> Course:
+) -> CourseState:
     """Week-24 review and week-52 decision dates with their status on ``on``, and the contraception date.
 
     A milestone is ``done`` once an assessment at or after its week exists (by ``on``), ``due`` from its
@@ -203,7 +206,7 @@ def milestones(
     if decision.assessment is not None:
         below = decision.assessment.repigmentation_percent < discontinue_below_percent
         verdict = "consider_discontinuation" if below else "continue"
-    return Course(
+    return CourseState(
         started_on=started_on,
         on=on,
         week=week_of(started_on, on),

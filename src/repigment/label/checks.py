@@ -21,7 +21,7 @@ from repigment.body import BODY_MODEL_VERSION
 from repigment.course import Assessment, milestones
 from repigment.dosing import grams_per_application
 from repigment.label.errors import LabelInputError
-from repigment.label.request import Application, Request
+from repigment.label.request import AppliedDose, Request
 from repigment.label.ruleset import CHECKS, Limit, Rule
 
 
@@ -176,7 +176,7 @@ def _concomitant_topical(req: Request, rule: Rule) -> list[Hit]:
     return []
 
 
-def _focused(req: Request) -> Sequence[Application]:
+def _focused(req: Request) -> Sequence[AppliedDose]:
     """The applications whose own findings are wanted: all, or only the focus (``Request.focus``)."""
     if req.focus is None:
         return req.applications
@@ -191,7 +191,7 @@ def _frequency(req: Request, rule: Rule) -> list[Hit]:
             Hit("plan", {"applications_per_day": req.plan.applications_per_day, "max_per_day": limit})
         )
     days = {a.local_day for a in _focused(req)}
-    by_day: dict[dt.date, list[Application]] = defaultdict(list)
+    by_day: dict[dt.date, list[AppliedDose]] = defaultdict(list)
     for a in req.applications:
         if a.local_day in days:
             by_day[a.local_day].append(a)
@@ -322,7 +322,7 @@ def _judge(windows: list[_Window], combine: str) -> _Window | None:
     return over[0]
 
 
-def _grams_used(req: Request, a: Application) -> Decimal | None:
+def _grams_used(req: Request, a: AppliedDose) -> Decimal | None:
     if a.grams is not None:
         return a.grams
     if req.plan is not None and req.plan.grams_per_application is not None:

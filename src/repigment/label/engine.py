@@ -16,9 +16,11 @@ from typing import Any, Final, Literal
 
 from repigment.label.checks import CHECK_FUNCTIONS, Hit
 from repigment.label.errors import LabelInputError
-from repigment.label.request import Patient, Plan, Request, parse_request, time_zone
+from repigment.label.parse import parse_request
+from repigment.label.request import PatientFacts, PlannedUse, Request
 from repigment.label.ruleset import LANGUAGES, RULESETS, Rule, Ruleset, Severity
 from repigment.label.text import legacy_types, message, message_key, reword, to_json, value_types
+from repigment.label.validation import time_zone
 
 Verdict = Literal["ok", "warn", "block"]
 _RANK: Final[Mapping[str, int]] = {"info": 0, "warn": 1, "block": 2}
@@ -141,7 +143,7 @@ def evaluate_dose(
     if ruleset not in RULESETS:
         raise LabelInputError("ruleset", f"unknown ruleset {ruleset!r}; expected one of {list(RULESETS)}")
     rs = RULESETS[ruleset]
-    patient = Patient(
+    patient = PatientFacts(
         birth_date=on,
         sex=sex,
         diagnosis="non-segmental",
@@ -154,7 +156,7 @@ def evaluate_dose(
         nmsc_risk_factors=False,
         concomitant_systemic=(),
     )
-    plan = Plan(
+    plan = PlannedUse(
         bsa_percent=Fraction(bsa_percent),
         areas_given=True,
         sites=(),

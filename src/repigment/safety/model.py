@@ -115,7 +115,7 @@ class Sender:
 
 
 @dataclass(frozen=True, slots=True)
-class Patient:
+class IcsrPatient:
     """D: the patient. ``initials`` may be masked (``Null("MSK")``) for privacy."""
 
     initials: str | Null | None = None  # D.1
@@ -232,7 +232,7 @@ class IcsrCase:
     first_received: str | None  # C.1.4, HL7 TS
     most_recent: str | None  # C.1.5, HL7 TS
     sender: Sender
-    patient: Patient
+    patient: IcsrPatient
     primary_sources: tuple[PrimarySource, ...] = ()
     reactions: tuple[Reaction, ...] = ()
     drugs: tuple[Drug, ...] = ()

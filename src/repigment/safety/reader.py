@@ -46,11 +46,11 @@ from repigment.safety.model import (
     IcsrBatch,
     IcsrCase,
     IcsrMessage,
+    IcsrPatient,
     Indication,
     Null,
     NullFlavorCode,
     OtherCaseId,
-    Patient,
     PrimarySource,
     Reaction,
     Sender,
@@ -131,12 +131,12 @@ def _obs(code: str, system: str = OID_OBS) -> str:
     return f"[h:code[@code='{code}'][@codeSystem='{system}']]"
 
 
-def _patient(role: Any) -> Patient:
+def _patient(role: Any) -> IcsrPatient:
     name = _first(role, "h:player1/h:name")
     initials: str | Null | None = None
     if name is not None:
         initials = _null(name.get("nullFlavor")) if name.get("nullFlavor") else str(name.xpath("string()"))
-    return Patient(
+    return IcsrPatient(
         initials=initials,
         sex=_code_or_null(role, "h:player1/h:administrativeGenderCode"),
         birth_date=_attr(role, "h:player1/h:birthTime", "value"),
@@ -369,7 +369,7 @@ def _case(cap: Any) -> IcsrCase:
         first_received=_attr(ie, "h:effectiveTime/h:low", "value"),
         most_recent=_attr(ie, "h:availabilityTime", "value"),
         sender=_sender(ie),
-        patient=Patient() if role is None else _patient(role),
+        patient=IcsrPatient() if role is None else _patient(role),
         primary_sources=tuple(
             _primary_source(rel)
             for rel in _xp(ie, f"h:outboundRelationship[h:relatedInvestigation{_obs('2', ich_list(22))}]")

@@ -61,8 +61,8 @@ from repigment.safety.model import (
     IcsrBatch,
     IcsrCase,
     IcsrMessage,
+    IcsrPatient,
     Null,
-    Patient,
     PrimarySource,
     Reaction,
     Sender,
@@ -234,7 +234,7 @@ def _country(parent: Any, country: str | Null | None) -> None:
     _code(place, "code", country, OID_ISO3166)
 
 
-def _patient(role: Any, p: Patient) -> None:
+def _patient(role: Any, p: IcsrPatient) -> None:
     player = _path(role, "player1")
     if isinstance(p.initials, Null):
         _el(player, "name", {"nullFlavor": p.initials.flavor})

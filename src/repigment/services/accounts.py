@@ -12,11 +12,18 @@ account's ``active`` flag) in the database.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from repigment.store import ApiToken, User, record_access_event
+from repigment.services import security
+from repigment.services.acting import Principal
+from repigment.services.errors import Conflict, Forbidden, InputError, NotFound
+from repigment.services.schemas import UserIn
+from repigment.store import ApiToken, Patient, User, record_access_event
 
 
 def revoke_tokens(s: Session, user: User, now: dt.datetime, keep_token_id: int | None = None) -> int:
@@ -71,4 +78,130 @@ def set_password(
             row_id=user.id,
             detail={"revoked_sessions": revoked},
         )
+    return revoked
+
+
+# -- the administrators' use cases (``/users``), each one transaction ------------------------------------
+# Usernames are unique across clinics: the answer says no more than that (not whose it is).
+USERNAME_TAKEN: Final = (
+    "body.username: is not available (usernames are compared ignoring case): choose another"
+)
+
+
+def _admin(actor: Principal) -> None:
+    if actor.role != "admin":
+        raise Forbidden(f"the {actor.role} role may not do this")
+
+
+def username_taken(db: Session, username: str) -> bool:
+    return (
+        db.scalars(select(User.id).where(func.lower(User.username) == username.lower())).first() is not None
+    )
+
+
+def _commit(db: Session) -> None:
+    try:
+        db.commit()
+    except IntegrityError as e:
+        db.rollback()
+        raise Conflict(USERNAME_TAKEN) from e
+    except BaseException:
+        db.rollback()
+        raise
+
+
+def list_users(db: Session, actor: Principal) -> list[User]:
+    """The accounts of the administrator's clinic."""
+    _admin(actor)
+    return list(db.scalars(select(User).where(User.clinic_id == actor.clinic_id).order_by(User.id)).all())
+
+
+def create_user(db: Session, actor: Principal, body: UserIn) -> User:
+    """An account in the administrator's clinic; a patient account is linked to its patient record."""
+    _admin(actor)
+    patient = None
+    if body.role == "patient":
+        if body.patient_id is None:
+            raise InputError("patient_id", "is required for the patient role")
+        patient = db.get(Patient, body.patient_id)
+        if patient is None or patient.clinic_id != actor.clinic_id:
+            raise InputError("patient_id", f"no patient {body.patient_id} in this clinic")
+        if patient.user_id is not None:
+            raise Conflict("this patient already has an account")
+    elif body.patient_id is not None:
+        raise InputError("patient_id", "only accounts with the patient role are linked to a patient")
+    if username_taken(db, body.username):
+        raise Conflict(USERNAME_TAKEN)
+    u = User(
+        clinic_id=actor.clinic_id,
+        username=body.username,
+        password_hash=security.hash_password(body.password),
+        role=body.role,
+        display_name=body.display_name,
+    )
+    db.add(u)
+    try:
+        db.flush()
+        if patient is not None:
+            patient.user_id = u.id
+    except IntegrityError as e:
+        db.rollback()
+        raise Conflict(USERNAME_TAKEN) from e
+    _commit(db)
+    return u
+
+
+def _account(db: Session, admin: Principal, user_id: int) -> User:
+    """An account of the administrator's own clinic; NotFound for any other (nothing said about others)."""
+    _admin(admin)
+    u = db.get(User, user_id)
+    if u is None or u.clinic_id != admin.clinic_id:
+        raise NotFound("account")
+    return u
+
+
+def _not_self(admin: Principal, u: User, what: str) -> None:
+    if u.id == admin.user_id:
+        raise Conflict(f"you cannot {what} your own account: another administrator must")
+
+
+def deactivate_user(db: Session, admin: Principal, user_id: int) -> User:
+    """The account can no longer log in, and its tokens and sessions stop working at once."""
+    u = _account(db, admin, user_id)
+    _not_self(admin, u, "deactivate")
+    deactivate(db, u, dt.datetime.now(dt.UTC))
+    _commit(db)
+    return u
+
+
+def reactivate_user(db: Session, admin: Principal, user_id: int) -> User:
+    u = _account(db, admin, user_id)
+    reactivate(u)
+    _commit(db)
+    return u
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordReset:
+    user: User
+    temporary_password: str
+    revoked_sessions: int
+
+
+def reset_password(db: Session, admin: Principal, user_id: int) -> PasswordReset:
+    """A random temporary password, to hand over once; every session and token of the account is revoked."""
+    u = _account(db, admin, user_id)
+    _not_self(admin, u, "reset the password of")  # their own: change it (services.auth)
+    temporary = security.temporary_password()
+    revoked = set_password(db, u, security.hash_password(temporary), dt.datetime.now(dt.UTC), temporary=True)
+    _commit(db)
+    return PasswordReset(u, temporary, revoked)
+
+
+def revoke_sessions(db: Session, admin: Principal, user_id: int) -> int:
+    """Revoke every session and token of the account (for the administrator's own: every one but theirs)."""
+    u = _account(db, admin, user_id)
+    keep = admin.token_id if u.id == admin.user_id else None
+    revoked = revoke_tokens(db, u, dt.datetime.now(dt.UTC), keep)
+    _commit(db)
     return revoked

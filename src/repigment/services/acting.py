@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 
-from repigment.store import Actor
+from sqlalchemy.orm import Session
+
+from repigment.store import Actor, Patient
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +23,12 @@ class Principal:
     @property
     def actor(self) -> Actor:
         return Actor(name=self.username, user_id=self.user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientContext:
+    """A patient the acting user may see (tenancy and ownership already checked), with the session."""
+
+    user: Principal
+    patient: Patient
+    db: Session

@@ -6,8 +6,9 @@ the demo loader alike. Core input errors become ``ClinicalInputError`` (HTTP 422
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -20,7 +21,7 @@ from repigment.label import CheckResult, LabelInputError, evaluate, evaluate_app
 from repigment.label.request import PATIENT_FLAGS
 from repigment.scoring import ScoringError, VasiResult, score_assessment
 from repigment.store import Application, Course, Patient, Prescription, Visit
-from repigment.store.prepared import Prepared
+from repigment.store.prepared import Prepared, pipeline
 
 DEFAULT_RULESET: Final = "opzelura-eu-2023"
 # Diary history handed to the engine with a new entry: covers the longest rolling window of the
@@ -103,8 +104,14 @@ _DISPENSED: Final = Prepared(
 
 
 def _dispensed(db: Session | Connection, patient_id: int, on: dt.date) -> list[dict[str, Any]]:
-    since = on - dt.timedelta(days=DISPENSED_DAYS)
-    rows = _DISPENSED.all(_conn(db), {"pid": patient_id, "on": on, "since": since})
+    return _dispensed_rows(_DISPENSED.send(_conn(db), _dispensed_params(patient_id, on)).all(), on)
+
+
+def _dispensed_params(patient_id: int, on: dt.date) -> dict[str, Any]:
+    return {"pid": patient_id, "on": on, "since": on - dt.timedelta(days=DISPENSED_DAYS)}
+
+
+def _dispensed_rows(rows: list[Any], on: dt.date) -> list[dict[str, Any]]:
     out = []
     for dispensed_on, grams, opened_on in rows:
         assert dispensed_on is not None  # selected for
@@ -156,13 +163,22 @@ def _conn(db: Session | Connection) -> Connection:
 def course_for(db: Session | Connection, patient_id: int, course_id: int | None, on: dt.date) -> Any | None:
     """The named course of this patient (422 if it is not theirs), else the latest started by ``on``:
     a row with ``id``, ``patient_id``, ``ruleset``, ``started_on`` and ``plan``."""
-    conn = _conn(db)
-    if course_id is not None:
-        course = _COURSE_BY_ID.first(conn, {"cid": course_id})
+    return _ask_course(_conn(db), patient_id, course_id, on)()
+
+
+def _ask_course(conn: Connection, patient_id: int, course_id: int | None, on: dt.date) -> Callable[[], Any]:
+    """``course_for``'s query sent; its answer when called."""
+    if course_id is None:
+        return _LATEST_COURSE.send(conn, {"pid": patient_id, "on": on}).first
+    pending = _COURSE_BY_ID.send(conn, {"cid": course_id})
+
+    def answer() -> Any:
+        course = pending.first()
         if course is None or course.patient_id != patient_id:
             raise ClinicalInputError("body.course_id", f"no course {course_id} for this patient")
         return course
-    return _LATEST_COURSE.first(conn, {"pid": patient_id, "on": on})
+
+    return answer
 
 
 def _entry(
@@ -212,33 +228,71 @@ def check_application(
     ``remember``: ``db`` reads committed data only (no write transaction), so the diary entries it
     reads may be kept for later checks."""
     conn = _conn(db)
-    local_day, window = _window(at, ZoneInfo(patient.timezone))
-    course = course_for(conn, patient.id, course_id, local_day)
-    history = _history(conn, {"pid": patient.id, **window}, remember=remember)
-    dispensed = _dispensed(conn, patient.id, local_day)
-    try:
-        result = evaluate_application(
-            history,
-            _entry(at, hand_units, grams, list(sites)),
-            patient_facts(patient),
-            ruleset=course.ruleset if course else DEFAULT_RULESET,
-            timezone=patient.timezone,
-            plan=course.plan if course else None,
-            dispensed=dispensed,
-        )
-    except LabelInputError as e:
-        raise ClinicalInputError(_body_field(e.field, len(history)), e.reason) from e
-    return DiaryCheck(course, len(history), dispensed, result.verdict, _findings(result))
+    with pipeline(conn):
+        return ask_check(conn, patient, course_id, at, remember=remember)(hand_units, grams, sites)
 
 
-def _history(conn: Connection, window: dict[str, Any], *, remember: bool) -> list[dict[str, Any]]:
+class AskedCheck:
+    """``check_application`` in two steps (``ask_check``): its reads sent, then the check made when
+    called (or the answers read and dropped, ``drop``)."""
+
+    def __init__(
+        self, conn: Connection, patient: Any, course_id: int | None, at: dt.datetime, *, remember: bool
+    ) -> None:
+        self.conn, self.patient, self.at, self.remember = conn, patient, at, remember
+        self.local_day, self.window = _window(at, ZoneInfo(patient.timezone))
+        self.course = _ask_course(conn, patient.id, course_id, self.local_day)
+        self.ids = _HISTORY_IDS.send(conn, {"pid": patient.id, **self.window})
+        self.dispensed = _DISPENSED.send(conn, _dispensed_params(patient.id, self.local_day))
+
+    def drop(self) -> None:
+        self.ids.all()
+        self.dispensed.all()
+        with contextlib.suppress(ClinicalInputError):
+            self.course()
+
+    def __call__(self, hand_units: float, grams: float | None, sites: Sequence[str]) -> DiaryCheck:
+        patient = self.patient
+        ids = [row[0] for row in self.ids.all()]
+        dispensed = _dispensed_rows(self.dispensed.all(), self.local_day)
+        course = self.course()
+        history = _history(self.conn, ids, {"pid": patient.id, **self.window}, remember=self.remember)
+        try:
+            result = evaluate_application(
+                history,
+                _entry(self.at, hand_units, grams, list(sites)),
+                patient_facts(patient),
+                ruleset=course.ruleset if course else DEFAULT_RULESET,
+                timezone=patient.timezone,
+                plan=course.plan if course else None,
+                dispensed=dispensed,
+            )
+        except LabelInputError as e:
+            raise ClinicalInputError(_body_field(e.field, len(history)), e.reason) from e
+        return DiaryCheck(course, len(history), dispensed, result.verdict, _findings(result))
+
+
+def ask_check(
+    conn: Connection, patient: Any, course_id: int | None, at: dt.datetime, *, remember: bool = False
+) -> AskedCheck:
+    """Send the reads of ``check_application`` now (in psycopg's pipeline mode, together with whatever
+    else is sent before the first answer is read); the check is made when the result is called."""
+    return AskedCheck(conn, patient, course_id, at, remember=remember)
+
+
+def _history(
+    conn: Connection, ids: list[str], window: dict[str, Any], *, remember: bool
+) -> list[dict[str, Any]]:
+    """The entries ``ids`` (the window's, in order) for the label engine, from the cache or read."""
     known = _ENTRIES.setdefault(conn.engine.url.render_as_string(), {})  # per database
-    ids = _HISTORY_IDS.scalars(conn, window)
     missing = [i for i in ids if i not in known]
     if len(missing) > _FETCH_ONE_BY_ONE:
         found = {row.id: _entry(*row[1:]) for row in _HISTORY.all(conn, window)}
+    elif missing:
+        asked = [(i, _ENTRY_BY_ID.send(conn, {"id": i})) for i in missing]  # sent together
+        found = {i: _entry(*pending.one()) for i, pending in asked}
     else:
-        found = {i: _entry(*_ENTRY_BY_ID.one(conn, {"id": i})) for i in missing}
+        found = {}
     if remember and found:
         if len(known) + len(found) > _ENTRIES_MAX:
             known.clear()
@@ -250,13 +304,29 @@ def check_is_current(
     db: Session | Connection, check: DiaryCheck, patient: Any, course_id: int | None, at: dt.datetime
 ) -> bool:
     """Whether the facts ``check`` was computed from are still those stored (then so is its result)."""
-    conn = _conn(db)
+    return ask_current(_conn(db), patient, course_id, at)(check)
+
+
+def ask_current(
+    conn: Connection, patient: Any, course_id: int | None, at: dt.datetime
+) -> Callable[[DiaryCheck], bool]:
+    """``check_is_current`` in two steps: its reads are sent now (with psycopg's pipeline mode, together
+    with the reads of other entries of a batch), the comparison made when the returned function is
+    called. Raises ``ClinicalInputError`` then, as ``course_for`` does."""
     local_day, window = _window(at, ZoneInfo(patient.timezone))
-    return (
-        course_for(conn, patient.id, course_id, local_day) == check.course
-        and _HISTORY_COUNT.scalar(conn, {"pid": patient.id, **window}) == check.history
-        and _dispensed(conn, patient.id, local_day) == check.dispensed
-    )
+    course = _ask_course(conn, patient.id, course_id, local_day)
+    count = _HISTORY_COUNT.send(conn, {"pid": patient.id, **window})
+    dispensed = _DISPENSED.send(conn, _dispensed_params(patient.id, local_day))
+
+    def current(check: DiaryCheck) -> bool:
+        n, rows = count.scalar(), dispensed.all()  # every answer read, whatever the comparison
+        return (
+            course() == check.course
+            and n == check.history
+            and _dispensed_rows(rows, local_day) == check.dispensed
+        )
+
+    return current
 
 
 def _body_field(field: str, new_index: int) -> str:

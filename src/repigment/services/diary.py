@@ -11,6 +11,13 @@ Entries are answered only once that commit is durable:
 - SQLite with ``synchronous=FULL`` (the default): the batch commits with ``synchronous=NORMAL`` and the
   WAL file is then fsynced (``Store.sync_wal``) before any of its entries is answered, while the next
   batch is written. An answered entry is as durable as after a FULL commit, at one fsync per batch.
+- PostgreSQL, the same arrangement: the writer's connection commits with ``synchronous_commit=off``
+  (the commit returns, and the audit head's row lock is released, once the commit record is in the
+  server's WAL buffers), and before any entry is answered ``Store.sync_wal`` makes one synchronous commit
+  of its own, which returns only once the WAL up to it — the batch's commit included — is flushed to
+  disk. The flush waits outside the lock, while the next batch (of any process) is written, and the
+  flushes of both processes share the server's group commit. The batch's reads are sent together in
+  psycopg's pipeline mode, then its inserts and audit entries: three round trips a batch.
 - The batch holds the ``WriteGate`` (on SQLite: this process and every other process serving the file)
   only while it is written, not while requests are parsed, authorised or answered, so several worker
   processes share the work and only the writing itself is one at a time.
@@ -24,19 +31,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
 import anyio
 from sqlalchemy import Connection, Table, bindparam, insert, select
+from sqlalchemy.exc import DBAPIError
 
 from repigment.services import checks
 from repigment.services.schemas import ApplicationIn
 from repigment.store import Actor, Application, Store
-from repigment.store.audit import Record, append_entries, lock_head, values_snapshot
+from repigment.store.audit import Record, append_entries, ask_head, values_snapshot
 from repigment.store.models import utcnow
-from repigment.store.prepared import Prepared
+from repigment.store.prepared import Prepared, pipeline
 from repigment.store.writer_lock import WriteGate
 
 _TABLE: Final = cast(Table, Application.__table__)
@@ -85,9 +93,13 @@ def precheck(conn: Connection, patient: Any, body: ApplicationIn) -> checks.Diar
     ``conn``: outside any write transaction, in one read transaction.
 
     Raises ``ClinicalInputError`` for an entry the core refuses."""
-    if _BY_ID.first(conn, {"id": body.id}) is not None:
-        return None
-    return _check(conn, patient, body, remember=True)
+    with pipeline(conn):  # PostgreSQL: the reads sent together, one round trip for all
+        existing = _BY_ID.send(conn, {"id": body.id})
+        check = checks.ask_check(conn, patient, body.course_id, body.at, remember=True)
+        if existing.first() is not None:
+            check.drop()
+            return None
+        return check(body.hand_units, body.grams, body.sites)
 
 
 def _check(
@@ -110,13 +122,46 @@ def store_entry(
     ``check``: a ``precheck`` made before the transaction, used if its facts are still current (else
     the entry is checked again here). Raises ``ClinicalInputError`` or ``EntryConflict`` before
     anything is written."""
-    existing = _BY_ID.first(conn, {"id": body.id})
+    row, record = _decide(conn, patient, body, recorded_by, check, _ask(conn, patient, body, check))
+    if record is not None:
+        _INSERT.run(conn, row)
+    return row, record
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """The reads that decide an entry's write, sent (``_ask``) and answered when called."""
+
+    existing: Callable[[], Any]  # the stored entry with this id, or None
+    current: Callable[[checks.DiaryCheck], bool] | None  # whether the precheck still holds
+
+
+def _ask(conn: Connection, patient: Any, body: ApplicationIn, check: checks.DiaryCheck | None) -> _Asked:
+    existing = _BY_ID.send(conn, {"id": body.id}).first
+    current = None if check is None else checks.ask_current(conn, patient, body.course_id, body.at)
+    return _Asked(existing, current)
+
+
+def _decide(
+    conn: Connection,
+    patient: Any,
+    body: ApplicationIn,
+    recorded_by: int | None,
+    check: checks.DiaryCheck | None,
+    asked: _Asked,
+) -> tuple[dict[str, Any], Record | None]:
+    """The row to insert and its audit record (the stored row and None for a retry), from the answers
+    to ``asked``; the entry is checked again (more reads) if its precheck no longer holds."""
+    existing = asked.existing()
     if existing is not None:
+        if asked.current is not None and check is not None:
+            with contextlib.suppress(checks.ClinicalInputError):  # answers read, not needed
+                asked.current(check)
         row: dict[str, Any] = existing._asdict()
         if not same_entry(row, body, patient.id):
             raise EntryConflict(body.id)
         return row, None
-    if check is None or not checks.check_is_current(conn, check, patient, body.course_id, body.at):
+    if check is None or asked.current is None or not asked.current(check):
         check = _check(conn, patient, body)
     course = check.course
     row = {
@@ -134,7 +179,6 @@ def store_entry(
         "recorded_by": recorded_by,
         "created_at": utcnow(),
     }
-    _INSERT.run(conn, row)
     return row, ("create", _TABLE.name, row["id"], None, values_snapshot(_TABLE.name, row))
 
 
@@ -161,23 +205,32 @@ class Reader:
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[Connection]:
         if self.conn is None:
-            self.conn = self.store.engine.connect()
+            conn = self.store.engine.connect()
+            if not self.store.is_sqlite:
+                # PostgreSQL: each statement of a READ COMMITTED transaction reads its own snapshot
+                # anyway, so none is begun: no BEGIN and ROLLBACK round trips around the reads
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            self.conn = conn
         conn = self.conn
-        dbapi: Any = conn.connection.dbapi_connection
-        if self.store.is_sqlite:
+        if not self.store.is_sqlite:
             try:
-                dbapi.execute("BEGIN")  # the connection runs in autocommit mode: begun explicitly
-            except Exception:
-                self.close()
+                yield conn
+            except BaseException:
+                if conn.invalidated:
+                    self.close()
                 raise
+            return
+        dbapi: Any = conn.connection.dbapi_connection
+        try:
+            dbapi.execute("BEGIN")  # the connection runs in autocommit mode: begun explicitly
+        except Exception:
+            self.close()
+            raise
         try:
             yield conn
         finally:
             try:
-                if self.store.is_sqlite:
-                    dbapi.execute("ROLLBACK")
-                else:
-                    dbapi.rollback()
+                dbapi.execute("ROLLBACK")
             except Exception:  # the connection broke: a new one next time
                 self.close()
 
@@ -223,26 +276,53 @@ class DiaryWriter:
             self.answering.add(answer)
             answer.add_done_callback(self.answering.discard)
 
-    def _write_batch(self, jobs: list[Job]) -> list[Stored | Exception]:
+    def _write_batch(self, jobs: list[Job], *, again: bool = True) -> list[Stored | Exception]:
+        """One transaction for the batch, in three round trips on PostgreSQL whatever its size: the
+        audit head's lock and every entry's reads (its id, and the facts its precheck used) sent
+        together; then the inserts of the entries and their audit entries together; then the commit.
+        An entry whose id or patient came earlier in the batch is read after the earlier ones are
+        inserted, so that it sees them (as if the entries were written one at a time)."""
         outcomes: list[Stored | Exception] = []
         records: list[tuple[Actor, Record]] = []
         try:
             conn = self._connection()
             with conn.begin():
-                # PostgreSQL: the batches of several processes one at a time (SQLite: BEGIN IMMEDIATE)
-                lock_head(conn)
-                for job in jobs:
+                asked: list[_Asked | None] = []
+                seen: set[Any] = set()
+                with pipeline(conn):
+                    # the batches of several processes one at a time (SQLite: BEGIN IMMEDIATE)
+                    head = ask_head(conn)
+                    for job in jobs:
+                        alone = job.body.id in seen or ("patient", job.patient.id) in seen
+                        seen |= {job.body.id, ("patient", job.patient.id)}
+                        asked.append(None if alone else _ask(conn, job.patient, job.body, job.check))
+                    locked = head()  # waits for the lock, then for every answer sent above
+                rows: list[dict[str, Any]] = []
+                for job, ask in zip(jobs, asked, strict=True):
                     try:
-                        row, record = store_entry(conn, job.patient, job.body, job.recorded_by, job.check)
+                        if ask is None:
+                            if rows:
+                                _INSERT.run(conn, rows)
+                                rows = []
+                            ask = _ask(conn, job.patient, job.body, job.check)
+                        row, record = _decide(conn, job.patient, job.body, job.recorded_by, job.check, ask)
                     except (checks.ClinicalInputError, EntryConflict) as e:
                         outcomes.append(e)
                         continue
                     outcomes.append(Stored(row, record is not None))
                     if record is not None:
+                        rows.append(row)
                         records.append((job.actor, record))
-                append_entries(conn, records)
+                with pipeline(conn):
+                    if rows:
+                        _INSERT.run(conn, rows)
+                    append_entries(conn, records, head=locked)
         except Exception as e:
             self.close()
+            if again and isinstance(e, DBAPIError) and e.connection_invalidated:
+                # the kept connection was found broken (a restarted server): once more on a new one; a
+                # batch whose commit did go through before the break is found stored (answered as retries)
+                return self._write_batch(jobs, again=False)
             if len(jobs) == 1:
                 return [e]
             return [self._write_batch([job])[0] for job in jobs]  # so that one failure fails alone
@@ -272,7 +352,7 @@ class DiaryWriter:
         if self.conn is None:
             conn = self.store.write_engine.connect()
             if self.store.deferred_sync:
-                self.store.set_synchronous(conn, "NORMAL")
+                self.store.set_deferred(conn)
             self.conn = conn
         return self.conn
 

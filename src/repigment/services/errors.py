@@ -12,12 +12,21 @@ class ServiceError(Exception):
 
 
 class InputError(ServiceError):
-    """A value given by the caller cannot be used; ``field`` names it (as the caller sent it)."""
+    """A value given by the caller cannot be used; ``field`` names it (as the caller sent it).
 
-    def __init__(self, field: str, reason: str) -> None:
+    ``where`` is the part of the request the field is in (``body``, ``query``), or None for a field named
+    by the core in its own terms (``patient.birth_date``: a fact the record gave the label engine)."""
+
+    def __init__(self, field: str, reason: str, where: str | None = "body") -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.where = where
+
+    @property
+    def path(self) -> str:
+        """The field with its part of the request: ``body.visited_on``."""
+        return f"{self.where}.{self.field}" if self.where else self.field
 
 
 class NotFound(ServiceError):
@@ -30,3 +39,19 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     """The write conflicts with the stored record (a referenced item changed or is gone)."""
+
+
+class Forbidden(ServiceError):
+    """The acting user's role may not do this (whatever the target)."""
+
+
+class Unauthenticated(ServiceError):
+    """No valid log-in: no token, or one that is unknown, expired or revoked, or wrong credentials."""
+
+
+class Throttled(ServiceError):
+    """Too many failed log-ins: try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,7 +1,12 @@
-"""Reading a patient's record for the pages: the course with its milestones, attention flags, timeline.
+"""The read models of a patient's record: the course with its milestones, attention flags, course
+findings, timeline and progress.
 
-Only reads; every write goes through the API's route functions so that the pages and the API share
-one implementation of each rule (label checks on diary entries, scoring of visits, audit).
+The use cases ``patient_record``, ``patient_state``, ``patient_timeline`` and ``patient_progress`` take the
+acting user and a patient id; they apply the role rule (``READ_ROLES``: 403), tenancy and ownership
+(another clinic's patient, or for a patient another patient: 404), de-identify for analysts
+(``repigment.services.deidentified``), and name the access event the read leaves in the audit trail
+(``repigment.services.access_log``). The REST API (``/patients/{id}/state``, ``/timeline``,
+``/progress``) and the pages read through them.
 """
 
 from __future__ import annotations
@@ -10,24 +15,39 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from repigment.course import (
     Assessment,
     CourseError,
+    CourseState,
     RepigmentationCheck,
     check_repigmentation,
     milestones,
     week_of,
 )
-from repigment.course import Course as CourseState
 from repigment.label import LabelInputError, evaluate
 from repigment.scoring import vns_success
 from repigment.services import checks
+from repigment.services import deidentified as deid_out
+from repigment.services.access import require_role, visible_patient
+from repigment.services.access_log import AccessEvent, Channel, read_event
+from repigment.services.acting import Principal
 from repigment.services.course import DECISION_RULE_PREFIX
+from repigment.services.schemas import DeidFindingOut, FindingOut
+from repigment.services.schemas.records import (
+    CourseStateOut,
+    FlagOut,
+    MilestoneOut,
+    PatientStateOut,
+    ProgressOut,
+    ProgressPointOut,
+    TimelineEventOut,
+    TimelineOut,
+)
 from repigment.store import AdverseEvent, Application, Course, Override, Patient, Prescription, Visit
 
 NEW_EVENT_DAYS: Final = 14  # an adverse event is "new" on the patient list for two weeks after it is reported
@@ -44,6 +64,7 @@ class Record:
     events: list[AdverseEvent]
     overrides: list[Override]
     applications: list[Application] = field(default_factory=list)
+    last_applied_at: dt.datetime | None = None  # the latest diary entry, whatever the window loaded
 
     @property
     def course(self) -> Course | None:
@@ -104,6 +125,9 @@ def load(db: Session, patient: Patient, today: dt.date | None = None, diary_days
             db.scalars(select(Override).where(Override.patient_id == pid).order_by(Override.created_at))
         ),
         applications=list(db.scalars(apps_stmt.order_by(Application.applied_at.desc()))),
+        last_applied_at=db.scalar(
+            select(func.max(Application.applied_at)).where(Application.patient_id == pid)
+        ),
     )
 
 
@@ -131,7 +155,7 @@ def course_state(rec: Record) -> CourseState | None:
     on = max(rec.today, course.started_on)
     if course.stopped_on is not None:
         on = max(course.started_on, min(on, course.stopped_on))
-    last_app = max((a.applied_at.date() for a in rec.applications), default=None)
+    last_app = rec.last_applied_at.date() if rec.last_applied_at is not None else None
     try:
         return milestones(course.started_on, on, assessments, last_app)
     except CourseError:
@@ -331,3 +355,228 @@ def progress(rec: Record) -> dict[str, Any]:
 
 def sorted_desc(items: Sequence[Any], key: str) -> list[Any]:
     return sorted(items, key=lambda x: getattr(x, key), reverse=True)
+
+
+# -- the use cases -----------------------------------------------------------------------------------
+# Who may read the read models: as the record itself (``GET /patients/{id}``); analysts de-identified.
+READ_ROLES: Final = ("clinician", "patient", "analyst")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Read(Generic[T]):
+    """What a read use case found, with the access event to record for it (None: nothing to record).
+    The adapter records it (``repigment.services.access_log.record``) before answering."""
+
+    value: T
+    access: AccessEvent | None
+
+
+def patient_record(
+    db: Session,
+    actor: Principal,
+    patient_id: int,
+    *,
+    channel: Channel,
+    roles: Sequence[str] = READ_ROLES,
+    today: dt.date | None = None,
+    diary_days: int | None = 60,
+) -> Read[Record]:
+    """A patient's record to read: the role (Forbidden), then tenancy and ownership (NotFound), then the
+    record with the read to record (a ``read`` of the patient row, as ``GET /patients/{id}``)."""
+    require_role(actor, roles)
+    patient = visible_patient(db, actor, patient_id)
+    rec = load(db, patient, today, diary_days=diary_days)
+    access = read_event(actor, channel, table_name="patient", row_id=patient.id, patient_id=patient.id)
+    return Read(rec, access)
+
+
+@dataclass(frozen=True, slots=True)
+class StateView:
+    """The current course's state, its attention flags and its label findings (in one language)."""
+
+    state: CourseState | None
+    flags: list[Flag]
+    findings: list[dict[str, Any]]
+
+
+def state_view(rec: Record, lang: str) -> StateView:
+    return StateView(course_state(rec), attention(rec), course_findings(rec, lang))
+
+
+def _deid(db: Session, actor: Principal, rec: Record) -> deid_out.View | None:
+    return deid_out.view(db, rec.patient) if actor.role == "analyst" else None
+
+
+def _when(on: dt.date | None, view: deid_out.View | None) -> dict[str, Any]:
+    """``on`` as a date, or as a study day for analysts."""
+    return {"on": on} if view is None else {"day": view.day(on)}
+
+
+def _milestone_out(m: Any, view: deid_out.View | None) -> MilestoneOut:
+    a = m.assessment
+    out = MilestoneOut(name=m.name, week=m.week, status=m.status, **_when(m.on, view))
+    if a is not None:
+        out.repigmentation_percent = float(a.repigmentation_percent)
+        if view is None:
+            out.assessment_on = a.on
+        else:
+            out.assessment_day = view.day(a.on)
+    return out
+
+
+def _state_out(s: CourseState, view: deid_out.View | None) -> CourseStateOut:
+    def pair(name: str, day_name: str, on: dt.date | None) -> dict[str, Any]:
+        if on is None:
+            return {}
+        return {name: on} if view is None else {day_name: view.day(on)}
+
+    return CourseStateOut(
+        week=s.week,
+        **_when(s.on, view),
+        **pair("started_on", "start_day", s.started_on),
+        review=_milestone_out(s.review, view),
+        decision=_milestone_out(s.decision, view),
+        week52_decision=s.week52_decision,
+        discontinue_below_percent=float(s.discontinue_below_percent),
+        **pair("last_application_on", "last_application_day", s.last_application_on),
+        **pair("contraception_until", "contraception_until_day", s.contraception_until),
+    )
+
+
+def patient_state(
+    db: Session,
+    actor: Principal,
+    patient_id: int,
+    *,
+    channel: Channel,
+    lang: str = "en",
+    today: dt.date | None = None,
+) -> Read[PatientStateOut]:
+    """The current course's week-24/52 milestones, what needs attention, and the label's findings on it
+    (analysts: study days, findings without their messages)."""
+    read = patient_record(db, actor, patient_id, channel=channel, today=today, diary_days=RECENT_FLAG_DAYS)
+    rec = read.value
+    view = _deid(db, actor, rec)
+    sv = state_view(rec, lang)
+    findings: list[FindingOut | DeidFindingOut] = [
+        DeidFindingOut.model_validate(f) if view is not None else FindingOut.model_validate(f)
+        for f in sv.findings
+    ]
+    course = rec.course
+    out = PatientStateOut(
+        patient_id=rec.patient.id,
+        deidentified=view is not None,
+        course_id=course.id if course else None,
+        course_status=course.status if course else None,
+        state=_state_out(sv.state, view) if sv.state is not None else None,
+        flags=[FlagOut(kind=f.kind, severity=f.severity) for f in sv.flags],  # type: ignore[arg-type]
+        findings=findings,
+    )
+    return Read(out, read.access)
+
+
+def _event_out(e: Event, view: deid_out.View | None) -> TimelineEventOut:
+    out = TimelineEventOut(kind=e.kind, **_when(e.on, view))
+    full = view is None
+    d = e.data
+    if "course" in d:
+        c = d["course"]
+        out.course_id = c.id
+        if e.kind != "course_start" and full:
+            out.reason = c.stop_reason
+    if "visit" in d:
+        out.visit_id, out.course_id, out.week = d["visit"].id, d["visit"].course_id, d["week"]
+    if "milestone" in d:
+        out.milestone, out.status = d["milestone"].name, d["milestone"].status
+    if "override" in d:
+        o = d["override"]
+        out.rule, out.course_id = o.rule, o.course_id
+        if full:
+            out.reason = o.reason
+    if "event" in d:
+        ae = d["event"]
+        out.adverse_event_id, out.course_id, out.serious = ae.id, ae.course_id, ae.serious
+        if full:
+            out.term = ae.term
+    return out
+
+
+def patient_timeline(
+    db: Session, actor: Principal, patient_id: int, *, channel: Channel, today: dt.date | None = None
+) -> Read[TimelineOut]:
+    """Everything that happened in the record, oldest first (``timeline``)."""
+    read = patient_record(db, actor, patient_id, channel=channel, today=today)
+    rec = read.value
+    view = _deid(db, actor, rec)
+    out = TimelineOut(
+        patient_id=rec.patient.id,
+        deidentified=view is not None,
+        events=[_event_out(e, view) for e in timeline(rec)],
+    )
+    return Read(out, read.access)
+
+
+def patient_progress(
+    db: Session, actor: Principal, patient_id: int, *, channel: Channel, today: dt.date | None = None
+) -> Read[ProgressOut]:
+    """F-VASI and T-VASI by week of the current course (``progress``)."""
+    read = patient_record(db, actor, patient_id, channel=channel, today=today)
+    rec = read.value
+    view = _deid(db, actor, rec)
+    prog = progress(rec)
+    points = [
+        ProgressPointOut(
+            visit_id=pt["visit"].id,
+            **_when(pt["visit"].visited_on, view),
+            week=pt["week"],
+            f_vasi=pt["f_vasi"],
+            t_vasi=pt["t_vasi"],
+            vns=pt["vns"],
+            vns_success=pt["vns_success"],
+        )
+        for pt in prog["points"]
+    ]
+    course = rec.course
+    out = ProgressOut(
+        patient_id=rec.patient.id,
+        deidentified=view is not None,
+        course_id=course.id if course else None,
+        points=points,
+        baseline_visit_id=prog["baseline"].id if prog["baseline"] is not None else None,
+        latest_visit_id=prog["latest"].id if prog["latest"] is not None else None,
+        change_percent=prog["change"],
+        mixed_variants=prog["mixed_variants"],
+    )
+    return Read(out, read.access)
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """One row of the clinic's patient list: what needs attention first."""
+
+    patient: Patient
+    flags: list[Flag]
+    course: Course | None
+    state: CourseState | None
+    latest: Visit | None
+
+
+LIST_ROLES: Final = ("clinician",)
+
+
+def clinic_overview(db: Session, actor: Principal, *, today: dt.date | None = None) -> list[Overview]:
+    """The patients of the acting clinician's clinic, those with the most attention flags first (the
+    flags of ``attention``, over the diary entries of the last ``RECENT_FLAG_DAYS``)."""
+    require_role(actor, LIST_ROLES)
+    today = today or dt.date.today()
+    rows = []
+    for p in db.scalars(
+        select(Patient)
+        .where(Patient.clinic_id == actor.clinic_id)
+        .order_by(Patient.family_name, Patient.given_name, Patient.id)
+    ):
+        rec = load(db, p, today, diary_days=RECENT_FLAG_DAYS)
+        rows.append(Overview(p, attention(rec), rec.course, course_state(rec), rec.latest))
+    rows.sort(key=lambda r: (-len(r.flags), r.patient.family_name))
+    return rows

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
@@ -236,17 +236,34 @@ def lock_head(conn: Connection) -> None:
     _HEAD_FOR_UPDATE.one(conn, {})
 
 
+def ask_head(conn: Connection) -> Callable[[], tuple[int, str]]:
+    """``lock_head`` sent now (pipelined with what follows); the locked head (seq, hash) when called,
+    for ``append_entries(..., head=...)`` in the same transaction."""
+    pending = _HEAD_FOR_UPDATE.send(conn, {})
+
+    def head() -> tuple[int, str]:
+        row = pending.one()
+        return int(row.seq), str(row.hash)
+
+    return head
+
+
 def append(conn: Connection, actor: Actor, records: list[Record]) -> None:
     """Append entries after the current head; the head row is locked (FOR UPDATE) so writers serialise."""
     append_entries(conn, [(actor, r) for r in records])
 
 
-def append_entries(conn: Connection, records: list[tuple[Actor, Record]]) -> None:
-    """``append`` for records of several actors (a group of diary writes committed together)."""
+def append_entries(
+    conn: Connection, records: list[tuple[Actor, Record]], head: tuple[int, str] | None = None
+) -> None:
+    """``append`` for records of several actors (a group of diary writes committed together);
+    ``head``: the head as locked earlier in this transaction (``ask_head``), else read and locked here."""
     if not records:
         return
-    head = _HEAD_FOR_UPDATE.one(conn, {})
-    seq, prev = int(head.seq), str(head.hash)
+    if head is None:
+        row = _HEAD_FOR_UPDATE.one(conn, {})
+        head = int(row.seq), str(row.hash)
+    seq, prev = head
     at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     rows: list[dict[str, Any]] = []
     for actor, (action, table_name, rid, old, new) in records:

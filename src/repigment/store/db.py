@@ -24,10 +24,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from repigment.config import ConfigError, Settings, get_settings
 from repigment.store import audit
+from repigment.store.prepared import InternalsChanged, check_internals
 
 # Serialises migrations of several workers starting at once against one PostgreSQL database.
 _PG_MIGRATION_LOCK: Final = 7_240_214
@@ -121,6 +123,11 @@ class Store:
             self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
             self.write_engine = self.engine
             self._write_lock = None
+        try:  # the diary's hot statements read SQLAlchemy internals: refuse to start if they changed
+            check_internals(self.engine.dialect)
+        except InternalsChanged as e:
+            self.dispose()
+            raise StoreError(str(e)) from None
         self._read = sessionmaker(self.engine, class_=AuditedSession, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, class_=AuditedSession, expire_on_commit=False)
         if migrate:
@@ -176,17 +183,43 @@ class Store:
     # -- SQLite: commit now, make durable later (the diary's batches) -------------------------------
     @property
     def deferred_sync(self) -> bool:
-        """Whether a group commit should commit without waiting and then call ``sync_wal`` (SQLite
-        with ``synchronous`` FULL or EXTRA); with NORMAL a commit is as durable as it will get."""
-        return self.is_sqlite and self.synchronous in ("FULL", "EXTRA")
+        """Whether a group commit should commit without waiting for the disk and then call
+        ``sync_wal`` before answering: SQLite with ``synchronous`` FULL or EXTRA (with NORMAL a commit
+        is as durable as it will get), and PostgreSQL."""
+        return not self.is_sqlite or self.synchronous in ("FULL", "EXTRA")
+
+    def set_deferred(self, conn: Connection) -> None:
+        """Make a write connection commit without waiting for the disk (outside any transaction; it
+        holds per connection): SQLite ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``.
+        What it commits is durable once a later ``sync_wal`` has returned."""
+        if self.is_sqlite:
+            conn.connection.driver_connection.execute("PRAGMA synchronous=NORMAL")  # type: ignore[union-attr]
+        else:
+            conn.exec_driver_sql("SET synchronous_commit = off")
+            conn.commit()
 
     def set_synchronous(self, conn: Connection, level: str) -> None:
-        """Set ``synchronous`` on a write connection outside any transaction (it holds per connection)."""
+        """Set ``synchronous`` on a SQLite connection outside any transaction (it holds per connection)."""
         conn.connection.driver_connection.execute(f"PRAGMA synchronous={level}")  # type: ignore[union-attr]
 
     def sync_wal(self) -> None:
-        """fsync the WAL file (and, once, its directory): afterwards every transaction committed before
-        the call is on disk, as ``synchronous=FULL`` would have made it at each commit."""
+        """Make every transaction committed before the call durable, as a synchronous commit would have
+        made it at its commit. SQLite: fsync the WAL file (and, once, its directory). PostgreSQL: one
+        synchronous commit of a transaction of its own that writes a WAL record (a transactional
+        logical message; a transaction that wrote no WAL, ``txid_current()`` alone say, commits without
+        waiting for the flush): the server flushes the WAL up to its commit record, which is after every
+        earlier commit's, before it answers; concurrent calls share the server's flushes (its group
+        commit). Blocking: call it in a worker thread."""
+        if not self.is_sqlite:
+            for again in (True, False):
+                try:
+                    with self._flusher().connect() as conn:  # autocommit: the statement is its transaction
+                        conn.exec_driver_sql("SELECT pg_logical_emit_message(true, 'repigment', 'flush')")
+                    return
+                except DBAPIError as e:  # a pooled connection found broken (a restarted server): once more
+                    if not (again and e.connection_invalidated):
+                        raise
+            return
         assert self.sqlite_path is not None
         fd = os.open(f"{self.sqlite_path}-wal", os.O_RDONLY)
         try:
@@ -202,6 +235,20 @@ class Store:
             self._dir_synced = True
 
     _dir_synced = False
+    _flush_engine: Engine | None = None
+
+    def _flusher(self) -> Engine:
+        """PostgreSQL: connections for ``sync_wal``, in autocommit with ``synchronous_commit`` on
+        whatever the server's default, without the pool's ping."""
+        if self._flush_engine is None:
+            self._flush_engine = create_engine(
+                self.url,
+                pool_size=2,
+                max_overflow=8,
+                isolation_level="AUTOCOMMIT",
+                connect_args={"options": "-c synchronous_commit=on"},
+            )
+        return self._flush_engine
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -227,6 +274,8 @@ class Store:
                 lock.release()
 
     def dispose(self) -> None:
+        if self._flush_engine is not None:
+            self._flush_engine.dispose()
         self.engine.dispose()
         if self.write_engine is not self.engine:
             self.write_engine.dispose()

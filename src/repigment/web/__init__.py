@@ -21,7 +21,7 @@ def mount_web(app: Any) -> None:
     app.include_router(tools.router)
     from repigment.web import pages
 
-    if getattr(getattr(app, "state", None), "store", None) is not None and pages.available():
+    if getattr(getattr(app, "state", None), "store", None) is not None:
         pages.mount(app)
     else:
         from fastapi import APIRouter
@@ -29,3 +29,10 @@ def mount_web(app: Any) -> None:
         standalone = APIRouter()
         tools.register_calculator(standalone, "/tools/bodymap")
         app.include_router(standalone)
+
+
+def large_bodies() -> tuple[tuple[str, Any, int], ...]:
+    """The page routes allowed a request body over the app's limit: (method, path pattern, bytes)."""
+    from repigment.web.pages.photos import body_limits
+
+    return body_limits()

@@ -45,7 +45,9 @@ class Shape:
 
 
 @dataclass(frozen=True, slots=True)
-class View:
+class ChartView:
+    """One view of the body chart (front, back, face): its size in drawing units and its shapes."""
+
     name: str
     width: int
     height: int
@@ -104,7 +106,7 @@ def _f(pts: Sequence[tuple[int, int]]) -> tuple[Point, ...]:
     return tuple((float(x), float(y)) for x, y in pts)
 
 
-_FRONT = View(
+_FRONT = ChartView(
     "front",
     200,
     440,
@@ -138,7 +140,7 @@ _FRONT = View(
     ),
 )
 
-_BACK = View(
+_BACK = ChartView(
     "back",
     200,
     440,
@@ -168,7 +170,7 @@ _BACK = View(
     ),
 )
 
-_FACE = View(
+_FACE = ChartView(
     "face",
     200,
     240,
@@ -183,7 +185,7 @@ _FACE = View(
     ),
 )
 
-VIEWS: Final[tuple[View, ...]] = (_FRONT, _BACK, _FACE)
+VIEWS: Final[tuple[ChartView, ...]] = (_FRONT, _BACK, _FACE)
 VIEWS_BY_NAME: Final = {v.name: v for v in VIEWS}
 AREA_NAMES: Final[tuple[str, ...]] = tuple(a.name for a in CHART_AREAS)
 AREA_INDEX: Final = {name: i for i, name in enumerate(AREA_NAMES)}
@@ -382,7 +384,7 @@ def svg_path(points: Sequence[Point]) -> str:
     return "M" + " L".join(f"{x:g},{y:g}" for x, y in points) + " Z"
 
 
-def view_paths(view: View) -> list[tuple[str, str]]:
+def view_paths(view: ChartView) -> list[tuple[str, str]]:
     """(area, SVG path data) per area of a view, the polygons of one area joined into one path."""
     paths: dict[str, list[str]] = {}
     for s in view.shapes:

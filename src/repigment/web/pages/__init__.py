@@ -1,7 +1,8 @@
 """The record pages: log-in, clinician pages, patient diary, photos.
 
-Writes call the API's own route functions (``repigment.api.routes.patients``) with the page's user,
-so a page and an API call run the same validation, label checks, scoring and audit.
+Pages read and write through the use cases (``repigment.services``), as the API does, so a page and
+an API call run the same validation, label checks, scoring and audit; ``repigment.web.access`` holds the
+session and the pages' answers to refusals.
 """
 
 from __future__ import annotations
@@ -13,15 +14,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from repigment.web.access import PageError, PageRedirect
 from repigment.web.render import render, secure, translator
-
-
-def available() -> bool:
-    try:
-        import repigment.api.deps  # noqa: F401
-        import repigment.api.routes.patients  # noqa: F401
-    except ImportError:  # pragma: no cover - the API ships with the web pages
-        return False
-    return True
 
 
 async def _redirect(request: Request, exc: Exception) -> Response:

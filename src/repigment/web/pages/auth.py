@@ -1,4 +1,5 @@
-"""Log-in and log-out pages (the API's session cookie and CSRF token), and the start page."""
+"""Log-in and log-out pages (the session cookie and CSRF token of ``repigment.services.auth``, the same
+as the API's browser sessions), the password form, and the start page."""
 
 from __future__ import annotations
 
@@ -7,17 +8,18 @@ import hmac
 import secrets
 from typing import Final
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from repigment.api import deps
-from repigment.api.deps import Db, ReadDb
-from repigment.api.routes import auth as api_auth
-from repigment.services import security
+from repigment.services import auth, security
+from repigment.services.acting import Principal
+from repigment.services.auth import LoggedIn
+from repigment.services.errors import ServiceError, Throttled
 from repigment.services.schemas import LoginIn
 from repigment.web import access
+from repigment.web.access import Db, ReadDb
 from repigment.web.pages.common import page, see_other
 from repigment.web.render import translator
 from repigment.web.tools import safe_next
@@ -25,7 +27,7 @@ from repigment.web.tools import safe_next
 router = APIRouter(include_in_schema=False)
 
 
-def home_for(user: deps.Principal) -> str:
+def home_for(user: Principal) -> str:
     if user.role == "patient" and user.patient_id is not None:
         return f"/patients/{user.patient_id}"
     if user.role == "clinician":
@@ -62,7 +64,7 @@ def login_page(
         login_csrf=token,
     )
     resp.set_cookie(
-        deps.cookie_name(request, LOGIN_COOKIE),
+        access.cookie_name(request, LOGIN_COOKIE),
         token,
         max_age=3600,
         httponly=True,
@@ -94,7 +96,7 @@ async def login_submit(request: Request) -> Response:
     target = safe_next(str(form.get("next", "/")))
     errors: dict[str, str] = {}
     presented = form.get(LOGIN_FIELD)
-    expected = request.cookies.get(deps.cookie_name(request, LOGIN_COOKIE))
+    expected = request.cookies.get(access.cookie_name(request, LOGIN_COOKIE))
     if not same_origin(request) or not (
         isinstance(presented, str) and expected and hmac.compare_digest(presented, expected)
     ):
@@ -106,22 +108,29 @@ async def login_submit(request: Request) -> Response:
         errors["password"] = _("Enter your password.")
     if not errors:
         try:
-            done = await api_auth.login(request, LoginIn(username=username, password=password), "session")
+            checked = LoginIn(username=username, password=password)
+            done = await auth.log_in(
+                request.app.state.store,
+                request.app.state.write_gate,
+                checked.username,
+                checked.password,
+                kind="session",
+                channel=access.channel(request),
+            )
         except ValidationError:
             errors["username"] = _("Wrong username or password.")
-        except HTTPException as e:
-            if e.status_code == 429:
-                errors["password"] = _(
-                    "Too many failed attempts. Wait %(seconds)s seconds and try again."
-                ) % {"seconds": (e.headers or {}).get("Retry-After", "60")}
-            else:
-                errors["password"] = _("Wrong username or password.")
+        except Throttled as e:
+            errors["password"] = _("Too many failed attempts. Wait %(seconds)s seconds and try again.") % {
+                "seconds": e.retry_after
+            }
+        except ServiceError:
+            errors["password"] = _("Wrong username or password.")
         else:
             resp = see_other(
                 "/password" if done.must_change_password else target if target != "/login" else "/"
             )
-            api_auth.set_session_cookies(request, resp, done.token, done.expires_at)
-            resp.delete_cookie(deps.cookie_name(request, LOGIN_COOKIE), path="/")
+            set_session_cookies(request, resp, done)
+            resp.delete_cookie(access.cookie_name(request, LOGIN_COOKIE), path="/")
             return resp
     return login_page(
         request, status_code=422 if errors else 200, username=username, errors=errors, next=target
@@ -131,17 +140,31 @@ async def login_submit(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request, db: Db) -> Response:
     user = await access.page_user(request, db)
-    api_auth.revoke(db, request, user)
-    db.commit()
+    auth.log_out(db, user, access.channel(request))
     resp = see_other("/login")
-    api_auth.clear_session_cookies(request, resp)
+    secure = access.https(request)
+    for name in auth.session_cookie_names(secure):
+        resp.delete_cookie(name, path="/", secure=secure)
     return resp
+
+
+def set_session_cookies(request: Request, resp: Response, done: LoggedIn) -> None:
+    for c in auth.session_cookies(done.token, done.expires_at, access.https(request)):
+        resp.set_cookie(
+            c.name,
+            c.value,
+            max_age=c.max_age,
+            httponly=c.httponly,
+            samesite=c.samesite,
+            secure=c.secure,
+            path="/",
+        )
 
 
 def _password_form(
     request: Request,
     db: Session,
-    user: deps.Principal,
+    user: Principal,
     *,
     status_code: int,
     errors: dict[str, str],
@@ -168,7 +191,7 @@ async def password_form(request: Request, db: ReadDb) -> Response:
 
 @router.post("/password")
 async def password_submit(request: Request, db: ReadDb) -> Response:
-    # A read session only: the change takes the write lock itself (``api_auth.change_own_password``).
+    # A read session only: the change takes the write lock itself (``auth.change_own_password``).
     user = await access.page_user(request, db)
     _ = translator(request)
     form = await request.form()
@@ -179,7 +202,7 @@ async def password_submit(request: Request, db: ReadDb) -> Response:
         errors["current_password"] = _("Enter your current password.")
     if new != str(form.get("new_password_again", "")):
         errors["new_password_again"] = _("The two new passwords differ.")
-    problem = api_auth.new_password_problem(user, current, new)
+    problem = auth.new_password_problem(user, current, new)
     if problem is not None:
         errors["new_password"] = _(
             "Choose a password of at least %(n)s characters that is not a common password, nor your "
@@ -187,14 +210,20 @@ async def password_submit(request: Request, db: ReadDb) -> Response:
         ) % {"n": security.MIN_PASSWORD_LENGTH}
     if not errors:
         try:
-            await api_auth.change_own_password(request, user, current, new)
-        except HTTPException as e:
-            if e.status_code == 429:
-                errors["current_password"] = _(
-                    "Too many failed attempts. Wait %(seconds)s seconds and try again."
-                ) % {"seconds": (e.headers or {}).get("Retry-After", "60")}
-            else:
-                errors["current_password"] = _("The current password is wrong.")
+            await auth.change_own_password(
+                request.app.state.store,
+                request.app.state.write_gate,
+                user,
+                current,
+                new,
+                channel=access.channel(request),
+            )
+        except Throttled as e:
+            errors["current_password"] = _(
+                "Too many failed attempts. Wait %(seconds)s seconds and try again."
+            ) % {"seconds": e.retry_after}
+        except ServiceError:
+            errors["current_password"] = _("The current password is wrong.")
         else:
             fresh = dataclasses.replace(user, must_change_password=False)
             return _password_form(request, db, fresh, status_code=200, errors={}, done=True)

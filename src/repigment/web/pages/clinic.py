@@ -10,34 +10,32 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import anyio
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
-from repigment.api import access_log
-from repigment.api.deps import Db
-from repigment.api.routes import patients as api
 from repigment.course import place_visit
 from repigment.dosing import DosingError, dose_plan
 from repigment.label import evaluate_dose
 from repigment.scoring import ScoringError
-from repigment.services import checks, records
+from repigment.services import access_log, adverse_events, checks, overrides, records, visits
 from repigment.services import course as course_service
 from repigment.services.errors import InputError, ServiceError
 from repigment.services.schemas import AdverseEventIn, OverrideIn, VisitIn
 from repigment.store import Application, Patient, Visit
 from repigment.web import access, bodymap, bodymap_page, charts, i18n
+from repigment.web.access import Db
 from repigment.web.i18n import N_
 from repigment.web.labels import AE_TERMS
+from repigment.web.pages import photos
 from repigment.web.pages.common import (
     CLINIC_ROLES,
-    api_errors,
-    call_api,
     context,
     lang,
     page,
     parse_id,
+    run,
     see_other,
+    service_errors,
     validation_errors,
 )
 from repigment.web.render import translator
@@ -97,24 +95,7 @@ async def clinician(request: Request, db: Any) -> Any:
 async def patient_list(request: Request, db: Db) -> Response:
     user = await clinician(request, db)
     today = dt.date.today()
-    rows: list[dict[str, Any]] = []
-    for p in db.scalars(
-        select(Patient)
-        .where(Patient.clinic_id == user.clinic_id)
-        .order_by(Patient.family_name, Patient.given_name, Patient.id)
-    ):
-        rec = records.load(db, p, today, diary_days=records.RECENT_FLAG_DAYS)
-        state = records.course_state(rec)
-        rows.append(
-            {
-                "patient": p,
-                "flags": records.attention(rec),
-                "course": rec.course,
-                "state": state,
-                "latest": rec.latest,
-            }
-        )
-    rows.sort(key=lambda r: (-len(r["flags"]), r["patient"].family_name))
+    rows = records.clinic_overview(db, user, today=today)
     return page(
         request,
         db,
@@ -202,27 +183,38 @@ def _dose(request: Request, rec: records.Record) -> dict[str, Any]:
 @router.get("/clinic/patients/{patient_id}")
 async def patient_page(request: Request, db: Db, patient_id: str) -> Response:
     user = await clinician(request, db)
-    ctx = context(db, user, parse_id(patient_id))
-    await access_log.record_read(
-        request, user, table_name="patient", row_id=ctx.patient.id, patient_id=ctx.patient.id
+    rec = await access.page_read(
+        request,
+        records.patient_record,
+        db,
+        user,
+        parse_id(patient_id),
+        roles=CLINIC_ROLES,
+        diary_days=DIARY_DAYS,
     )
-    return _patient_page(request, db, user, ctx.patient)
+    return _patient_page(request, db, user, rec.patient, rec=rec)
 
 
 def _patient_page(
-    request: Request, db: Any, user: Any, patient: Patient, status_code: int = 200, **extra: Any
+    request: Request,
+    db: Any,
+    user: Any,
+    patient: Patient,
+    status_code: int = 200,
+    rec: records.Record | None = None,
+    **extra: Any,
 ) -> Response:
-    rec = records.load(db, patient, diary_days=DIARY_DAYS)
+    """The patient page from the record's read models (``repigment.services.records``: the same course
+    state, flags, findings, timeline and progress as ``GET /api/v1/patients/{id}/state`` and the rest)."""
+    rec = rec or records.load(db, patient, diary_days=DIARY_DAYS)
     recent = dt.datetime.now(dt.UTC) - dt.timedelta(days=DIARY_DAYS)
     prog = records.progress(rec)
     charts_ctx = _charts(prog)
-    state = records.course_state(rec)
-    findings = records.course_findings(rec, lang(request))
+    sv = records.state_view(rec, lang(request))
+    state, findings = sv.state, sv.findings
     decision_findings = [
         f for f in findings if f.get("rule", "").endswith(("week52", "week52-review", "duration"))
     ]
-    from repigment.web.pages import photos
-
     decided_by = records.decision_visit(rec, state)
     ctx = {
         "p": patient,
@@ -233,7 +225,7 @@ def _patient_page(
         "decision_check": records.repigmentation_check(rec, decided_by) if decided_by else None,
         "findings": findings,
         "decision_findings": decision_findings,
-        "flags": records.attention(rec),
+        "flags": sv.flags,
         "flag_labels": FLAGS,
         "timeline": records.timeline(rec),
         "progress": prog,
@@ -339,13 +331,15 @@ async def acknowledge_entry(request: Request, db: Db, patient_id: str, applicati
         errors["reason"] = _("Give the reason, for example what was agreed with the patient.")
     else:
         try:
-            for rule in sorted({str(f.get("rule")) for f in app.findings}) or ["diary-entry"]:
-                body = OverrideIn(rule=rule, reason=reason, course_id=app.course_id, application_id=app.id)
-                await call_api(api.create_override, body, ctx)
+            bodies = [
+                OverrideIn(rule=rule, reason=reason, course_id=app.course_id, application_id=app.id)
+                for rule in sorted({str(f.get("rule")) for f in app.findings}) or ["diary-entry"]
+            ]
+            await run(overrides.create_overrides, db, user, ctx.patient, bodies)  # all rules or none
         except ValidationError as e:
             errors.update(validation_errors(e, request))
-        except HTTPException as e:
-            errors.update(api_errors(e))
+        except ServiceError as e:
+            errors.update(service_errors(e))
     if errors:
         ack = {"id": app.id, "reason": reason, "errors": errors}
         return _patient_page(request, db, user, ctx.patient, status_code=422, ack=ack)
@@ -461,13 +455,13 @@ async def visit_create(request: Request, db: Db, patient_id: str) -> Response:
                     "“Assessed: no depigmentation”."
                 )
                 return _visit_form(request, db, user, ctx.patient, form, errors, drawing, status_code=422)
-            visit = await call_api(api.create_visit, checked, ctx, Response())
+            visit = await run(visits.create_visit, db, user, ctx.patient, checked)
         except ValidationError as e:
             errors.update(validation_errors(e, request, {"patches": "drawing", "variant": "drawing"}))
             if "vns" in errors:  # the core's reason is in English; the page speaks the user's language
                 errors["vns"] = _("Choose an answer from 1 to 5.")
-        except HTTPException as e:
-            errors.update(api_errors(e, {"patches": "drawing", "variant": "drawing"}))
+        except ServiceError as e:
+            errors.update(service_errors(e, {"patches": "drawing", "variant": "drawing"}))
         except ScoringError as e:
             errors["drawing"] = f"{e.field}: {e.reason}"
         else:
@@ -483,9 +477,7 @@ async def visit_page(request: Request, db: Db, patient_id: str, visit_id: str) -
     visit = db.get(Visit, parse_id(visit_id, "visit"))
     if visit is None or visit.patient_id != ctx.patient.id:
         raise access.PageError(404, "visit")
-    await access_log.record_read(
-        request, user, table_name="visit", row_id=visit.id, patient_id=ctx.patient.id
-    )
+    await access.record_read(request, user, table_name="visit", row_id=visit.id, patient_id=ctx.patient.id)
     return _visit_page(request, db, user, ctx.patient, visit)
 
 
@@ -495,8 +487,6 @@ def _visit_page(
     _ = translator(request)
     drawing = bodymap.drawing_from_patches(visit.patches, visit.age_years)
     bm = bodymap_page.context(visit.age_years, visit.variant, drawing, _, lang(request), readonly=True)
-    from repigment.web.pages import photos
-
     rec = records.load(db, patient)
     course = next((c for c in rec.courses if c.id == visit.course_id), None)
     same_week: tuple[dt.date, ...] = ()
@@ -524,6 +514,59 @@ def _visit_page(
     }
     ctx.update(extra)
     return page(request, db, user, "clinic/visit.html", status_code=status_code, **ctx)
+
+
+@router.post("/clinic/patients/{patient_id}/visits/{visit_id}/photos")
+async def photo_upload(request: Request, db: Db, patient_id: str, visit_id: str) -> Response:
+    user = await clinician(request, db)
+    _ = translator(request)
+    patient = access.page_patient(db, user, parse_id(patient_id))
+    visit = db.get(Visit, parse_id(visit_id, "visit"))
+    if visit is None or visit.patient_id != patient.id:
+        raise access.PageError(404, "visit")
+    form = await request.form()
+    kind = str(form.get("kind", ""))
+    errors: dict[str, str] = {}
+    if kind not in photos.KINDS:
+        errors["kind"] = _("Choose which view the photo shows.")
+    upload_file = form.get("photo")
+    raw = b""
+    if upload_file is None or isinstance(upload_file, str) or not getattr(upload_file, "filename", ""):
+        errors["photo"] = _("Choose a photo to upload.")
+    else:
+        raw = await upload_file.read(photos.max_bytes() + 1)
+    if not errors:
+        try:  # decoded off the event loop, a bounded number at a time
+            meta = await anyio.to_thread.run_sync(
+                photos.save_photo, patient.id, visit, kind, raw, user.user_id, limiter=photos.decoders
+            )
+        except photos.PhotoError as e:
+            errors["photo"] = _(e.reason)
+        else:
+            access_log.record_in(
+                db,
+                access_log.event(
+                    user,
+                    access.channel(request),
+                    "photo_upload",
+                    table_name="photo",
+                    row_id=meta["sha256"],
+                    patient_id=patient.id,
+                    extra={"visit_id": visit.id, "kind": kind, "bytes": meta["bytes"]},
+                ),
+            )
+            await anyio.to_thread.run_sync(db.commit)
+    if errors:
+        return _visit_page(
+            request,
+            db,
+            user,
+            patient,
+            visit,
+            status_code=422,
+            upload={"errors": errors, "form": {"kind": kind}},
+        )
+    return see_other(f"/clinic/patients/{patient.id}/visits/{visit.id}#photos")
 
 
 # -- adverse events -----------------------------------------------------------------------------------
@@ -615,11 +658,12 @@ async def ae_create(request: Request, db: Db, patient_id: str) -> Response:
         if rec.course is not None:
             body["course_id"] = rec.course.id
         try:
-            await call_api(api.create_adverse_event, AdverseEventIn.model_validate(body), ctx, Response())
+            checked_ae = AdverseEventIn.model_validate(body)
+            await run(adverse_events.report_adverse_event, db, user, ctx.patient, checked_ae)
         except ValidationError as e:
             errors.update(validation_errors(e, request, {"seriousness_criteria": "criteria"}))
-        except HTTPException as e:
-            errors.update(api_errors(e, {"seriousness_criteria": "criteria", "course_id": "form"}))
+        except ServiceError as e:
+            errors.update(service_errors(e, {"seriousness_criteria": "criteria", "course_id": "form"}))
         else:
             return see_other(f"/clinic/patients/{ctx.patient.id}#adverse-events")
     return page(

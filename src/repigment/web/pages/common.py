@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, ParamSpec, TypeVar
 
 import anyio
-from fastapi import HTTPException, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from repigment.api.deps import PatientContext
-from repigment.services.acting import Principal
+from repigment.services.acting import PatientContext, Principal
+from repigment.services.errors import InputError, ServiceError
 from repigment.web import access, i18n
 from repigment.web.i18n import N_
 from repigment.web.render import render, request_locale, secure, translator
 
+P = ParamSpec("P")
+R = TypeVar("R")
 CLINIC_ROLES = ("clinician",)
 PATIENT_ROLES = ("patient",)
 
@@ -111,6 +112,15 @@ def validation_errors(
             msg = gettext(_RANGE[kind][1]) % {"limit": limit}
         elif kind in _RANGE:
             msg = gettext("The value is out of range (%(reason)s).") % {"reason": err.get("msg", "")}
+        elif kind == "future":
+            msg = gettext("The time is in the future.")
+        elif kind == "future_date":
+            msg = gettext("The date is in the future.")
+        elif kind == "date_range":
+            msg = gettext("Enter a date between %(min)s and %(max)s.") % {
+                "min": ctx.get("min", ""),
+                "max": ctx.get("max", ""),
+            }
         elif kind.startswith(("float", "int", "decimal")):
             msg = gettext("Enter a number.")
         elif kind.startswith(("date", "datetime", "timezone")):
@@ -121,28 +131,18 @@ def validation_errors(
     return out
 
 
-def api_errors(e: HTTPException, rename: dict[str, str] | None = None) -> dict[str, str]:
-    """An API 422 (``{"message", "errors": [{"field", "message"}]}``) as {form field: message}."""
-    detail = e.detail
-    out: dict[str, str] = {}
-    if isinstance(detail, dict):
-        for err in detail.get("errors", []):
-            field = str(err.get("field", "form"))
-            name = field.removeprefix("body.").split(".")[0].split("[")[0] or "form"
-            name = (rename or {}).get(name, name)
-            out.setdefault(name, str(err.get("message", "")))
-        if not out:
-            out["form"] = str(detail.get("message", ""))
-    else:
-        out["form"] = str(detail)
-    return out
+def service_errors(e: ServiceError, rename: dict[str, str] | None = None) -> dict[str, str]:
+    """A use case's refusal as {form field: message}: an ``InputError`` under the field it names (its
+    first part: ``patches[0].hand_units`` is the form's ``patches``), any other on the whole form."""
+    if isinstance(e, InputError) and e.where == "body":
+        name = e.field.split(".")[0].split("[")[0] or "form"
+        return {(rename or {}).get(name, name): e.reason}
+    return {"form": e.message}
 
 
-async def call_api(fn: Callable[..., Any], *args: Any) -> Any:
-    """Call one of the API's route functions as its own router would: a sync one on a worker thread."""
-    if inspect.iscoroutinefunction(fn):
-        return await fn(*args)
-    return await anyio.to_thread.run_sync(functools.partial(fn, *args))
+async def run(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """A use case on a worker thread (its commit's fsync must not stall the event loop)."""
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
 
 
 def lang(request: Request) -> str:

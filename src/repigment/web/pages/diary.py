@@ -11,19 +11,16 @@ import uuid
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from repigment.api import access_log
-from repigment.api.deps import Db, PatientContext, ReadDb
-from repigment.api.routes import patients as api
 from repigment.body import VASI_REGIONS
-from repigment.services import records
+from repigment.services import adverse_events, applications, records
+from repigment.services.acting import PatientContext
+from repigment.services.errors import ServiceError
 from repigment.services.schemas import (
-    MAX_DATE,
-    MIN_DATE,
     AdverseEventIn,
     AdverseEventOut,
     ApplicationIn,
@@ -34,17 +31,18 @@ from repigment.services.schemas import (
 )
 from repigment.store import AdverseEvent, Application, Course, Prescription, Visit
 from repigment.web import access, i18n
+from repigment.web.access import Db, ReadDb
 from repigment.web.i18n import N_
 from repigment.web.labels import REGIONS
 from repigment.web.pages.clinic import _charts, ae_form_context, ae_from_form
 from repigment.web.pages.common import (
     PATIENT_ROLES,
-    api_errors,
-    call_api,
     lang,
     page,
     parse_id,
+    run,
     see_other,
+    service_errors,
     validation_errors,
 )
 from repigment.web.render import secure, translator
@@ -156,17 +154,13 @@ async def log_application(request: Request, db: ReadDb, patient_id: str) -> Resp
     if form["when"]:
         try:
             at = dt.datetime.fromisoformat(form["when"])
-            at = at.replace(tzinfo=zone) if at.tzinfo is None else at
-            if not MIN_DATE <= at.date() <= MAX_DATE:  # year 1 or 9999 would overflow in UTC
-                raise ValueError(at)
+            at = at.replace(tzinfo=zone) if at.tzinfo is None else at  # range, future: ApplicationIn
         except ValueError:
             errors["when"] = _("Enter the date and time you applied the cream.")
             at = dt.datetime.now(dt.UTC)
-        if at > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
-            errors["when"] = _("The time is in the future.")
     else:
         at = dt.datetime.now(dt.UTC)
-    body: dict[str, Any] = {"id": form["id"], "at": at.isoformat(), "sites": form["sites"]}
+    body: dict[str, Any] = {"id": form["id"], "at": at, "sites": form["sites"]}
     try:
         body["hand_units"] = float(form["hand_units"].replace(",", "."))
     except ValueError:
@@ -178,29 +172,35 @@ async def log_application(request: Request, db: ReadDb, patient_id: str) -> Resp
             errors["grams"] = _("Enter the amount in grams, for example 1.5.")
     if not errors:
         try:
-            out = await api.write_diary_entry(
-                request, ctx.user, ctx.patient, ApplicationIn.model_validate(body), Response()
+            stored = await applications.log_application(
+                request.app.state.diary_reader,
+                request.app.state.diary_writer,
+                ctx.user,
+                ctx.patient,
+                ApplicationIn.model_validate(body),
             )
         except ValidationError as e:
             errors.update(validation_errors(e, request, {"at": "when", "id": "form"}))
-        except HTTPException as e:
-            errors.update(api_errors(e, {"at": "when", "id": "form", "course_id": "form"}))
+        except ServiceError as e:
+            errors.update(service_errors(e, {"at": "when", "id": "form", "course_id": "form"}))
         else:
-            return see_other(f"/patients/{ctx.patient.id}?logged={out.id}#feedback")
+            return see_other(f"/patients/{ctx.patient.id}?logged={stored.row['id']}#feedback")
     return _diary(request, db, ctx, status_code=422, form=form, errors=errors)
 
 
 @router.get("/patients/{patient_id}/progress")
 async def progress(request: Request, db: Db, patient_id: str) -> Response:
-    ctx = await own_record(request, db, patient_id)
-    rec = records.load(db, ctx.patient)
+    user = await access.page_user(request, db, PATIENT_ROLES)
+    rec = await access.page_read(
+        request, records.patient_record, db, user, parse_id(patient_id), roles=PATIENT_ROLES
+    )
     prog = records.progress(rec)
     return page(
         request,
         db,
-        ctx.user,
+        user,
         "patient/progress.html",
-        p=ctx.patient,
+        p=rec.patient,
         progress=prog,
         charts=_charts(prog),
         state=records.course_state(rec),
@@ -229,11 +229,12 @@ async def side_effect_submit(request: Request, db: Db, patient_id: str) -> Respo
     form, body, errors = ae_from_form(raw, _, "patient")
     if body is not None:
         try:
-            await call_api(api.create_adverse_event, AdverseEventIn.model_validate(body), ctx, Response())
+            checked = AdverseEventIn.model_validate(body)
+            await run(adverse_events.report_adverse_event, db, ctx.user, ctx.patient, checked)
         except ValidationError as e:
             errors.update(validation_errors(e, request, {"seriousness_criteria": "criteria"}))
-        except HTTPException as e:
-            errors.update(api_errors(e, {"seriousness_criteria": "criteria"}))
+        except ServiceError as e:
+            errors.update(service_errors(e, {"seriousness_criteria": "criteria"}))
         else:
             return see_other(f"/patients/{ctx.patient.id}/side-effect?sent=1")
     return page(
@@ -265,7 +266,8 @@ def export(db: Any, ctx: PatientContext) -> dict[str, Any]:
         ],
         "visits": [VisitOut.model_validate(v).model_dump(mode="json") for v in rows(Visit, Visit.visited_on)],
         "applications": [
-            api.application_out(a).model_dump(mode="json") for a in rows(Application, Application.applied_at)
+            applications.application_out(a).model_dump(mode="json")
+            for a in rows(Application, Application.applied_at)
         ],
         "adverse_events": [
             AdverseEventOut.model_validate(e).model_dump(mode="json")
@@ -316,7 +318,7 @@ async def export_csv(request: Request, db: Db, patient_id: str, table: str = "ap
 
 
 async def _record_download(request: Request, ctx: PatientContext, fmt: str) -> None:
-    await access_log.record_read(
+    await access.record_read(
         request,
         ctx.user,
         action="export",

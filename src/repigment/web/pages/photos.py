@@ -23,31 +23,29 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from repigment.api import access_log
-from repigment.api.deps import Db
 from repigment.config import get_settings
+from repigment.services import access_log, uploads
 from repigment.store import Visit
 from repigment.web import access
+from repigment.web.access import Db
 from repigment.web.i18n import N_
-from repigment.web.pages.common import parse_id, see_other
-from repigment.web.render import translator
+from repigment.web.pages.common import parse_id
 
 router = APIRouter(include_in_schema=False)
 
 
-# A photo may be up to 10 MiB (REPIGMENT_PHOTO_MAX_BYTES). The app refuses request bodies over 1 MiB
-# (repigment.api.app.MAX_BODY_BYTES) except on the upload route, which is allowed body_limits(): twice the
-# photo limit plus 1 MiB for the form, so that a photo somewhat over the limit is still read and answered
-# with the error next to the field (the page's script refuses larger files before they are sent).
+# A photo may be up to 10 MiB (REPIGMENT_PHOTO_MAX_BYTES); the upload route's request body may be larger
+# than the app's 1 MiB (``repigment.services.uploads.photo_request_bytes``: the composition module,
+# ``repigment.app``, asks ``repigment.web.large_bodies`` which routes may).
 def max_bytes() -> int:
-    return get_settings().photo_max_bytes
+    return uploads.photo_max_bytes()
 
 
 UPLOAD_PATH: Final = re.compile(r"/clinic/patients/[^/]+/visits/[^/]+/photos")
 
 
 def body_limits() -> tuple[tuple[str, re.Pattern[str], int], ...]:
-    return (("POST", UPLOAD_PATH, 2 * max_bytes() + (1 << 20)),)
+    return (("POST", UPLOAD_PATH, uploads.photo_request_bytes()),)
 
 
 # Pixels per photo (REPIGMENT_PHOTO_MAX_PIXELS): 24 million is a 6000 x 4000 camera. Decoding one takes
@@ -57,7 +55,7 @@ def max_pixels() -> int:
 
 
 DECODERS: Final = 2
-_decoders = anyio.CapacityLimiter(DECODERS)
+decoders = anyio.CapacityLimiter(DECODERS)  # photo decodings at a time in this process
 FORMATS: Final = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png")}
 KINDS: Final = {
     "face_front": N_("Face, front"),
@@ -175,59 +173,6 @@ def compare_pair(patient: Any) -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/clinic/patients/{patient_id}/visits/{visit_id}/photos")
-async def upload(request: Request, db: Db, patient_id: str, visit_id: str) -> Response:
-    from repigment.web.pages.clinic import _visit_page, clinician
-
-    user = await clinician(request, db)
-    _ = translator(request)
-    patient = access.page_patient(db, user, parse_id(patient_id))
-    visit = db.get(Visit, parse_id(visit_id, "visit"))
-    if visit is None or visit.patient_id != patient.id:
-        raise access.PageError(404, "visit")
-    form = await request.form()
-    kind = str(form.get("kind", ""))
-    errors: dict[str, str] = {}
-    if kind not in KINDS:
-        errors["kind"] = _("Choose which view the photo shows.")
-    upload_file = form.get("photo")
-    raw = b""
-    if upload_file is None or isinstance(upload_file, str) or not getattr(upload_file, "filename", ""):
-        errors["photo"] = _("Choose a photo to upload.")
-    else:
-        raw = await upload_file.read(max_bytes() + 1)
-    if not errors:
-        try:  # decoded off the event loop, a bounded number at a time
-            meta = await anyio.to_thread.run_sync(
-                save_photo, patient.id, visit, kind, raw, user.user_id, limiter=_decoders
-            )
-        except PhotoError as e:
-            errors["photo"] = _(e.reason)
-        else:
-            access_log.record_in(
-                db,
-                request,
-                user,
-                "photo_upload",
-                table_name="photo",
-                row_id=meta["sha256"],
-                patient_id=patient.id,
-                extra={"visit_id": visit.id, "kind": kind, "bytes": meta["bytes"]},
-            )
-            await anyio.to_thread.run_sync(db.commit)
-    if errors:
-        return _visit_page(
-            request,
-            db,
-            user,
-            patient,
-            visit,
-            status_code=422,
-            upload={"errors": errors, "form": {"kind": kind}},
-        )
-    return see_other(f"/clinic/patients/{patient.id}/visits/{visit.id}#photos")
-
-
 @router.get("/photos/{patient_id}/{sha}")
 async def serve(request: Request, db: Db, patient_id: str, sha: str) -> Response:
     user = await access.page_user(request, db, ("clinician", "patient"))
@@ -243,15 +188,16 @@ async def serve(request: Request, db: Db, patient_id: str, sha: str) -> Response
     if hashlib.sha256(data).hexdigest() != sha:  # damaged on disk: never serve a changed clinical photo
         raise access.PageError(404, "photo")
     if not access_log.is_own(user, patient.id):
-        await access_log.record(
-            request,
-            user.actor,
+        ev = access_log.event(
+            user,
+            access.channel(request),
             "photo_view",
             table_name="photo",
             row_id=sha,
             patient_id=patient.id,
-            extra={"role": user.role, "visit_id": meta.get("visit_id")},
+            extra={"visit_id": meta.get("visit_id")},
         )
+        await access.record(request, ev)
     return Response(
         data,
         media_type=meta["content_type"],

@@ -1,6 +1,6 @@
 """The store side of interoperability: a patient's record and an adverse-event case out of a clinic,
-and a FHIR record into one. Writes go through the same validation and core checks as the REST API
-(its input schemas, the scoring of visits and the label check of diary entries).
+and a FHIR record into one. Writes go through the same input models and use cases as every other door
+(``repigment.services``: the scoring of visits, the label check of patients and diary entries).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
-from fastapi import HTTPException
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,8 +30,8 @@ from repigment.interop.record import (
 from repigment.safety import (
     Causality,
     IcsrCase,
+    IcsrPatient,
     Null,
-    Patient,
     PrimarySource,
     Reaction,
     Sender,
@@ -40,6 +39,12 @@ from repigment.safety import (
     ruxolitinib_cream,
 )
 from repigment.safety.model import SeriousnessCriterion
+from repigment.services import adverse_events, patients, prescriptions, schemas
+from repigment.services.checks import ClinicalInputError
+from repigment.services.diary import write_entry
+from repigment.services.errors import InputError, ServiceError
+from repigment.services.rows import input_error
+from repigment.services.visits import build_visit
 from repigment.store import AdverseEvent, Application, Clinic, Prescription, User, Visit
 from repigment.store import Patient as PatientRow
 
@@ -222,23 +227,19 @@ def _schema_error(where: str, e: ValidationError) -> InteropError:
     return InteropError(f"{where}.{loc}" if loc else where, str(first["msg"]))
 
 
-def _http_error(where: str, e: HTTPException) -> InteropError:
-    detail = e.detail
-    message = detail.get("message") if isinstance(detail, dict) else detail
-    return InteropError(where, str(message))
+def _service_error(where: str, e: ServiceError) -> InteropError:
+    """A use case's refusal, named as the import names the item (``assessment a1.visited_on``)."""
+    if isinstance(e, InputError):
+        return InteropError(f"{where}.{e.field if e.where == 'body' else e.path}", e.reason)
+    return InteropError(where, e.message)
 
 
 def import_record(db: Session, clinic_id: int, record: PatientRecord, user_id: int | None) -> ImportedRecord:
     """Create the record as a new patient of the clinic (new ids); nothing is kept unless all of it is valid.
 
-    Validation is the REST API's: its input schemas, visit scoring and the label check of diary entries.
-    The caller commits.
+    Validation is every door's: the input models, the patient's label facts, visit scoring and the label
+    check of diary entries (``repigment.services``). The caller commits.
     """
-    from repigment.api.routes.patients import build_visit
-    from repigment.services import schemas
-    from repigment.services.checks import ClinicalInputError
-    from repigment.services.diary import write_entry
-
     p = record.patient
     try:
         body = schemas.PatientIn(
@@ -251,9 +252,11 @@ def import_record(db: Session, clinic_id: int, record: PatientRecord, user_id: i
             diagnosis=p.diagnosis,
             facial_involvement=p.facial_involvement,
         )
+        patient = patients.new_patient(clinic_id, body)
     except ValidationError as e:
         raise _schema_error("patient", e) from e
-    patient = PatientRow(clinic_id=clinic_id, **body.model_dump())
+    except ServiceError as e:
+        raise _service_error("patient", e) from e
     db.add(patient)
     db.flush()
     for rx in record.prescriptions:
@@ -265,9 +268,11 @@ def import_record(db: Session, clinic_id: int, record: PatientRecord, user_id: i
                 opened_on=rx.opened_on,
                 instructions=rx.instructions,
             )
+            db.add(prescriptions.new_prescription(db, patient, rx_in, user_id))
         except ValidationError as e:
             raise _schema_error(f"prescription {rx.id}", e) from e
-        db.add(Prescription(patient_id=patient.id, created_by=user_id, **rx_in.model_dump()))
+        except ServiceError as e:
+            raise _service_error(f"prescription {rx.id}", e) from e
     vns_of, vns_left = _pair_vns(record)
     for a in record.assessments:
         if not a.patches:
@@ -296,8 +301,8 @@ def import_record(db: Session, clinic_id: int, record: PatientRecord, user_id: i
             visit = build_visit(db, patient, visit_in, user_id)
         except ValidationError as e:
             raise _schema_error(f"assessment {a.id}", e) from e
-        except HTTPException as e:
-            raise _http_error(f"assessment {a.id}", e) from e
+        except ServiceError as e:
+            raise _service_error(f"assessment {a.id}", e) from e
         for name, mine, theirs in (
             ("F-VASI", visit.f_vasi, a.f_vasi),
             ("T-VASI", visit.t_vasi, a.t_vasi),
@@ -324,7 +329,7 @@ def import_record(db: Session, clinic_id: int, record: PatientRecord, user_id: i
         except ValidationError as e:
             raise _schema_error(f"application {app.id}", e) from e
         except ClinicalInputError as e:
-            raise InteropError(f"application {app.id}", str(e)) from e
+            raise _service_error(f"application {app.id}", input_error(e)) from e
     for ae in record.adverse_events:
         try:
             ae_in = schemas.AdverseEventIn.model_validate(
@@ -338,16 +343,11 @@ def import_record(db: Session, clinic_id: int, record: PatientRecord, user_id: i
                     "description": ae.description,
                 }
             )
+            db.add(adverse_events.new_adverse_event(db, patient, ae_in, user_id, "clinician"))
         except ValidationError as e:
             raise _schema_error(f"adverse event {ae.id}", e) from e
-        db.add(
-            AdverseEvent(
-                patient_id=patient.id,
-                reporter_id=user_id,
-                reporter_role="clinician",
-                **ae_in.model_dump(),
-            )
-        )
+        except ServiceError as e:
+            raise _service_error(f"adverse event {ae.id}", e) from e
     not_stored = []
     if vns_left:
         not_stored.append(
@@ -453,7 +453,7 @@ def case_of(db: Session, ae: AdverseEvent, options: IcsrOptions, now: dt.datetim
             organisation=clinic.name if clinic is not None else None,
             country=country,
         ),
-        patient=Patient(
+        patient=IcsrPatient(
             initials=_initials(patient) or Null("UNK"),
             sex=sex if sex is not None else Null("UNK"),
             birth_date=hl7_ts(patient.birth_date),

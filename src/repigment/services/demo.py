@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from repigment.api.routes.patients import build_visit
 from repigment.services import checks, security
 from repigment.services.diary import write_entry
 from repigment.services.schemas import ApplicationIn, VisitIn
+from repigment.services.visits import build_visit
 from repigment.store import (
     Actor,
     AdverseEvent,

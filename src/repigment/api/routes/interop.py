@@ -29,8 +29,11 @@ from repigment.api.deps import (
     patient_access,
     require_role,
 )
-from repigment.api.routes.patients import READ_RECORD
-from repigment.interop.clinic import (
+from repigment.interop.fhir import FhirError, export_bundle
+from repigment.safety import IcsrIncomplete, write_case
+from repigment.services import deidentified as deid_out
+from repigment.services.access import READ_RECORD
+from repigment.services.interchange import (
     DEFAULT_RECEIVER,
     IcsrOptions,
     InteropError,
@@ -38,9 +41,6 @@ from repigment.interop.clinic import (
     record_of,
     sender_id,
 )
-from repigment.interop.fhir import FhirError, export_bundle
-from repigment.safety import IcsrIncomplete, write_case
-from repigment.services import deidentified as deid_out
 from repigment.store import AdverseEvent, Patient
 
 router = APIRouter()
