@@ -136,3 +136,16 @@ def test_history_on_disk_and_whats_new(extract: Path, tmp_path: Path) -> None:
     rise = (last["QUANT_05"] - before["QUANT_05"]).dropna().sort_values(ascending=False)
     assert w.eb05_rises["rise"].iloc[0] == rise.iloc[0]
     assert "# What is new in 2016Q4 (against 2015Q1)" in w.markdown()
+
+
+def test_the_fit_on_one_blas_thread_is_the_fit_on_several(extract: Path) -> None:
+    """fit_quarter limits BLAS to one thread (speed); the estimate is the same bit for bit."""
+    from threadpoolctl import threadpool_limits
+
+    from repigment.signals.mgps import SQUASH_ABOVE_POINTS, fit_theta
+
+    counts, _ = fa.ingest([extract], strata=())
+    with threadpool_limits(limits=2, user_api="blas"):
+        several = fit_theta(counts.n, counts.e, max_points=SQUASH_ABOVE_POINTS)
+    one = fit_quarter(counts)
+    assert one.theta is not None and one == several

@@ -12,7 +12,10 @@ from repigment.signals import synthetic as syn
 from repigment.signals.history import onsets
 from repigment.signals.history_run import (
     HistorySettings,
+    LocalRunner,
+    ThreadRunner,
     build_history,
+    default_runner,
     load_state,
     open_history,
     update_history,
@@ -94,3 +97,22 @@ def test_a_planted_signal_appears_at_its_quarter_and_not_before(zips: list[Path]
     always = syn.PLANTED[3]
     first = onsets(open_history(out)).set_index(["drug", "event"]).loc[(always.drug, always.event)]
     assert first["first_quarter"] == "2012Q2" and first["onset_eb05"] < "2014Q3"
+
+
+@pytest.mark.parametrize("policy", ["quarterly", "yearly"])
+def test_threads_give_the_history_of_one_task_at_a_time(
+    zips: list[Path], tmp_path: Path, policy: str
+) -> None:
+    """The default runner reads and scores quarters on threads; the parts equal those made in order."""
+    settings = HistorySettings(policy=policy)
+    threads = ThreadRunner(threads=2, ahead=1)
+    try:
+        a = build_history(zips, tmp_path / "threads.parquet", settings, runner=threads)
+    finally:
+        threads.close()
+    b = build_history(zips, tmp_path / "in-order.parquet", settings, runner=LocalRunner())
+    assert [p.as_dict() for p in a.priors] == [p.as_dict() for p in b.priors] and a.rows == b.rows
+    assert_same_history(tmp_path / "threads.parquet", tmp_path / "in-order.parquet")
+    runner = default_runner()
+    runner.close()
+    assert isinstance(runner, ThreadRunner)

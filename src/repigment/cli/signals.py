@@ -30,6 +30,7 @@ from repigment.signals import (
 )
 from repigment.signals import faers as faers_mod
 from repigment.signals.mgps import SQUASH_ABOVE_POINTS
+from repigment.signals.threads import one_blas_thread
 
 # --squash auto squashes above mgps.SQUASH_ABOVE_POINTS distinct points; --squash yes: openEBGM's autoSquash.
 FIRST_COLUMNS = ["drug", "event", "N", "E", "RR", "PRR", "EBGM", "QUANT_05", "QUANT_95"]
@@ -47,7 +48,7 @@ def _looks_faers(paths: list[Path]) -> bool:
     return any(p.is_dir() or p.suffix.lower() == ".zip" or p.name.upper().startswith("DEMO") for p in paths)
 
 
-def _write_atomic(table: pd.DataFrame, out: Path, metadata: dict[str, str]) -> None:
+def _write_atomic(table: pd.DataFrame, out: Path, metadata: dict[str, str], first: list[str]) -> None:
     """Write CSV or Parquet to a temporary file beside ``out`` and rename it: never a half-written file."""
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet", ".pq"):
@@ -55,6 +56,7 @@ def _write_atomic(table: pd.DataFrame, out: Path, metadata: dict[str, str]) -> N
     if not out.parent.exists():
         fail(f"--out {out}: folder {out.parent} does not exist")
     arrow = pa.Table.from_pandas(table, preserve_index=False)
+    arrow = arrow.select(first + [c for c in arrow.column_names if c not in first])  # no copy
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     os.close(fd)
     try:
@@ -73,7 +75,10 @@ def _write_atomic(table: pd.DataFrame, out: Path, metadata: dict[str, str]) -> N
                 **(arrow.schema.metadata or {}),
                 **{f"repigment.{k}".encode(): v.encode() for k, v in metadata.items()},
             }
-            pq.write_table(arrow.replace_schema_metadata(meta), tmp)
+            # Dictionary pages for the names only: scores rarely repeat, and trying a dictionary on
+            # every float column costs more than the rest of the write.
+            text = [f.name for f in arrow.schema if not pa.types.is_floating(f.type)]
+            pq.write_table(arrow.replace_schema_metadata(meta), tmp, use_dictionary=text)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -203,12 +208,13 @@ def register(app: typer.Typer) -> None:
                 )
             cells = counts.drug_code == hit[0]
         if prior is None:
-            fit = fit_theta(
-                counts.n,
-                counts.e,
-                squash=squash == "yes",
-                max_points=SQUASH_ABOVE_POINTS if squash == "auto" else None,
-            )
+            with one_blas_thread():
+                fit = fit_theta(
+                    counts.n,
+                    counts.e,
+                    squash=squash == "yes",
+                    max_points=SQUASH_ABOVE_POINTS if squash == "auto" else None,
+                )
             how = "squashed points" if fit.squashed else "distinct (N, E) points"
             typer.echo(f"{fit.summary()} [fitted on {fit.n_points} {how}]")
             if fit.theta is None:
@@ -228,11 +234,10 @@ def register(app: typer.Typer) -> None:
             meta.update(theta=prior.as_text())
         clock["fitted"] = time.perf_counter()
         table = score(counts, prior, mode=mode, ema_min_count=ema_min_count, cells=cells)
-        table = table[FIRST_COLUMNS + [c for c in table.columns if c not in FIRST_COLUMNS]]
         for name, p in presets(ema_min_count).items():
             typer.echo(f"  {name:8s} {int(table[f'signal_{name}'].sum()):>8d} signals  ({p.rule})")
         if out is not None:
-            _write_atomic(table, out, meta)
+            _write_atomic(table, out, meta, FIRST_COLUMNS)
             typer.echo(f"wrote {len(table)} rows to {out}")
         done = time.perf_counter()
         counted = clock.get("counted", clock["start"])

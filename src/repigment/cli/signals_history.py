@@ -15,9 +15,9 @@ from repigment.signals.history import QuarterSummary, onsets, whats_new
 from repigment.signals.history_run import (
     HistoryResult,
     HistorySettings,
-    LocalRunner,
     Runner,
     build_history,
+    default_runner,
     open_history,
     update_history,
 )
@@ -50,7 +50,7 @@ class _Bar:
 
 def _runner(cluster: str | None) -> Runner:
     if cluster is None:
-        return LocalRunner()
+        return default_runner()
     from repigment.signals.cluster import DaskRunner
 
     return DaskRunner(cluster)

@@ -446,6 +446,10 @@ def _margin(db: duckdb.DuckDBPyConnection, sql: str, code: str, size: int) -> In
     return out
 
 
+DENSE_FACTORS_MAX = 1 << 24  # strata x (drugs + events) factors held as two dense matrices (128 MB)
+E_CHUNK = 1 << 15  # cells per block: a block's buffers stay in the CPU cache across all strata
+
+
 def _stratified_expected(
     totals: FloatArray,
     drug_part: tuple[IntArray, IntArray, FloatArray],
@@ -455,10 +459,16 @@ def _stratified_expected(
     n_drugs: int,
     n_events: int,
 ) -> FloatArray:
-    """E = sum over strata of (N_drug,s / N_total,s) * N_event,s, strata in sorted order."""
+    """E = sum over strata of (N_drug,s / N_total,s) * N_event,s, strata in sorted order.
+
+    Every cell adds its terms in stratum order, one at a time, whichever way the loops run, so the
+    blocked and the plain loop give the same bits.
+    """
+    n_strata = totals.size
+    if n_strata * (n_drugs + n_events) <= DENSE_FACTORS_MAX:
+        return _stratified_expected_blocked(totals, drug_part, event_part, di, ei, n_drugs, n_events)
     ds, dd, dk = drug_part
     vs, vv, vk = event_part
-    n_strata = totals.size
     d_order, v_order = np.argsort(ds, kind="stable"), np.argsort(vs, kind="stable")
     d_bounds = np.searchsorted(ds[d_order], np.arange(n_strata + 1))
     v_bounds = np.searchsorted(vs[v_order], np.arange(n_strata + 1))
@@ -480,6 +490,42 @@ def _stratified_expected(
         e += term
         dbuf[dd[dsel]] = 0.0
         vbuf[vv[vsel]] = 0.0
+    return e
+
+
+def _stratified_expected_blocked(
+    totals: FloatArray,
+    drug_part: tuple[IntArray, IntArray, FloatArray],
+    event_part: tuple[IntArray, IntArray, FloatArray],
+    di: IntArray,
+    ei: IntArray,
+    n_drugs: int,
+    n_events: int,
+) -> FloatArray:
+    """The same sum with the factors as (stratum x code) matrices and the cells in cache-sized blocks.
+
+    The plain loop streams all cells through memory once per stratum; here a block of cells stays in
+    the cache while every stratum is added to it (about twice as fast on 200 strata).
+    """
+    ds, dd, dk = drug_part
+    vs, vv, vk = event_part
+    n_strata = totals.size
+    a = np.zeros((n_strata, n_drugs))
+    a[ds, dd] = dk / totals[ds]  # the same division per (stratum, drug) as the plain loop
+    b = np.zeros((n_strata, n_events))
+    b[vs, vv] = vk
+    e = np.zeros(di.size)
+    term = np.empty(min(E_CHUNK, di.size))
+    other = np.empty(term.size)
+    for lo in range(0, di.size, E_CHUNK):
+        hi = min(lo + E_CHUNK, di.size)
+        d, v, acc = di[lo:hi], ei[lo:hi], e[lo:hi]
+        t, o = term[: hi - lo], other[: hi - lo]
+        for s in range(n_strata):
+            np.take(a[s], d, out=t, mode="clip")
+            np.take(b[s], v, out=o, mode="clip")
+            t *= o
+            acc += t
     return e
 
 

@@ -13,11 +13,13 @@ integer arrays and always runs in this process, so the cluster changes where wor
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -50,6 +52,7 @@ from repigment.signals.history import (
 from repigment.signals.mgps import Theta
 from repigment.signals.scores import Mode
 from repigment.signals.screening import EMA_MIN_COUNT
+from repigment.signals.threads import one_blas_thread
 
 STATE_DIR = "_state"
 STATE_VERSION = 1
@@ -87,6 +90,30 @@ class LocalRunner:
 
     def close(self) -> None:
         pass
+
+
+class ThreadRunner:
+    """Runs tasks on threads of this process: the next quarter is read while this one is scored.
+
+    Reading (DuckDB), scoring (NumPy, SciPy) and writing (Arrow) release the GIL, and much of a
+    quarter's work (the fit, E, the write) runs on one core, so two quarters in flight keep both
+    cores busy. Every task is a function of its arguments, so the result does not depend on timing.
+    """
+
+    def __init__(self, threads: int = 2, ahead: int = 1) -> None:
+        self.ahead = ahead
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="history")
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        return self._pool.submit(fn, *args)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def default_runner() -> Runner:
+    """The runner without a cluster: threads where there are at least two cores."""
+    return ThreadRunner() if (os.cpu_count() or 1) >= 2 else LocalRunner()
 
 
 @dataclass(frozen=True)
@@ -134,9 +161,10 @@ class HistoryResult:
     priors: list[PriorRecord]
     rows: int
     settings: HistorySettings
-    # Seconds spent here waiting for quarters to be read, carrying the counts forward (sequential),
-    # and waiting for quarters to be fitted, scored and written. With a local runner the waits are the
-    # work itself; with a cluster they are what the workers did not hide.
+    # Seconds spent here waiting for quarters to be read, carrying the counts forward (sequential;
+    # CPU seconds of this thread, so that threads working beside it do not inflate it), and waiting
+    # for quarters to be fitted, scored and written. With a local runner the waits are the work
+    # itself; with threads or a cluster they are what the work beside this thread did not hide.
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -160,7 +188,7 @@ def build_history(
         with fa._materialise(inputs) as files:
             plan = plan_quarters(files)
             state = HistoryState(strata=s.strata)
-            result = _run(state, plan, s, tmp, [], runner or LocalRunner(), progress)
+            result = _with_runner(runner, lambda r: _run(state, plan, s, tmp, [], r, progress))
         _save_state(state, s, result.priors, tmp)
         if target.exists():
             old = target.with_name(f".{target.name}.old")
@@ -196,9 +224,25 @@ def update_history(
                 str(inputs[0]) if inputs else "input",
                 f"the history already runs to {last}; these quarters are not new: {', '.join(old)}",
             )
-        result = _run(state, plan, s, target, priors, runner or LocalRunner(), progress)
+        result = _with_runner(runner, lambda r: _run(state, plan, s, target, priors, r, progress))
     _save_state(state, s, priors + result.priors, target)
     return result
+
+
+def _with_runner(runner: Runner | None, work: Callable[[Runner], HistoryResult]) -> HistoryResult:
+    """``work`` on the given runner, or on a default runner made and closed here.
+
+    BLAS runs on one thread throughout: quarters fitted side by side on threads would otherwise
+    set and restore the process-wide BLAS limit around each other's fits.
+    """
+    with one_blas_thread():
+        if runner is not None:
+            return work(runner)
+        own = default_runner()
+        try:
+            return work(own)
+        finally:
+            own.close()
 
 
 def _check_target(target: Path) -> None:
@@ -289,19 +333,19 @@ def _run(
         read_ahead()
         t0 = time.perf_counter()
         rows_q = fut.result()
-        t1 = time.perf_counter()
+        timings["read"] += time.perf_counter() - t0
+        c0 = time.thread_time()
         summ = state.add_quarter(rows_q)
         del rows_q
         summaries.append(summ)
-        timings["read"] += t1 - t0
-        timings["count"] += time.perf_counter() - t1
+        timings["count"] += time.thread_time() - c0
         if s.since is not None and qf.name < s.since:
             if progress:
                 progress(len(summaries), len(plan), qf.name, summ)
             continue
-        t0 = time.perf_counter()
+        c0 = time.thread_time()
         snap = state.snapshot()
-        timings["count"] += time.perf_counter() - t0
+        timings["count"] += time.thread_time() - c0
         if policy is PriorPolicy.FIXED:
             submit([(snap, summ)], fixed, "given")
         elif policy is PriorPolicy.QUARTERLY:

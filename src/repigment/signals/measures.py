@@ -9,6 +9,7 @@ IC with exact gamma credibility limits: Noren, Hopstadius & Bate 2013 (Stat Meth
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import numpy as np
 import numpy.typing as npt
@@ -46,8 +47,16 @@ def disproportionality(
     *,
     z: float = Z975,
     ic: bool = True,
+    columns: Collection[str] | None = None,
 ) -> dict[str, FloatArray]:
-    """PRR (CI, Yates chi2), ROR (CI) and IC (IC025/IC975); undefined values are NaN or Inf."""
+    """PRR (CI, Yates chi2), ROR (CI) and IC (IC025/IC975); undefined values are NaN or Inf.
+
+    ``columns`` computes only the measures named (a history keeps no upper limits).
+    """
+
+    def want(*names: str) -> bool:
+        return columns is None or any(k in columns for k in names)
+
     a = np.asarray(n, dtype=np.float64)
     nd = np.asarray(n_drug, dtype=np.float64)
     ne = np.asarray(n_event, dtype=np.float64)
@@ -58,26 +67,36 @@ def disproportionality(
     d = nt - a - b - c
     out: dict[str, FloatArray] = {}
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        p = prr(a, nd, ne, nt)
-        out["PRR"] = p
-        se = np.sqrt(1 / a - 1 / (a + b) + 1 / c - 1 / (c + d))
-        out["PRR_lower"] = np.exp(np.log(p) - z * se)
-        out["PRR_upper"] = np.exp(np.log(p) + z * se)
-        # Pearson chi-square with Yates' correction, as R's chisq.test(correct = TRUE) computes it.
-        diff = np.abs(a * d - b * c) / nt
-        yates = np.minimum(0.5, diff)
-        out["chi2_yates"] = nt * (nt * (diff - yates)) ** 2 / ((a + b) * (c + d) * (a + c) * (b + d))
-        ror = (a * d) / (b * c)
-        se_r = np.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
-        out["ROR"] = ror
-        out["ROR025"] = np.exp(np.log(ror) - z * se_r)
-        out["ROR975"] = np.exp(np.log(ror) + z * se_r)
+        if want("PRR", "PRR_lower", "PRR_upper"):
+            p = prr(a, nd, ne, nt)
+            if want("PRR"):
+                out["PRR"] = p
+            if want("PRR_lower", "PRR_upper"):
+                se = np.sqrt(1 / a - 1 / (a + b) + 1 / c - 1 / (c + d))
+                out["PRR_lower"] = np.exp(np.log(p) - z * se)
+                out["PRR_upper"] = np.exp(np.log(p) + z * se)
+        if want("chi2_yates"):
+            # Pearson chi-square with Yates' correction, as R's chisq.test(correct = TRUE) computes it.
+            diff = np.abs(a * d - b * c) / nt
+            yates = np.minimum(0.5, diff)
+            out["chi2_yates"] = nt * (nt * (diff - yates)) ** 2 / ((a + b) * (c + d) * (a + c) * (b + d))
+        if want("ROR", "ROR025", "ROR975"):
+            ror = (a * d) / (b * c)
+            if want("ROR"):
+                out["ROR"] = ror
+            if want("ROR025", "ROR975"):
+                se_r = np.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+                lr = np.log(ror)
+                if want("ROR025"):
+                    out["ROR025"] = np.exp(lr - z * se_r)
+                if want("ROR975"):
+                    out["ROR975"] = np.exp(lr + z * se_r)
     if ic:
-        out.update(information_component(a, ee))
+        out.update(information_component(a, ee, upper=want("IC975")))
     return out
 
 
-def information_component(n: npt.ArrayLike, e: npt.ArrayLike) -> dict[str, FloatArray]:
+def information_component(n: npt.ArrayLike, e: npt.ArrayLike, *, upper: bool = True) -> dict[str, FloatArray]:
     """IC = log2((N + 0.5) / (E + 0.5)) with exact gamma limits IC025/IC975; a function of (N, E) only."""
     a = np.asarray(n, dtype=np.float64)
     ee = np.asarray(e, dtype=np.float64)
@@ -87,5 +106,6 @@ def information_component(n: npt.ArrayLike, e: npt.ArrayLike) -> dict[str, Float
         # Gamma quantiles depend on N alone: compute them once per distinct count.
         ua, inv = np.unique(a, return_inverse=True)
         out["IC025"] = np.log2(special.gammaincinv(ua + 0.5, 0.025)[inv] / (ee + 0.5))
-        out["IC975"] = np.log2(special.gammaincinv(ua + 0.5, 0.975)[inv] / (ee + 0.5))
+        if upper:
+            out["IC975"] = np.log2(special.gammaincinv(ua + 0.5, 0.975)[inv] / (ee + 0.5))
     return out

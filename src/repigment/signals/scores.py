@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from enum import StrEnum
 from typing import Any
@@ -128,6 +129,63 @@ def _categorical(codes: npt.NDArray[np.int64], names: npt.NDArray[np.object_]) -
     return pd.Categorical.from_codes(codes, categories=pd.Index(names), validate=False)
 
 
+def measure_arrays(
+    counts: Counts,
+    theta: Theta,
+    *,
+    mode: Mode | str = Mode.EXACT,
+    quantiles: tuple[float, ...] = (0.05, 0.95),
+    cells: npt.NDArray[np.bool_] | npt.NDArray[np.intp] | None = None,
+    columns: Collection[str] | None = None,
+    distinct: bool = True,
+) -> dict[str, npt.NDArray[Any]]:
+    """Every measure of :func:`score` per cell as arrays, in the table's column order.
+
+    ``cells`` picks cells (a mask or positions, in the order wanted); ``columns`` leaves out measures
+    not asked for. ``distinct=False`` scores every cell as it is instead of each distinct (N, E) once:
+    where nearly every E differs (a history, whose N_total moves every quarter), finding the distinct
+    pairs costs more than it saves. Each value is a function of its own cell's inputs, computed as
+    :func:`score` computes it, so the bits are the same either way.
+    """
+    md = Mode(mode)
+
+    def pick(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return x if cells is None else x[cells]
+
+    def want(name: str) -> bool:
+        return columns is None or name in columns
+
+    n = pick(counts.n).astype(np.float64)
+    e = pick(counts.e)
+    out: dict[str, npt.NDArray[Any]] = {}
+    # RR, IC and the posterior are functions of (N, E) alone: computed once per distinct pair. The
+    # posterior quantiles run in the pool while this thread computes the other measures.
+    un, ue, inv = _unique_pairs(n, e) if distinct else (n, e, None)
+
+    def back(v: FloatArray) -> FloatArray:
+        return v if inv is None else v[inv]
+
+    with ThreadPoolExecutor(max_workers=SCORE_THREADS) as pool:
+        post = _Posterior(pool, theta, un, ue, md, quantiles, 2)
+        nd = pick(counts.n_drug).astype(np.float64)
+        ne = pick(counts.n_event).astype(np.float64)
+        if want("RR"):
+            rr = relative_reporting_ratio(un, ue)
+            out["RR"] = back(r_round(rr, 2) if md is Mode.OPENEBGM else rr)
+        d = disproportionality(n, nd, ne, counts.n_total, e, ic=False, columns=columns)
+        if md is Mode.OPENEBGM and "PRR" in d:  # processRaw rounds RR and PRR with R's round(x, 2)
+            d["PRR"] = r_round(d["PRR"], 2)
+        out.update(d)
+        if any(want(k) for k in IC_COLUMNS):
+            ic = information_component(un, ue, upper=want("IC975"))
+            out.update({k: back(v) for k, v in ic.items() if want(k)})
+        out.update({k: back(v) for k, v in post.result().items() if want(k)})
+    return out
+
+
+IC_COLUMNS = ("IC", "IC025", "IC975")
+
+
 def score(
     counts: Counts,
     theta: Theta,
@@ -138,39 +196,20 @@ def score(
     cells: npt.NDArray[np.bool_] | None = None,
 ) -> pd.DataFrame:
     """One row per cell: drug, event, N, E, RR, PRR (+CI, chi2), ROR (+CI), IC (+limits), EBGM, quantiles."""
-    md = Mode(mode)
 
     def pick(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return x if cells is None else x[cells]
 
-    n = pick(counts.n).astype(np.float64)
-    e = pick(counts.e)
-    # RR, IC and the posterior are functions of (N, E) alone: computed once per distinct pair. The
-    # posterior quantiles run in the pool while this thread computes the other measures.
-    un, ue, inv = _unique_pairs(n, e)
-    with ThreadPoolExecutor(max_workers=SCORE_THREADS) as pool:
-        post = _Posterior(pool, theta, un, ue, md, quantiles, 2)
-        nd = pick(counts.n_drug).astype(np.float64)
-        ne = pick(counts.n_event).astype(np.float64)
-        table = pd.DataFrame(
-            {
-                "drug": _categorical(pick(counts.drug_code), counts.drugs),
-                "event": _categorical(pick(counts.event_code), counts.events),
-                "N": pick(counts.n),
-                "E": e,
-                "n_drug": pick(counts.n_drug),
-                "n_event": pick(counts.n_event),
-            }
-        )
-        rr = relative_reporting_ratio(un, ue)
-        d = disproportionality(n, nd, ne, counts.n_total, e, ic=False)
-        if md is Mode.OPENEBGM:  # processRaw rounds RR and PRR with R's round(x, 2)
-            rr, d["PRR"] = r_round(rr, 2), r_round(d["PRR"], 2)
-        table["RR"] = rr[inv]
-        for k, v in d.items():
-            table[k] = v
-        for k, v in information_component(un, ue).items():
-            table[k] = v[inv]
-        for k, v in post.result().items():
-            table[k] = v[inv]
+    table = pd.DataFrame(
+        {
+            "drug": _categorical(pick(counts.drug_code), counts.drugs),
+            "event": _categorical(pick(counts.event_code), counts.events),
+            "N": pick(counts.n),
+            "E": pick(counts.e),
+            "n_drug": pick(counts.n_drug),
+            "n_event": pick(counts.n_event),
+        }
+    )
+    for k, v in measure_arrays(counts, theta, mode=mode, quantiles=quantiles, cells=cells).items():
+        table[k] = v
     return flag(table, ema_min_count=ema_min_count)
