@@ -203,7 +203,7 @@ def _cluster_part(tmp: Path) -> list[str]:
     generate(root, CLUSTER_CASES, seed=22)
     args = ["signals-history", str(root), "--strata", "none", "--prior", "yearly"]
     local_wall, _, local_log = _child([*args, "--out", str(tmp / "sl.parquet")], tmp / "sl.log")
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c:
         cl_wall, _, cl_log = _child(
             [*args, "--out", str(tmp / "sc.parquet"), "--cluster", c.scheduler_address], tmp / "sc.log"
         )
