@@ -205,3 +205,15 @@ def revoke_sessions(db: Session, admin: Principal, user_id: int) -> int:
     revoked = revoke_tokens(db, u, dt.datetime.now(dt.UTC), keep)
     _commit(db)
     return revoked
+
+
+def change_role(db: Session, admin: Principal, user_id: int, role: str) -> User:
+    """Another role for an account of the clinic. A patient account stays one (it is tied to its patient
+    record), and no other account becomes one: create a patient account for that."""
+    u = _account(db, admin, user_id)
+    _not_self(admin, u, "change the role of")  # no clinic left without its administrator by mistake
+    if (u.role == "patient") != (role == "patient"):
+        raise InputError("role", "a patient account is created with its patient record and keeps that role")
+    u.role = role
+    _commit(db)
+    return u

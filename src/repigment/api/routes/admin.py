@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Response
 
 from repigment.api.deps import Db, Principal, require_role
 from repigment.services import accounts
-from repigment.services.schemas import HealthOut, PasswordResetOut, RevokedOut, UserIn, UserOut
+from repigment.services.schemas import HealthOut, PasswordResetOut, RevokedOut, RoleIn, UserIn, UserOut
 
 router = APIRouter()
 T = TypeVar("T")
@@ -69,6 +69,17 @@ USER_ERRORS: dict[int | str, dict[str, Any]] = {
 async def deactivate_user(user_id: UserId, db: Db, admin: Admin) -> UserOut:
     """The account can no longer log in, and its tokens and sessions stop working at once."""
     return UserOut.model_validate(await _run(accounts.deactivate_user, db, admin, user_id))
+
+
+@router.post(
+    "/users/{user_id}/role",
+    response_model=UserOut,
+    responses={**USER_ERRORS, 409: {"description": "Own account"}, 422: {"description": "Invalid"}},
+    tags=["accounts"],
+)
+async def change_role(user_id: UserId, body: RoleIn, db: Db, admin: Admin) -> UserOut:
+    """Another role for the account (a patient account keeps its role; no other becomes one)."""
+    return UserOut.model_validate(await _run(accounts.change_role, db, admin, user_id, body.role))
 
 
 @router.post("/users/{user_id}/reactivate", response_model=UserOut, responses=USER_ERRORS, tags=["accounts"])
