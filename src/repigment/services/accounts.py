@@ -53,6 +53,14 @@ def reactivate(user: User) -> None:
     user.active = True
 
 
+def set_role(user: User, role: str) -> None:
+    """Another role. A patient account stays one (it is tied to its patient record), and no other account
+    becomes one: a patient account is created with its record."""
+    if (user.role == "patient") != (role == "patient"):
+        raise InputError("role", "a patient account is created with its patient record and keeps that role")
+    user.role = role
+
+
 def set_password(
     s: Session,
     user: User,
@@ -208,12 +216,9 @@ def revoke_sessions(db: Session, admin: Principal, user_id: int) -> int:
 
 
 def change_role(db: Session, admin: Principal, user_id: int, role: str) -> User:
-    """Another role for an account of the clinic. A patient account stays one (it is tied to its patient
-    record), and no other account becomes one: create a patient account for that."""
+    """Another role for an account of the clinic (``set_role``), never the administrator's own."""
     u = _account(db, admin, user_id)
     _not_self(admin, u, "change the role of")  # no clinic left without its administrator by mistake
-    if (u.role == "patient") != (role == "patient"):
-        raise InputError("role", "a patient account is created with its patient record and keeps that role")
-    u.role = role
+    set_role(u, role)
     _commit(db)
     return u
