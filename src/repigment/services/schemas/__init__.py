@@ -33,6 +33,7 @@ from repigment.services.schemas.auth import (
     Username,
     UserOut,
 )
+from repigment.services.schemas.clinics import ClinicSettingsIn, ClinicSettingsOut
 from repigment.services.schemas.common import (
     CLOCK_SKEW,
     MAX_DATE,
@@ -117,6 +118,8 @@ __all__ = [
     "ApplicationOut",
     "PastDay",
     "CLOCK_SKEW",
+    "ClinicSettingsIn",
+    "ClinicSettingsOut",
     "Causality",
     "CourseDeidentifiedOut",
     "CourseIn",
