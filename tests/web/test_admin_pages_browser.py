@@ -103,6 +103,15 @@ def test_admin_journey(
     assert_accessible(page)
     if shot:
         screenshot(page, f"admin-user-{lang}-{size}")
+
+    page.click('nav a[href="/admin/clinic"]')
+    page.fill("#timezone", "Europe/Stockholm")
+    page.click("form.card button[type=submit]")
+    page.wait_for_selector("[data-done]")
+    assert page.input_value("#timezone") == "Europe/Stockholm"
+    assert_accessible(page)
+    if shot:
+        screenshot(page, f"admin-clinic-{lang}-{size}")
     assert not foreign, foreign
 
 

@@ -301,3 +301,33 @@ def test_the_admin_pages_in_swedish(base_url: str, seeded: Any, api_server: Any)
             {"username": "", "role": "clinician", "password": NEW, "password_again": NEW},
         )
         assert _field_error(r.text, "username") == "Fältet måste fyllas i."
+
+
+def test_clinic_settings_page(adm: httpx.Client, base_url: str, seeded: Any, clinic_factory: Any) -> None:
+    """Time zone and default language, saved through the same use case as ``PUT /api/v1/clinic/settings``;
+    the default language is the pages' language for the clinic's users who have chosen none."""
+    other = clinic_factory()
+    r = adm.get("/admin/clinic")
+    assert r.status_code == 200 and 'value="UTC"' in r.text
+    for data, field, text in (
+        ({"timezone": "Mars/Olympus", "default_language": "sv"}, "timezone", "Unknown time zone"),
+        ({"timezone": "", "default_language": "sv"}, "timezone", "This field is required."),
+        ({"timezone": "UTC", "default_language": "de"}, "default_language", "Choose one of the languages."),
+    ):
+        r = _post(adm, "/admin/clinic", data)
+        assert r.status_code == 422 and text in _field_error(r.text, field), data
+        assert f'value="{data["timezone"]}"' in r.text  # what was typed is kept
+    assert adm.post("/admin/clinic", data={"timezone": "UTC", "default_language": "sv"}).status_code == 403
+    with closing(_login(base_url, seeded.users["clinician"], seeded.password)) as clin:
+        assert '<html lang="en">' in clin.get("/clinic").text
+        assert _post(clin, "/admin/clinic", {"timezone": "UTC", "default_language": "sv"}).status_code == 403
+        r = _post(adm, "/admin/clinic", {"timezone": "Europe/Stockholm", "default_language": "sv"})
+        assert r.status_code == 303 and r.headers["location"] == "/admin/clinic?done=1"
+        page = adm.get(r.headers["location"]).text
+        assert _notice(page) == "Klinikens inställningar har sparats."  # the admin's pages are Swedish now
+        assert 'value="Europe/Stockholm"' in page
+        # the clinic's users who chose no language read Swedish; a choice (cookie) or the browser's wins
+        assert '<html lang="sv">' in clin.get("/clinic").text
+        assert '<html lang="en">' in clin.get("/clinic", headers={"Accept-Language": "en-GB"}).text
+    with closing(_login(base_url, other.users["admin"], other.password)) as o:
+        assert '<html lang="en">' in o.get("/admin").text  # another clinic keeps its own

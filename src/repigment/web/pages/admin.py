@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from repigment.services import accounts, security
 from repigment.services.acting import Principal
 from repigment.services.errors import Conflict, Forbidden, NotFound, ServiceError
-from repigment.services.schemas import RoleIn, UserIn
+from repigment.services.schemas import ClinicSettingsIn, RoleIn, UserIn
 from repigment.store import User
 from repigment.web import access
 from repigment.web.access import Db, ReadDb
@@ -244,6 +244,61 @@ async def reactivate(request: Request, db: Db, user_id: str) -> Response:
 @router.post("/admin/users/{user_id}/revoke-sessions")
 async def revoke_sessions(request: Request, db: Db, user_id: str) -> Response:
     return await _act(request, db, user_id, "revoked")
+
+
+LANGUAGE_NAMES: Final = {"en": "English", "sv": "Svenska"}  # each in its own language, as the switch
+
+
+def _clinic_form(
+    request: Request,
+    db: Session,
+    user: Principal,
+    form: dict[str, str],
+    *,
+    errors: dict[str, str] | None = None,
+    done: bool = False,
+    status: int = 200,
+) -> Response:
+    return page(
+        request,
+        db,
+        user,
+        "admin/clinic.html",
+        status_code=status,
+        clinic=accounts.clinic_settings(db, user),
+        form=form,
+        errors=errors or {},
+        done=done,
+        languages=LANGUAGE_NAMES,
+    )
+
+
+@router.get("/admin/clinic")
+async def clinic_page(request: Request, db: ReadDb, done: str | None = None) -> Response:
+    """The clinic's settings: time zone and default language (``PUT /api/v1/clinic/settings``)."""
+    user = await admin(request, db)
+    clinic = accounts.clinic_settings(db, user)
+    form = {"timezone": clinic.timezone, "default_language": clinic.default_language}
+    return _clinic_form(request, db, user, form, done=done == "1")
+
+
+@router.post("/admin/clinic")
+async def clinic_save(request: Request, db: Db) -> Response:
+    user = await admin(request, db)
+    _ = translator(request)
+    raw = await request.form()
+    form = {k: str(raw.get(k, "")).strip() for k in ("timezone", "default_language")}
+    try:
+        checked = ClinicSettingsIn.model_validate(form)
+    except ValidationError as e:
+        errors = validation_errors(e, request)
+        if "timezone" in errors and form["timezone"]:
+            errors["timezone"] = _("Unknown time zone: use an IANA name such as Europe/Stockholm.")
+        if "default_language" in errors:
+            errors["default_language"] = _("Choose one of the languages.")
+        return _clinic_form(request, db, user, form, errors=errors, status=422)
+    await run(accounts.update_clinic_settings, db, user, checked)
+    return see_other("/admin/clinic?done=1")
 
 
 @router.post("/admin/users/{user_id}/password-reset")

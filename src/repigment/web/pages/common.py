@@ -51,7 +51,12 @@ def nav(request: Request, user: Principal | None) -> list[dict[str, Any]]:
             (base + "/side-effect", _("Report a side effect")),
         ]
     elif user.role == "admin":
-        items = [("/admin", _("Start")), ("/admin/users", _("Users")), (API_DOCS, _("API explorer"))]
+        items = [
+            ("/admin", _("Start")),
+            ("/admin/users", _("Users")),
+            ("/admin/clinic", _("Clinic settings")),
+            (API_DOCS, _("API explorer")),
+        ]
     elif user.role == "analyst":
         items = [("/analyst", _("Start")), (API_DOCS, _("API explorer"))]
     elif user.role == "safety_officer":
