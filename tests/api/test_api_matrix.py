@@ -45,6 +45,9 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/users/{user_id}/reactivate"): frozenset({"admin"}),
     ("POST", "/api/v1/users/{user_id}/password-reset"): frozenset({"admin"}),
     ("POST", "/api/v1/users/{user_id}/revoke-sessions"): frozenset({"admin"}),
+    ("POST", "/api/v1/users/{user_id}/role"): frozenset({"admin"}),
+    ("GET", "/api/v1/clinic/settings"): frozenset({"admin"}),
+    ("PUT", "/api/v1/clinic/settings"): frozenset({"admin"}),
     ("GET", "/api/v1/patients"): READ,
     ("POST", "/api/v1/patients"): CLINICIAN,
     ("GET", P): READ,
@@ -124,6 +127,8 @@ def _body(method: str, path: str) -> dict[str, Any] | None:
             "birth_date": "1990-01-01",
             "sex": "female",
         },
+        ("POST", "/api/v1/users/{user_id}/role"): {"role": "analyst"},
+        ("PUT", "/api/v1/clinic/settings"): {"timezone": "Europe/Stockholm", "default_language": "sv"},
         ("PATCH", P): {"external_ref": f"R-{u.hex[:6]}"},
         ("POST", P + "/courses"): {
             "started_on": "2026-01-05",

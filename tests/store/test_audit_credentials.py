@@ -157,14 +157,14 @@ def _old_style_user(store: Store) -> tuple[int, int]:
             {"u": user, "h": security.token_digest("old"), "t": NOW.replace(tzinfo=None)},
         )
         token = conn.execute(text("SELECT id FROM api_token")).scalar_one()
-        clinic_row = conn.execute(select(audit._table("clinic"))).one()
+        clinic_snapshot = {"id": clinic, "name": "Old", "created_at": NOW.isoformat()}  # 0004's columns
         user_row = conn.execute(select(audit._table("app_user"))).one()
         marker = dict(audit.row_snapshot("app_user", user_row), password_hash=audit.REDACTED)
         audit.append(
             conn,
             Actor("old code"),
             [
-                ("create", "clinic", str(clinic), None, audit.row_snapshot("clinic", clinic_row)),
+                ("create", "clinic", str(clinic), None, clinic_snapshot),
                 ("create", "app_user", str(user), None, marker),
             ],
         )
@@ -175,7 +175,7 @@ def test_migration_0005_chains_existing_credentials_and_goes_back(store: Store) 
     store.downgrade("0004")
     user, token = _old_style_user(store)
     store.upgrade()
-    assert store.current_revision() == "0005"
+    assert store.current_revision() == "0006"
     assert _problems(store) == []
     with store.read() as s:
         added = s.scalars(select(AuditEntry).where(AuditEntry.actor == "migration 0005")).all()

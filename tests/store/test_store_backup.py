@@ -102,4 +102,4 @@ def test_cli_backup_and_restore(store: Store, tmp_path: Path, monkeypatch: pytes
     r = run("db", "restore", str(tmp_path / "nope"), "--yes")
     assert r.exit_code == 2 and "does not exist" in r.stderr
     r = run("db", "upgrade")
-    assert r.exit_code == 0 and json.loads(r.stdout)["to"] == "0005"
+    assert r.exit_code == 0 and json.loads(r.stdout)["to"] == "0006"

@@ -17,7 +17,7 @@ from repigment.store import Actor, Base, Clinic, Patient, Store
 @pytest.mark.filterwarnings("ignore:.*expression-based index:UserWarning")
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_migrated_to_head_and_models_match(store: Store) -> None:
-    assert store.current_revision() == store.head_revision() == "0005"
+    assert store.current_revision() == store.head_revision() == "0006"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
@@ -31,13 +31,13 @@ def test_downgrade_to_nothing_and_back(store: Store) -> None:
     assert store.current_revision() is None
     assert "patient" not in inspect(store.engine).get_table_names()
     store.upgrade()
-    assert store.current_revision() == "0005"
+    assert store.current_revision() == "0006"
 
 
 def test_first_start_creates_the_sqlite_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "sub" / "dir" / "new.sqlite3"
     s = Store(f"sqlite:///{path}")
-    assert path.exists() and s.current_revision() == "0005"
+    assert path.exists() and s.current_revision() == "0006"
     with s.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -83,7 +83,7 @@ def test_patient_reported_columns_migrate_down_and_up(store: Store) -> None:
     cols = {c["name"] for c in inspect(store.engine).get_columns("visit")}
     assert not {"vns", "vitiqol_items", "vitiqol_item16"} & cols and "f_vasi" in cols
     store.upgrade()
-    assert store.current_revision() == "0005"
+    assert store.current_revision() == "0006"
 
 
 def test_diary_index_migrates_down_and_up(store: Store) -> None:
@@ -102,7 +102,7 @@ def test_diary_index_migrates_down_and_up(store: Store) -> None:
     assert indexes()["ix_application_patient_id"] == ["patient_id"]
     assert "ix_application_patient_applied" not in indexes()
     store.upgrade()
-    assert store.current_revision() == "0005"
+    assert store.current_revision() == "0006"
     assert indexes()["ix_application_patient_applied"] == ["patient_id", "applied_at", "id"]
 
 
@@ -138,8 +138,36 @@ def test_account_columns_migrate_with_the_audit_trail_intact(store: Store) -> No
     with store.engine.connect() as conn:
         report = verify(conn)
     assert report.ok, report.problems
-    assert report.entries == 4  # 0004's entry for the account's new columns, 0005's for its password digest
+    assert report.entries == 5  # 0004's entry for the account's new columns, 0005's for its password
+    # digest, 0006's for the clinic's settings
     with store.write(Actor("t")) as s:
         s.add(User(clinic_id=1, username="dr.a", password_hash="h", role="analyst"))
         with pytest.raises(IntegrityError):
             s.commit()
+
+
+def test_clinic_settings_migrate_with_the_audit_trail_intact(store: Store) -> None:
+    """0006 gives existing clinics a time zone and a default language (UTC, English), recorded in the audit
+    trail on the way up and on the way down, so ``audit verify`` holds at both revisions."""
+    from repigment.store import audit, verify
+
+    store.downgrade("0005")
+    with store.write_engine.begin() as conn:  # a clinic as 0005 stored and audited it
+        created = dt.datetime(2026, 1, 1)
+        conn.execute(text("INSERT INTO clinic (name, created_at) VALUES ('old', :t)"), {"t": created})
+        row = conn.execute(text("SELECT id FROM clinic WHERE name = 'old'")).one()
+        snap = {"id": row.id, "name": "old", "created_at": created.replace(tzinfo=dt.UTC).isoformat()}
+        audit.append(conn, Actor("t"), [("create", "clinic", str(row.id), None, snap)])
+    store.upgrade()
+    with store.engine.connect() as conn:
+        assert verify(conn).ok, verify(conn).problems
+    with store.read() as s:
+        c = s.get(Clinic, row.id)
+        assert c is not None and (c.timezone, c.default_language) == ("UTC", "en")
+    store.downgrade("0005")  # (verify reads the rows through the head's models: checked back at the head)
+    with store.engine.connect() as conn:
+        assert "timezone" not in {c["name"] for c in inspect(conn).get_columns("clinic")}
+    store.upgrade()
+    assert store.current_revision() == "0006"
+    with store.engine.connect() as conn:
+        assert verify(conn).ok, verify(conn).problems  # the entries down and up again replay to the row

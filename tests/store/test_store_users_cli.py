@@ -114,3 +114,32 @@ def test_the_demo_passwords_meet_the_policy() -> None:
     from repigment.services import demo, security
 
     assert [security.password_problem(x.password, x.username) for x in demo.LOGINS] == [None] * 6
+
+
+def test_set_role_from_the_command_line(store: Store) -> None:
+    """``repigment users set-role``: the rule of ``services.accounts.set_role`` (a patient account keeps its
+    role), audited under the CLI's actor; a bad role exits 2 naming it."""
+    from repigment.store import AuditEntry
+
+    assert _run(store, "--clinic", "North", "--role", "analyst", "--username", "an.a").exit_code == 0
+    r = _users("set-role", "AN.A", "safety_officer")
+    assert r.exit_code == 0, r.output
+    assert '"role": "safety_officer"' in r.stdout
+    for args, message in (
+        (("set-role", "an.a", "root"), "role: must be one of"),
+        (("set-role", "an.a", "patient"), "role: a patient account"),
+        (("set-role", "nobody", "analyst"), "no account"),
+    ):
+        r = _users(*args)
+        assert r.exit_code == 2 and message in r.stderr, (args, r.output)
+    with store.read() as s:
+        u = s.scalars(select(User).where(User.username == "an.a")).one()
+        assert u.role == "safety_officer"
+        actors = s.scalars(
+            select(AuditEntry.actor).where(
+                AuditEntry.table_name == "app_user",
+                AuditEntry.row_id == str(u.id),
+                AuditEntry.action == "update",
+            )
+        ).all()
+        assert actors and all(a.startswith("cli:") for a in actors)

@@ -166,14 +166,19 @@ def _summary(s: Any, u: Any) -> dict[str, Any]:
     }
 
 
-def change_account(store: Store, username: str, action: str, password: str | None = None) -> dict[str, Any]:
+def change_account(
+    store: Store, username: str, action: str, password: str | None = None, role: str | None = None
+) -> dict[str, Any]:
     """One life-cycle step on an account: ``deactivate``, ``reactivate``, ``reset-password`` (a random
-    temporary password, returned once), ``set-password`` (``password``, checked against the policy) or
-    ``revoke-sessions``. ValueError with a message for bad input."""
+    temporary password, returned once), ``set-password`` (``password``, checked against the policy),
+    ``revoke-sessions`` or ``set-role`` (``role``). ValueError with a message for bad input."""
     import datetime as dt
 
     from repigment.services import accounts, security
+    from repigment.services.errors import InputError
 
+    if action == "set-role" and role not in ROLES:
+        raise ValueError(f"role: must be one of {', '.join(ROLES)}")
     now = dt.datetime.now(dt.UTC)
     digest = temporary = None
     if action == "reset-password":
@@ -192,6 +197,12 @@ def change_account(store: Store, username: str, action: str, password: str | Non
             accounts.reactivate(u)
         elif action == "revoke-sessions":
             out["revoked_sessions"] = accounts.revoke_tokens(s, u, now)
+        elif action == "set-role":
+            assert role is not None
+            try:
+                accounts.set_role(u, role)
+            except InputError as e:
+                raise ValueError(f"role: {e.reason}") from e
         else:
             assert digest is not None
             out["revoked_sessions"] = accounts.set_password(
@@ -215,11 +226,11 @@ def list_accounts(store: Store, clinic: str | None) -> list[dict[str, Any]]:
         return [_summary(s, u) for u in s.scalars(q).all()]
 
 
-def _change(username: str, action: str, password: str | None = None) -> None:
+def _change(username: str, action: str, password: str | None = None, role: str | None = None) -> None:
     from repigment.store import Store, StoreError
 
     try:
-        print_json(change_account(Store(), username, action, password))
+        print_json(change_account(Store(), username, action, password, role))
     except (ValueError, StoreError) as e:
         fail(str(e))
 
@@ -268,6 +279,15 @@ def set_password(username: Username) -> None:
 def revoke_sessions(username: Username) -> None:
     """Revoke every session and token of the account."""
     _change(username, "revoke-sessions")
+
+
+@users_app.command("set-role")
+def set_role(
+    username: Username,
+    role: Annotated[str, typer.Argument(help="admin, clinician, analyst or safety_officer")],
+) -> None:
+    """Give the account another role (a patient account keeps its role; no other account becomes one)."""
+    _change(username, "set-role", role=role)
 
 
 def register(app: typer.Typer) -> None:

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from repigment.services import security
 from repigment.services.acting import Principal
 from repigment.services.errors import Conflict, Forbidden, InputError, NotFound
-from repigment.services.schemas import UserIn
-from repigment.store import ApiToken, Patient, User, record_access_event
+from repigment.services.schemas import ClinicSettingsIn, UserIn
+from repigment.store import ApiToken, Clinic, Patient, User, record_access_event
 
 
 def revoke_tokens(s: Session, user: User, now: dt.datetime, keep_token_id: int | None = None) -> int:
@@ -51,6 +51,14 @@ def deactivate(s: Session, user: User, now: dt.datetime) -> int:
 
 def reactivate(user: User) -> None:
     user.active = True
+
+
+def set_role(user: User, role: str) -> None:
+    """Another role. A patient account stays one (it is tied to its patient record), and no other account
+    becomes one: a patient account is created with its record."""
+    if (user.role == "patient") != (role == "patient"):
+        raise InputError("role", "a patient account is created with its patient record and keeps that role")
+    user.role = role
 
 
 def set_password(
@@ -205,3 +213,31 @@ def revoke_sessions(db: Session, admin: Principal, user_id: int) -> int:
     revoked = revoke_tokens(db, u, dt.datetime.now(dt.UTC), keep)
     _commit(db)
     return revoked
+
+
+def change_role(db: Session, admin: Principal, user_id: int, role: str) -> User:
+    """Another role for an account of the clinic (``set_role``), never the administrator's own."""
+    u = _account(db, admin, user_id)
+    _not_self(admin, u, "change the role of")  # no clinic left without its administrator by mistake
+    set_role(u, role)
+    _commit(db)
+    return u
+
+
+# -- the clinic's settings ---------------------------------------------------------------------------------
+def clinic_settings(db: Session, admin: Principal) -> Clinic:
+    """The administrator's own clinic, with its time zone and default language."""
+    _admin(admin)
+    clinic = db.get(Clinic, admin.clinic_id)
+    if clinic is None:  # pragma: no cover - an account always has its clinic (foreign key)
+        raise NotFound("clinic")
+    return clinic
+
+
+def update_clinic_settings(db: Session, admin: Principal, body: ClinicSettingsIn) -> Clinic:
+    """Set the clinic's time zone and default language (audited with the clinic's row)."""
+    clinic = clinic_settings(db, admin)
+    clinic.timezone = body.timezone
+    clinic.default_language = body.default_language
+    _commit(db)
+    return clinic

@@ -88,6 +88,9 @@ class Clinic(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Settings (the administrator's): an IANA time zone and the language of the pages when none is chosen.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    default_language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")
 
 
 class User(Base):

@@ -22,7 +22,7 @@ from repigment.services.acting import Principal
 from repigment.services.errors import Forbidden, NotFound, Unauthenticated
 from repigment.services.records import Read
 from repigment.services.sessions import request_session
-from repigment.store import Patient, User
+from repigment.store import Clinic, Patient, User
 
 T = TypeVar("T")
 # The pages an account with a temporary password may open: the password form, and logging out.
@@ -134,6 +134,9 @@ async def page_user(request: Request, db: Session, roles: tuple[str, ...] = ()) 
     except Forbidden as e:
         raise PageError(403, "csrf") from e
     db.info["actor"] = user.actor
+    clinic = db.get(Clinic, user.clinic_id)
+    if clinic is not None:  # the pages' language when the visitor has chosen none (i18n.choose_locale)
+        request.state.clinic_language = clinic.default_language
     if roles and user.role not in roles:
         raise PageError(403, "role")
     return user

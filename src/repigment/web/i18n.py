@@ -69,8 +69,14 @@ def translations(lang: str) -> NullTranslations:
     return Translations(buf, domain=DOMAIN)
 
 
-def choose_locale(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:
-    """The page language: an explicit choice, then the remembered one, then the browser's preference."""
+def choose_locale(
+    query_lang: str | None,
+    cookie_lang: str | None,
+    accept_language: str | None,
+    fallback: str = DEFAULT_LOCALE,
+) -> str:
+    """The page language: an explicit choice, then the remembered one, then the browser's preference, then
+    ``fallback`` (the clinic's default language for its logged-in users)."""
     for lang in (query_lang, cookie_lang):
         if lang in LOCALES:
             return lang
@@ -87,7 +93,7 @@ def choose_locale(query_lang: str | None, cookie_lang: str | None, accept_langua
         found = Locale.negotiate([t for _, t in prefs if t], list(LOCALES), sep="_")
         if found is not None and found.language in LOCALES:
             return found.language
-    return DEFAULT_LOCALE
+    return fallback if fallback in LOCALES else DEFAULT_LOCALE
 
 
 def round_half_up(value: float | Fraction | Decimal | int, digits: int) -> Decimal:

@@ -84,6 +84,7 @@ def request_locale(request: Request) -> str:
         request.query_params.get("lang"),
         request.cookies.get(i18n.LOCALE_COOKIE),
         request.headers.get("accept-language"),
+        getattr(request.state, "clinic_language", i18n.DEFAULT_LOCALE),  # set by access.page_user
     )
 
 

@@ -12,7 +12,16 @@ from fastapi import APIRouter, Depends, Path, Response
 
 from repigment.api.deps import Db, Principal, require_role
 from repigment.services import accounts
-from repigment.services.schemas import HealthOut, PasswordResetOut, RevokedOut, UserIn, UserOut
+from repigment.services.schemas import (
+    ClinicSettingsIn,
+    ClinicSettingsOut,
+    HealthOut,
+    PasswordResetOut,
+    RevokedOut,
+    RoleIn,
+    UserIn,
+    UserOut,
+)
 
 router = APIRouter()
 T = TypeVar("T")
@@ -71,6 +80,17 @@ async def deactivate_user(user_id: UserId, db: Db, admin: Admin) -> UserOut:
     return UserOut.model_validate(await _run(accounts.deactivate_user, db, admin, user_id))
 
 
+@router.post(
+    "/users/{user_id}/role",
+    response_model=UserOut,
+    responses={**USER_ERRORS, 409: {"description": "Own account"}, 422: {"description": "Invalid"}},
+    tags=["accounts"],
+)
+async def change_role(user_id: UserId, body: RoleIn, db: Db, admin: Admin) -> UserOut:
+    """Another role for the account (a patient account keeps its role; no other becomes one)."""
+    return UserOut.model_validate(await _run(accounts.change_role, db, admin, user_id, body.role))
+
+
 @router.post("/users/{user_id}/reactivate", response_model=UserOut, responses=USER_ERRORS, tags=["accounts"])
 async def reactivate_user(user_id: UserId, db: Db, admin: Admin) -> UserOut:
     """The account may log in again (with its password as it was; reset it if in doubt)."""
@@ -100,3 +120,20 @@ async def reset_password(user_id: UserId, db: Db, admin: Admin) -> PasswordReset
 async def revoke_sessions(user_id: UserId, db: Db, admin: Admin) -> RevokedOut:
     """Revoke every session and token of the account (for the admin's own: every one but this)."""
     return RevokedOut(revoked_sessions=await _run(accounts.revoke_sessions, db, admin, user_id))
+
+
+@router.get("/clinic/settings", response_model=ClinicSettingsOut, responses=ERRORS, tags=["accounts"])
+async def clinic_settings(db: Db, admin: Admin) -> ClinicSettingsOut:
+    """The admin's own clinic: its time zone and default language."""
+    return ClinicSettingsOut.model_validate(accounts.clinic_settings(db, admin))
+
+
+@router.put(
+    "/clinic/settings",
+    response_model=ClinicSettingsOut,
+    responses={**ERRORS, 422: {"description": "Invalid"}},
+    tags=["accounts"],
+)
+async def update_clinic_settings(body: ClinicSettingsIn, db: Db, admin: Admin) -> ClinicSettingsOut:
+    """Set the clinic's time zone (an IANA name) and default language (``en`` or ``sv``)."""
+    return ClinicSettingsOut.model_validate(await _run(accounts.update_clinic_settings, db, admin, body))

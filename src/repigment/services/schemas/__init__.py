@@ -26,12 +26,14 @@ from repigment.services.schemas.auth import (
     PasswordChangeIn,
     PasswordResetOut,
     RevokedOut,
+    RoleIn,
     SessionOut,
     TokenOut,
     UserIn,
     Username,
     UserOut,
 )
+from repigment.services.schemas.clinics import ClinicSettingsIn, ClinicSettingsOut
 from repigment.services.schemas.common import (
     CLOCK_SKEW,
     MAX_DATE,
@@ -116,6 +118,8 @@ __all__ = [
     "ApplicationOut",
     "PastDay",
     "CLOCK_SKEW",
+    "ClinicSettingsIn",
+    "ClinicSettingsOut",
     "Causality",
     "CourseDeidentifiedOut",
     "CourseIn",
@@ -162,6 +166,7 @@ __all__ = [
     "PrescriptionPatch",
     "Region",
     "RevokedOut",
+    "RoleIn",
     "Role",
     "RuleId",
     "Seriousness",

@@ -72,6 +72,10 @@ class UserIn(In):
         return _new_password(v, info.data.get("username"))
 
 
+class RoleIn(In):
+    role: Role
+
+
 class UserOut(Out):
     id: int
     username: str

@@ -34,6 +34,7 @@ async def _page_error(request: Request, exc: Exception) -> Response:
         "patient": _("There is no such patient, or it is not yours to see."),
         "visit": _("There is no such visit in this record."),
         "photo": _("There is no such photo, or it is not yours to see."),
+        "account": _("There is no such account in this clinic."),
     }
     return render(
         request,
@@ -45,9 +46,9 @@ async def _page_error(request: Request, exc: Exception) -> Response:
 
 
 def mount(app: Any) -> None:
-    from repigment.web.pages import analyst, auth, clinic, diary, photos
+    from repigment.web.pages import admin, analyst, auth, clinic, diary, photos, start
 
     app.add_exception_handler(PageRedirect, _redirect)
     app.add_exception_handler(PageError, _page_error)
-    for module in (auth, clinic, diary, photos, analyst):
+    for module in (auth, clinic, diary, photos, start, admin, analyst):
         app.include_router(module.router)

@@ -27,12 +27,19 @@ from repigment.web.tools import safe_next
 router = APIRouter(include_in_schema=False)
 
 
+START_PAGES: Final = {
+    "clinician": "/clinic",
+    "admin": "/admin",
+    "analyst": "/analyst",
+    "safety_officer": "/safety",
+}
+
+
 def home_for(user: Principal) -> str:
+    """Each role's own start page (a patient's is their diary); the API explorer is a link on them."""
     if user.role == "patient" and user.patient_id is not None:
         return f"/patients/{user.patient_id}"
-    if user.role == "clinician":
-        return "/clinic"
-    return "/api/docs"
+    return START_PAGES.get(user.role, "/password")
 
 
 @router.get("/")

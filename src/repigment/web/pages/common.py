@@ -22,6 +22,7 @@ from repigment.web.render import render, request_locale, secure, translator
 P = ParamSpec("P")
 R = TypeVar("R")
 CLINIC_ROLES = ("clinician",)
+API_DOCS: Final = "/api/docs"  # the API explorer, served from this server's own assets
 PATIENT_ROLES = ("patient",)
 
 
@@ -49,6 +50,17 @@ def nav(request: Request, user: Principal | None) -> list[dict[str, Any]]:
             (base + "/progress", _("My progress")),
             (base + "/side-effect", _("Report a side effect")),
         ]
+    elif user.role == "admin":
+        items = [
+            ("/admin", _("Start")),
+            ("/admin/users", _("Users")),
+            ("/admin/clinic", _("Clinic settings")),
+            (API_DOCS, _("API explorer")),
+        ]
+    elif user.role == "analyst":
+        items = [("/analyst", _("Start")), (API_DOCS, _("API explorer"))]
+    elif user.role == "safety_officer":
+        items = [("/safety", _("Start")), (API_DOCS, _("API explorer"))]
     else:
         items = []
     return [{"href": h, "label": label, "current": path == h} for h, label in items]
