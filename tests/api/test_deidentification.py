@@ -159,6 +159,7 @@ def _seed(http: httpx.Client, doc: dict[str, str]) -> dict[str, Any]:
         "ae_id": ae["id"],
         "sha": "0" * 64,
         "code": "sv",
+        "user_id": 1,  # the administrators' account pages: refused to an analyst
     }
 
 
