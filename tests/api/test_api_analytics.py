@@ -7,33 +7,11 @@ from typing import Any
 
 import httpx
 
+from cohort_seed import course_visits
 from repigment.services.cohort import analyse_clinic, clinic_long_data, pseudonym_key
 from repigment.store import Clinic, Store
 
 A = "/api/v1/analytics/endpoints"
-
-
-def _visits(
-    http: httpx.Client, doc: dict[str, str], pid: int, rows: list[tuple[str, int, int | None]]
-) -> None:
-    course = http.post(
-        f"/api/v1/patients/{pid}/courses",
-        json={"started_on": "2026-01-05", "plan": {"areas": [{"region": "face", "hand_units": 1}]}},
-        headers=doc,
-    )
-    assert course.status_code == 201, course.text
-    for day, depig, vns in rows:
-        r = http.post(
-            f"/api/v1/patients/{pid}/visits",
-            json={
-                "course_id": course.json()["id"],
-                "visited_on": day,
-                "patches": [{"region": "face", "hand_units": 1, "depigmentation_percent": depig}],
-                "vns": vns,
-            },
-            headers=doc,
-        )
-        assert r.status_code == 201, r.text
 
 
 def test_analyst_reads_own_clinic_single_arm(
@@ -42,9 +20,9 @@ def test_analyst_reads_own_clinic_single_arm(
     a, b = clinic_factory(), clinic_factory()
     doc_a, doc_b = a.login(http, "clinician"), b.login(http, "clinician")
     # Clinic A: week 24 VNS 5 and 2 → 1/2. Clinic B: one patient with VNS 4 → 1/1 (must not leak into A).
-    _visits(http, doc_a, a.patients[0], [("2026-01-05", 100, None), ("2026-06-22", 25, 5)])
-    _visits(http, doc_a, a.patients[1], [("2026-01-05", 100, None), ("2026-06-22", 90, 2)])
-    _visits(http, doc_b, b.patients[0], [("2026-01-05", 100, None), ("2026-06-22", 10, 4)])
+    course_visits(http, doc_a, a.patients[0], [("2026-01-05", 100, None), ("2026-06-22", 25, 5)])
+    course_visits(http, doc_a, a.patients[1], [("2026-01-05", 100, None), ("2026-06-22", 90, 2)])
+    course_visits(http, doc_b, b.patients[0], [("2026-01-05", 100, None), ("2026-06-22", 10, 4)])
     analyst = a.login(http, "analyst")
     r = http.get(A, params={"endpoint": "VNS4-5", "week": 24}, headers=analyst)
     assert r.status_code == 200, r.text

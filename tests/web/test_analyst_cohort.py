@@ -11,33 +11,11 @@ import httpx
 import pandas as pd
 import pytest
 
+from cohort_seed import course_visits
 from repigment.services.analytics import WEEKS
 
 A = "/api/v1/analytics/endpoints"
 PAGE = "/analyst/cohort"
-
-
-def _visits(
-    http: httpx.Client, doc: dict[str, str], pid: int, rows: list[tuple[str, int, int | None]]
-) -> None:
-    course = http.post(
-        f"/api/v1/patients/{pid}/courses",
-        json={"started_on": "2026-01-05", "plan": {"areas": [{"region": "face", "hand_units": 1}]}},
-        headers=doc,
-    )
-    assert course.status_code == 201, course.text
-    for day, depig, vns in rows:
-        r = http.post(
-            f"/api/v1/patients/{pid}/visits",
-            json={
-                "course_id": course.json()["id"],
-                "visited_on": day,
-                "patches": [{"region": "face", "hand_units": 1, "depigmentation_percent": depig}],
-                "vns": vns,
-            },
-            headers=doc,
-        )
-        assert r.status_code == 201, r.text
 
 
 @pytest.fixture()
@@ -46,14 +24,14 @@ def clinics(http: httpx.Client, clinic_factory: Any) -> tuple[Any, Any]:
     week 24 (VNS 2). Clinic B: one patient 100 → 10 (VNS 4), who must never be counted for A."""
     a, b = clinic_factory(), clinic_factory()
     doc_a, doc_b = a.login(http, "clinician"), b.login(http, "clinician")
-    _visits(
+    course_visits(
         http,
         doc_a,
         a.patients[0],
         [("2026-01-05", 100, None), ("2026-03-30", 50, None), ("2026-06-22", 25, 5)],
     )
-    _visits(http, doc_a, a.patients[1], [("2026-01-05", 100, None), ("2026-06-22", 90, 2)])
-    _visits(http, doc_b, b.patients[0], [("2026-01-05", 100, None), ("2026-06-22", 10, 4)])
+    course_visits(http, doc_a, a.patients[1], [("2026-01-05", 100, None), ("2026-06-22", 90, 2)])
+    course_visits(http, doc_b, b.patients[0], [("2026-01-05", 100, None), ("2026-06-22", 10, 4)])
     return a, b
 
 
