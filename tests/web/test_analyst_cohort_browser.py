@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from test_analyst_cohort import _visits
 from webharness import PHONE, assert_accessible, on_sqlite, screenshot
+
+from cohort_seed import course_visits
 
 pytestmark = [pytest.mark.browser, on_sqlite]
 LAPTOP = {"width": 1366, "height": 900}
@@ -21,13 +22,13 @@ def test_analyst_cohort_page_in_the_browser(
 ) -> None:
     a, b = clinic_factory(), clinic_factory()
     doc_a = a.login(http, "clinician")
-    _visits(
+    course_visits(
         http, doc_a, a.patients[0], [("2026-01-05", 100, None), ("2026-03-30", 50, 3), ("2026-06-22", 25, 5)]
     )
-    _visits(
+    course_visits(
         http, doc_a, a.patients[1], [("2026-01-05", 100, None), ("2026-03-30", 75, 2), ("2026-06-22", 90, 2)]
     )
-    _visits(
+    course_visits(
         http, b.login(http, "clinician"), b.patients[0], [("2026-01-05", 100, None), ("2026-06-22", 10, 4)]
     )
     own = urlsplit(base_url).netloc
